@@ -1,0 +1,19 @@
+"""Errors that the command line turns into exit status 2 (bad input).
+
+Anything else that escapes is an internal failure (exit status 1).
+"""
+
+
+class InputError(Exception):
+    """Bad input from the user: an option, a suite file or a data file.
+
+    The message must name the option or file and say what was wrong.
+    """
+
+
+class DataError(InputError):
+    """A data file is missing, truncated or malformed."""
+
+
+class SuiteError(InputError):
+    """A suite file or a command-line override is malformed or names unknown things."""
