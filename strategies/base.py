@@ -1,0 +1,112 @@
+"""The one interface every search strategy implements: ask and tell.
+
+A strategy is stepped by the runner, never the other way round:
+
+    while (suggestion := strategy.ask()) is not None:
+        observation = train(suggestion)          # the runner trains and charges the ledger
+        strategy.tell(suggestion, observation)
+
+``ask`` returns ``None`` when the strategy has nothing more to try (its grid is done, its
+space exhausted). The budget is not the strategy's business: the runner stops asking when
+the epoch ledger cannot pay for the next suggestion. Every strategy maximises the
+validation accuracy of the last trained epoch; test numbers never reach a strategy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from tunebench.space import Config, SearchSpace
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One trial to train.
+
+    Attributes
+    ----------
+    trial_id:
+        The strategy's own id for the trial (unique within a run).
+    config:
+        The active hyperparameters.
+    epochs:
+        Train until this epoch (the trial's fidelity, cumulative).
+    initial_epoch:
+        Continue from this epoch; 0 trains from scratch.
+    parent:
+        The ``trial_id`` whose trained weights this trial continues (Hyperband promotions);
+        ``None`` for a fresh trial.
+    """
+
+    trial_id: str
+    config: Config
+    epochs: int
+    initial_epoch: int = 0
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a strategy is told about a trained trial.
+
+    ``val_accuracy`` is the validation accuracy at the last trained epoch; ``failed``
+    trials carry ``nan``.
+    """
+
+    val_accuracy: float
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    """What every strategy factory receives.
+
+    Attributes
+    ----------
+    space:
+        The benchmark's search space.
+    seed:
+        The strategy's own seed (derived from the run seed; never 0).
+    max_epochs:
+        The benchmark's full fidelity.
+    trial_budget:
+        How many full-fidelity trials the run's epoch budget pays for.
+    """
+
+    space: SearchSpace
+    seed: int
+    max_epochs: int
+    trial_budget: int
+
+    @property
+    def initial_random_trials(self) -> int:
+        """Random trials before a model-based strategy starts modelling.
+
+        The same for Bayesian optimisation, Optuna TPE and hyperopt TPE, so that none of
+        them gets a head start: a third of the trial budget, at least 3.
+        """
+        return max(3, self.trial_budget // 3)
+
+
+class Strategy(ABC):
+    """Base class: subclasses implement :meth:`ask`, :meth:`tell` and :meth:`settings`."""
+
+    #: Whether suggestions may continue a parent's weights (the runner then keeps them).
+    warm_starts: bool = False
+
+    @abstractmethod
+    def ask(self) -> Suggestion | None:
+        """The next trial to train, or ``None`` when there is nothing more to try."""
+
+    @abstractmethod
+    def tell(self, suggestion: Suggestion, observation: Observation) -> None:
+        """Report the result of a suggestion returned by :meth:`ask`."""
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """The strategy's settings, JSON-ready, for the manifest."""
+
+    def close(self) -> None:
+        """Release temporary files; called once when the run ends."""

@@ -1,0 +1,117 @@
+"""Random search, Bayesian optimisation and Hyperband through keras-tuner's oracles.
+
+The oracles are driven directly (``create_trial`` / ``update_trial`` / ``end_trial``)
+without a keras-tuner ``Tuner``: the runner trains, so every strategy is trained by the
+same code. The oracles keep their JSON state in a temporary directory removed by
+:meth:`KerasTunerStrategy.close`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Any
+
+from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+
+OBJECTIVE = "val_accuracy"
+HYPERBAND_FACTOR = 3
+_TUNER_ID = "tunebench"
+_HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/trial_id", "tuner/bracket", "tuner/round")
+
+
+class KerasTunerStrategy(Strategy):
+    """Steps a keras-tuner oracle; subclasses only build the oracle."""
+
+    def __init__(self, context: StrategyContext):
+        import keras_tuner
+
+        self._context = context
+        self._workdir = tempfile.mkdtemp(prefix="tunebench-oracle-")
+        self.oracle = self.build_oracle(keras_tuner, context)
+        self.oracle._set_project_dir(self._workdir, "oracle")
+        self.oracle.verbose = 0
+        self._trials: dict[str, Any] = {}
+
+    def build_oracle(self, keras_tuner, context: StrategyContext):
+        raise NotImplementedError
+
+    def ask(self) -> Suggestion | None:
+        trial = self.oracle.create_trial(_TUNER_ID)
+        if trial.status != "RUNNING":  # STOPPED, or IDLE (cannot happen when sequential)
+            return None
+        values = dict(trial.hyperparameters.values)
+        config = self._context.space.active_config({k: v for k, v in values.items() if k not in _HYPERBAND_KEYS})
+        self._trials[trial.trial_id] = trial
+        return Suggestion(
+            trial_id=trial.trial_id,
+            config=config,
+            epochs=int(values.get("tuner/epochs", self._context.max_epochs)),
+            initial_epoch=int(values.get("tuner/initial_epoch", 0)),
+            parent=values.get("tuner/trial_id"),
+        )
+
+    def tell(self, suggestion: Suggestion, observation: Observation) -> None:
+        trial = self._trials.pop(suggestion.trial_id)
+        if observation.failed:
+            trial.status = "FAILED"
+        else:
+            self.oracle.update_trial(trial.trial_id, {OBJECTIVE: observation.val_accuracy}, step=suggestion.epochs)
+            trial.status = "COMPLETED"
+        self.oracle.end_trial(trial)
+
+    def settings(self) -> dict[str, Any]:
+        import keras_tuner
+
+        return {"library": f"keras-tuner {keras_tuner.__version__}", "oracle": type(self.oracle).__name__, "seed": self.oracle.seed}
+
+    def close(self) -> None:
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _objective(keras_tuner):
+    return keras_tuner.Objective(OBJECTIVE, direction="max")
+
+
+class RandomSearch(KerasTunerStrategy):
+    """keras-tuner's RandomSearchOracle: independent uniform draws (log-uniform where set)."""
+
+    def build_oracle(self, keras_tuner, context):
+        return keras_tuner.oracles.RandomSearchOracle(
+            objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
+            hyperparameters=context.space.to_keras_tuner(),
+        )
+
+
+class BayesianOptimization(KerasTunerStrategy):
+    """keras-tuner's BayesianOptimizationOracle: a Gaussian process with an upper confidence bound."""
+
+    def build_oracle(self, keras_tuner, context):
+        return keras_tuner.oracles.BayesianOptimizationOracle(
+            objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
+            num_initial_points=context.initial_random_trials,
+            hyperparameters=context.space.to_keras_tuner(),
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "num_initial_points": self.oracle.num_initial_points}
+
+
+class Hyperband(KerasTunerStrategy):
+    """keras-tuner's HyperbandOracle, iterated until the epoch budget runs out.
+
+    Promoted trials name their parent; the runner continues the parent's weights and
+    optimizer state from ``initial_epoch`` and charges ``epochs - initial_epoch``.
+    """
+
+    warm_starts = True
+
+    def build_oracle(self, keras_tuner, context):
+        return keras_tuner.oracles.HyperbandOracle(
+            objective=_objective(keras_tuner), max_epochs=context.max_epochs, factor=HYPERBAND_FACTOR,
+            hyperband_iterations=None, seed=context.seed, hyperparameters=context.space.to_keras_tuner(),
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "factor": HYPERBAND_FACTOR, "max_epochs": self.oracle.max_epochs,
+                "hyperband_iterations": "until the budget runs out"}
