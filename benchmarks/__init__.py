@@ -1,0 +1,53 @@
+"""Benchmarks: a dataset, a model builder, a search space and a full fidelity.
+
+:data:`BENCHMARKS` maps each name to its :class:`BenchmarkSpec`; a new benchmark is one
+entry. Suites (TOML files in ``suites/``) choose benchmarks, budgets and seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation
+from tunebench.errors import SuiteError
+from tunebench.models import fer_cnn, mnist_mlp
+
+
+def _mnist_space(options: dict[str, Any]):
+    return mnist_mlp.search_space(options.get("id", mnist_mlp.DEFAULT_ID))
+
+
+def _fer_space(options: dict[str, Any]):
+    return fer_cnn.search_space()
+
+
+BENCHMARKS: dict[str, BenchmarkSpec] = {
+    spec.name: spec
+    for spec in (
+        BenchmarkSpec(
+            name="mnist-mlp", dataset="mnist",
+            description="4-layer MLP on MNIST, unit ranges from an 8-digit ID (option id)",
+            max_epochs=10, trials=30, batch_size=32, input_shape=mnist_mlp.INPUT_SHAPE,
+            options={"id": mnist_mlp.DEFAULT_ID},
+            make_space=_mnist_space, build_model=mnist_mlp.build_model,
+        ),
+        BenchmarkSpec(
+            name="fer-cnn", dataset="fer2013",
+            description="1-3 block CNN on FER2013 48x48 faces, 7 emotions",
+            max_epochs=10, trials=10, batch_size=64, input_shape=fer_cnn.INPUT_SHAPE,
+            options={},
+            make_space=_fer_space, build_model=fer_cnn.build_model,
+        ),
+    )
+}
+
+
+def get_benchmark_spec(name: str) -> BenchmarkSpec:
+    """The registry entry for ``name``, or :class:`SuiteError` listing the known names."""
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise SuiteError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(BENCHMARKS)}") from None
+
+
+__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "get_benchmark_spec"]

@@ -1,0 +1,101 @@
+"""What a benchmark is and what it returns.
+
+A benchmark trains one configuration for some epochs and returns its per-epoch curve,
+HPOBench-style: one result contract for every benchmark. Selection looks only at the
+validation numbers; test numbers are recorded, never used to choose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from tunebench.space import Config, SearchSpace
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics after one epoch. ``epoch`` is 1-based and cumulative over warm starts."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    val_f1: float
+    test_accuracy: float
+    test_f1: float
+    seconds: float
+
+
+@dataclass
+class Evaluation:
+    """The outcome of :meth:`Benchmark.evaluate`.
+
+    Attributes
+    ----------
+    curve:
+        One record per epoch trained (``initial_epoch + 1`` .. ``epochs``).
+    test_confusion:
+        The test confusion matrix after the last epoch (rows: true class).
+    seconds:
+        Wall time of the whole evaluation (building, training, measuring).
+    state:
+        Opaque trained state (weights and optimizer state) that a later call can continue
+        from through ``warm_start``.
+    """
+
+    curve: list[EpochRecord]
+    test_confusion: list[list[int]]
+    seconds: float
+    state: Any = field(default=None, repr=False)
+
+
+class Benchmark(Protocol):
+    """A task that strategies are compared on."""
+
+    name: str
+    space: SearchSpace
+    max_epochs: int
+    class_names: tuple[str, ...]
+
+    def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
+                 warm_start: Any = None) -> Evaluation:
+        """Train ``config`` from ``initial_epoch`` (continuing ``warm_start`` if given) to
+        ``epochs`` with training seed ``seed`` and return its curve."""
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """A registry entry: how to build a benchmark.
+
+    Attributes
+    ----------
+    name, dataset, description:
+        Names shown by ``tunebench list``.
+    max_epochs:
+        Full fidelity (the suite may lower it, labelled as reduced fidelity).
+    trials:
+        Default number of full-fidelity trials the budget pays for.
+    batch_size:
+        Default training batch size.
+    input_shape:
+        The model's input shape (images are reshaped to it).
+    options:
+        Benchmark options a suite or the command line may set, with their defaults.
+    make_space:
+        ``options -> SearchSpace``.
+    build_model:
+        ``(config, steps_per_execution) -> compiled keras.Model``.
+    """
+
+    name: str
+    dataset: str
+    description: str
+    max_epochs: int
+    trials: int
+    batch_size: int
+    input_shape: tuple[int, ...]
+    options: dict[str, Any]
+    make_space: Callable[[dict[str, Any]], SearchSpace]
+    build_model: Callable[..., Any]

@@ -1,0 +1,144 @@
+"""Live benchmarks: real Keras training on real data.
+
+Training is deterministic: TensorFlow op determinism is switched on, and every evaluation
+starts by seeding Python, NumPy and TensorFlow with the trial's training seed, so the same
+configuration with the same seed trains to the same weights on the same machine.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
+from tunebench.datasets import Splits
+from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
+from tunebench.space import Config
+
+#: Fused training steps per call into TensorFlow (measured: see the README's speed table).
+STEPS_PER_EXECUTION = 32
+_PREDICT_BATCH = 1024
+
+
+def enable_determinism() -> None:
+    """Make TensorFlow ops deterministic (idempotent)."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
+def to_model_input(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 images to float32 in [0, 1], shaped ``(N, *input_shape)``."""
+    return (images.astype(np.float32) / 255.0).reshape((len(images), *input_shape))
+
+
+class LiveKerasBenchmark:
+    """A :class:`~tunebench.benchmarks.base.Benchmark` that trains Keras models.
+
+    Parameters
+    ----------
+    spec:
+        The registry entry (model builder, space, defaults).
+    splits:
+        The data, already split and subsampled for this run's seed.
+    options:
+        Benchmark options (e.g. mnist-mlp's ``id``), validated by the spec's space.
+    max_epochs:
+        This run's full fidelity.
+    batch_size:
+        Training batch size.
+    steps_per_execution:
+        Passed to ``model.compile``.
+    """
+
+    def __init__(self, spec: BenchmarkSpec, splits: Splits, options: dict[str, Any], max_epochs: int,
+                 batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION):
+        self.spec = spec
+        self.name = spec.name
+        self.space = spec.make_space(options)
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.steps_per_execution = steps_per_execution
+        self.class_names = splits.class_names
+        shape = spec.input_shape
+        self._train = (to_model_input(splits.x_train, shape), np.asarray(splits.y_train, dtype=np.int64))
+        self._val = (to_model_input(splits.x_val, shape), np.asarray(splits.y_val, dtype=np.int64))
+        self._test = (to_model_input(splits.x_test, shape), np.asarray(splits.y_test, dtype=np.int64))
+
+    def build(self, config: Config):
+        """The compiled model for ``config`` (a fresh one every call)."""
+        return self.spec.build_model(config, self.steps_per_execution)
+
+    def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
+                 warm_start: Any = None) -> Evaluation:
+        """Train ``config`` from ``initial_epoch`` to ``epochs``; see ``Benchmark.evaluate``."""
+        started = time.perf_counter()
+        keras.backend.clear_session()
+        enable_determinism()
+        keras.utils.set_random_seed(seed)
+        model = self.build(config)
+        if warm_start is not None:
+            _restore(model, warm_start)
+        n_classes = len(self.class_names)
+        recorder = _EpochRecorder(self._val, self._test, n_classes)
+        model.fit(
+            *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
+            shuffle=True, verbose=0, callbacks=[recorder],
+        )
+        state = _snapshot(model)
+        return Evaluation(curve=recorder.curve, test_confusion=recorder.test_confusion.tolist(),
+                          seconds=time.perf_counter() - started, state=state)
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Measures validation and test metrics after every epoch."""
+
+    def __init__(self, val, test, n_classes: int):
+        super().__init__()
+        self._val, self._test, self._n_classes = val, test, n_classes
+        self.curve: list[EpochRecord] = []
+        self.test_confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+        self._epoch_started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.perf_counter()
+
+    def _measure(self, model, data):
+        x, y = data
+        probabilities = model.predict(x, batch_size=_PREDICT_BATCH, verbose=0)
+        confusion = confusion_matrix(y, probabilities.argmax(axis=1), self._n_classes)
+        return probabilities, confusion
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        val_probabilities, val_confusion = self._measure(self.model, self._val)
+        _, test_confusion = self._measure(self.model, self._test)
+        self.test_confusion = test_confusion
+        self.curve.append(EpochRecord(
+            epoch=epoch + 1,
+            loss=float(logs.get("loss", np.nan)),
+            accuracy=float(logs.get("accuracy", np.nan)),
+            val_loss=cross_entropy(val_probabilities, self._val[1]),
+            val_accuracy=accuracy(val_confusion),
+            val_f1=macro_f1(val_confusion),
+            test_accuracy=accuracy(test_confusion),
+            test_f1=macro_f1(test_confusion),
+            seconds=time.perf_counter() - self._epoch_started,
+        ))
+
+
+def _snapshot(model) -> dict[str, list[np.ndarray]]:
+    return {
+        "weights": [np.array(w) for w in model.get_weights()],
+        "optimizer": [np.array(v) for v in model.optimizer.variables],
+    }
+
+
+def _restore(model, state: dict[str, list[np.ndarray]]) -> None:
+    model.set_weights(state["weights"])
+    model.optimizer.build(model.trainable_variables)
+    for variable, value in zip(model.optimizer.variables, state["optimizer"], strict=True):
+        variable.assign(value)

@@ -1,0 +1,103 @@
+"""The ``tunebench`` command: ``list`` and ``run``.
+
+Exit status: 0 success, 2 bad input (unknown suite, strategy or benchmark, bad option,
+missing or malformed data or suite file), 1 internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow C++ info and graph warnings
+
+from tunebench.errors import InputError  # noqa: E402
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad options, as we want; this only sharpens the message prefix."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"tunebench: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tunebench", description="Compare hyperparameter search strategies under identical budgets.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("list", help="list benchmarks, strategies and suites")
+
+    run = commands.add_parser("run", help="run a suite")
+    run.add_argument("suite", help="a named suite (see 'tunebench list') or a path to a .toml file")
+    run.add_argument("--out", help="output directory (default: results/<suite name>)")
+    run.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
+    run.add_argument("--seeds", help="a seed count (3 means 0,1,2) or a comma-separated list of seeds")
+    run.add_argument("--strategies", help="comma-separated strategy names")
+    run.add_argument("--benchmarks", help="comma-separated benchmark names (among the suite's)")
+    run.add_argument("--budget", type=int, help="epoch budget per run, for every selected benchmark")
+    run.add_argument("--max-seconds", type=float, help="wall-clock cap per run: no new trial starts after it")
+    run.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
+    run.add_argument("--overwrite", action="store_true", help="replace results already in the output directory")
+    return parser
+
+
+def cmd_list() -> int:
+    from tunebench.benchmarks import BENCHMARKS
+    from tunebench.strategies import STRATEGIES
+    from tunebench.suite import load_suite, named_suites
+
+    print("benchmarks:")
+    for spec in BENCHMARKS.values():
+        print(f"  {spec.name:<13} {spec.description} [dataset {spec.dataset}, {spec.max_epochs} epochs]")
+    print("strategies:")
+    for spec in STRATEGIES.values():
+        print(f"  {spec.name:<13} {spec.description}")
+    print("suites:")
+    for name in named_suites():
+        suite = load_suite(name)
+        print(f"  {name:<13} {suite.description}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tunebench.datasets import resolve_data_dir
+    from tunebench.runner import run_suite
+    from tunebench.suite import apply_overrides, load_suite
+
+    suite = load_suite(args.suite)
+    suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
+                            budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id})
+    out_dir = Path(args.out) if args.out else Path("results") / suite.name
+    outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite)
+    print(f"{outcome.runs} runs in {outcome.wall_seconds:.1f} s; wrote {', '.join(str(p) for p in outcome.files)}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return cmd_list()
+        return cmd_run(args)
+    except InputError as error:
+        print(f"tunebench: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ntunebench: interrupted; results already in the output directory are untouched", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("tunebench: internal failure (the traceback above); results already in the output "
+              "directory are untouched", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

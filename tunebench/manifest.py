@@ -1,0 +1,82 @@
+"""manifest.json: everything needed to say what was run, where, and with what."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tunebench import SCHEMA_VERSION, __version__
+
+PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
+            "pandas", "scikit-learn")
+
+WARM_START_POLICY = (
+    "Hyperband promotions continue the parent trial's weights and optimizer state from "
+    "tuner/initial_epoch and are charged epochs - initial_epoch; every other trial trains "
+    "from scratch and is charged its epochs."
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the numbers."""
+    versions = {"python": platform.python_version(), "tunebench": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def hardware() -> dict[str, Any]:
+    """CPU model and count, memory, and GPUs that TensorFlow sees."""
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                            "cpu_count": os.cpu_count(), "cpu_model": _cpu_model()}
+    try:
+        import tensorflow as tf
+
+        info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+    except Exception as error:  # hardware report must never fail a run
+        info["gpus"] = f"unknown ({error})"
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_commit() -> str | None:
+    """The commit of the working directory's repository (``-dirty`` if modified), if any."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def build_manifest(suite: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The manifest: schema version, suite as run, versions, hardware, commit, and ``extra``."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": sys.argv,
+        "suite": suite,
+        "versions": package_versions(),
+        "hardware": hardware(),
+        "git_commit": git_commit(),
+        "warm_start": WARM_START_POLICY,
+        "objective": "val_accuracy at the last trained epoch (maximised); test metrics are never shown to a strategy",
+        **extra,
+    }

@@ -1,0 +1,144 @@
+"""The results schema and the pure functions that turn journal records into tidy tables.
+
+Files (all in the output directory; schema version :data:`tunebench.SCHEMA_VERSION`):
+
+- ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS` then one ``hp_<name>`` column
+  per hyperparameter (empty where a parameter was inactive), then ``test_confusion``.
+- ``curves.csv``: one row per trial-epoch, :data:`CURVE_COLUMNS`.
+- ``runs.csv``: one row per (benchmark, strategy, seed) run, :data:`RUN_COLUMNS`.
+- ``manifest.json``: the suite as run, versions, hardware, seeds, budgets.
+
+Columns in :data:`TIMING_COLUMNS` hold wall-clock measurements; every other column is
+reproducible for the same suite and seed on the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+RUN_KEY = ["benchmark", "strategy", "seed"]
+
+TRIAL_COLUMNS = RUN_KEY + [
+    "trial", "trial_id", "parent_trial_id", "status",
+    "epochs", "initial_epoch", "epochs_trained",
+    "val_accuracy", "val_f1", "val_loss", "test_accuracy", "test_f1",
+    "train_seconds", "overhead_seconds", "epochs_used", "elapsed_seconds", "training_seed",
+]
+
+CURVE_COLUMNS = RUN_KEY + [
+    "trial", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_f1",
+    "test_accuracy", "test_f1", "epoch_seconds",
+]
+
+RUN_COLUMNS = RUN_KEY + [
+    "status", "fidelity", "budget_epochs", "epochs_used", "max_seconds", "trials",
+    "best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
+    "trials_to_best", "epochs_to_best", "seconds_to_best", "wall_seconds", "overhead_seconds",
+]
+
+TIMING_COLUMNS = frozenset({
+    "train_seconds", "overhead_seconds", "elapsed_seconds", "epoch_seconds",
+    "seconds_to_best", "wall_seconds",
+})
+
+HP_PREFIX = "hp_"
+
+
+def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The incumbent and the costs of reaching it, from one run's trial rows.
+
+    The incumbent is the completed trial with the highest ``val_accuracy`` (the earliest
+    on ties); its test numbers are reported, never used to choose.
+
+    Parameters
+    ----------
+    trials:
+        The run's trial rows in the order trained (``TRIAL_COLUMNS`` keys).
+
+    Returns
+    -------
+    dict
+        ``trials``, ``best_trial``, ``best_val_accuracy``, ``best_val_f1``, ``test_accuracy``,
+        ``test_f1``, ``trials_to_best`` (1-based position of the incumbent),
+        ``epochs_to_best`` and ``seconds_to_best`` (ledger epochs and run seconds when the
+        incumbent finished), ``epochs_used``, ``overhead_seconds``; NaN where no trial
+        completed.
+    """
+    completed = [t for t in trials if t["status"] == "ok" and not _isnan(t["val_accuracy"])]
+    summary: dict[str, Any] = {
+        "trials": len(trials),
+        "epochs_used": trials[-1]["epochs_used"] if trials else 0,
+        "overhead_seconds": sum(t["overhead_seconds"] for t in trials),
+    }
+    if not completed:
+        return summary | {key: math.nan for key in (
+            "best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
+            "trials_to_best", "epochs_to_best", "seconds_to_best")}
+    best = max(completed, key=lambda t: (t["val_accuracy"], -t["trial"]))
+    return summary | {
+        "best_trial": best["trial"],
+        "best_val_accuracy": best["val_accuracy"],
+        "best_val_f1": best["val_f1"],
+        "test_accuracy": best["test_accuracy"],
+        "test_f1": best["test_f1"],
+        "trials_to_best": best["trial"],
+        "epochs_to_best": best["epochs_used"],
+        "seconds_to_best": best["elapsed_seconds"],
+    }
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Build the three tables from journal records (``kind`` = trial, curve or run)."""
+    trials, curves, runs = [], [], []
+    hp_names: list[str] = []
+    for record in records:
+        kind = record["kind"]
+        if kind == "trial":
+            row = {c: record[c] for c in TRIAL_COLUMNS}
+            for name, value in record["config"].items():
+                column = HP_PREFIX + name
+                if column not in hp_names:
+                    hp_names.append(column)
+                row[column] = value
+            row["test_confusion"] = json.dumps(record["test_confusion"], separators=(",", ":"))
+            trials.append(row)
+            curves.extend({**{k: record[k] for k in RUN_KEY}, "trial": record["trial"], **point}
+                          for point in record["curve"])
+        elif kind == "run":
+            runs.append({c: record[c] for c in RUN_COLUMNS})
+    return {
+        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + ["test_confusion"]),
+        "curves": pd.DataFrame(curves, columns=CURVE_COLUMNS),
+        "runs": pd.DataFrame(runs, columns=RUN_COLUMNS),
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], directory: Path) -> list[Path]:
+    """Write ``<name>.csv`` for each table, atomically; returns the paths written."""
+    paths = []
+    for name, frame in tables.items():
+        path = Path(directory) / f"{name}.csv"
+        write_atomically(path, frame.to_csv(index=False, float_format="%.10g"))
+        paths.append(path)
+    return paths

@@ -1,0 +1,254 @@
+"""Suites: which benchmarks, strategies, seeds and budgets a comparison runs.
+
+A suite is a TOML file, either one of the named suites in ``benchmarks/suites/`` or any
+path ending in ``.toml``::
+
+    name = "smoke"
+    description = "..."
+    seeds = [0, 1]                       # or a count: seeds = 2 means 0, 1
+    strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
+
+    [benchmarks.mnist-mlp]
+    max_epochs = 2                       # full fidelity for this suite (default: the benchmark's)
+    trials = 3                           # budget = max_epochs * trials epochs per run
+    batch_size = 32                      # default: the benchmark's
+    subset = { train = 1000, val = 300, test = 300 }   # or a count / fraction for all splits
+    max_seconds = 600                    # optional wall-clock cap per run
+    id = "57935022"                      # benchmark options (mnist-mlp: id)
+
+Command-line options override the file (:func:`apply_overrides`). Every problem raises
+:class:`~tunebench.errors.SuiteError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
+from tunebench.errors import SuiteError
+from tunebench.strategies import STRATEGIES, get_spec
+
+_SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks"}
+_BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds"}
+
+
+@dataclass(frozen=True)
+class BenchmarkPlan:
+    """One benchmark as a suite runs it. ``budget_epochs`` is the same for every strategy."""
+
+    name: str
+    max_epochs: int
+    trials: int
+    budget_epochs: int
+    batch_size: int
+    subset: Any = None
+    max_seconds: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fidelity(self) -> str:
+        """``full``, or ``reduced`` with what was reduced (labelled in every output)."""
+        spec = get_benchmark_spec(self.name)
+        reductions = []
+        if self.max_epochs < spec.max_epochs:
+            reductions.append(f"{self.max_epochs} of {spec.max_epochs} epochs")
+        if self.subset is not None:
+            reductions.append(f"data subset {self.subset}")
+        return "full" if not reductions else "reduced: " + "; ".join(reductions)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite."""
+
+    name: str
+    description: str
+    source: str
+    seeds: tuple[int, ...]
+    strategies: tuple[str, ...]
+    benchmarks: tuple[BenchmarkPlan, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with each benchmark's fidelity label."""
+        data = asdict(self)
+        data["benchmarks"] = [asdict(b) | {"fidelity": b.fidelity} for b in self.benchmarks]
+        return data
+
+
+def suites_dir() -> Path:
+    """The folder of named suites shipped with the package."""
+    return Path(str(resources.files("tunebench.benchmarks") / "suites"))
+
+
+def named_suites() -> list[str]:
+    """Names of the shipped suites."""
+    return sorted(p.stem for p in suites_dir().glob("*.toml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Read and validate a suite by name or by path to a ``.toml`` file."""
+    path = Path(name_or_path)
+    if path.suffix != ".toml" and not path.exists():
+        path = suites_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise SuiteError(f"unknown suite {name_or_path!r}; named suites: {', '.join(named_suites())} "
+                             "(or give a path to a .toml file)")
+    if not path.is_file():
+        raise SuiteError(f"suite file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SuiteError(f"suite file {path} is not valid TOML: {error}") from None
+    return parse_suite(raw, source=str(path))
+
+
+def parse_suite(raw: dict[str, Any], source: str) -> Suite:
+    """Validate a suite's parsed TOML; ``source`` names it in error messages."""
+    where = f"suite file {source}"
+    unknown = set(raw) - _SUITE_KEYS
+    if unknown:
+        raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SUITE_KEYS)}")
+    name = raw.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        raise SuiteError(f"{where}: 'name' must be a non-empty string")
+    seeds = parse_seeds(raw.get("seeds", 1), f"{where}: 'seeds'")
+    strategies = _parse_strategies(raw.get("strategies", list(STRATEGIES)), f"{where}: 'strategies'")
+    tables = raw.get("benchmarks")
+    if not isinstance(tables, dict) or not tables:
+        raise SuiteError(f"{where}: needs at least one [benchmarks.<name>] table; known: {', '.join(BENCHMARKS)}")
+    plans = tuple(_parse_benchmark(bench, table, f"{where}: [benchmarks.{bench}]") for bench, table in tables.items())
+    return Suite(name=name, description=str(raw.get("description", "")), source=source,
+                 seeds=seeds, strategies=strategies, benchmarks=plans)
+
+
+def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
+    """A count ``n`` (seeds 0..n-1), a list of seeds, or a comma-separated string of either."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            raise SuiteError(f"{where}: expected a count or comma-separated integers, got {value!r}") from None
+        value = numbers[0] if len(numbers) == 1 else numbers
+    if isinstance(value, bool):
+        raise SuiteError(f"{where}: expected a count or a list of integers, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise SuiteError(f"{where}: the seed count must be >= 1, got {value}")
+        return tuple(range(value))
+    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
+        if len(set(value)) != len(value):
+            raise SuiteError(f"{where}: duplicate seeds in {value}")
+        return tuple(value)
+    raise SuiteError(f"{where}: expected a count or a non-empty list of non-negative integers, got {value!r}")
+
+
+def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise SuiteError(f"{where}: expected a non-empty list of strategy names")
+    for name in value:
+        try:
+            get_spec(name)
+        except SuiteError as error:
+            raise SuiteError(f"{where}: {error}") from None
+    if len(set(value)) != len(value):
+        raise SuiteError(f"{where}: duplicate strategies in {value}")
+    return tuple(value)
+
+
+def _positive_int(table: dict, key: str, default: Any, where: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SuiteError(f"{where}: {key!r} must be a positive integer, got {value!r}")
+    return value
+
+
+def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
+    try:
+        spec = get_benchmark_spec(name)
+    except SuiteError as error:
+        raise SuiteError(f"{where}: {error}") from None
+    if not isinstance(table, dict):
+        raise SuiteError(f"{where}: expected a table of settings")
+    allowed = _BENCHMARK_KEYS | set(spec.options)
+    unknown = set(table) - allowed
+    if unknown:
+        raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    max_epochs = _positive_int(table, "max_epochs", spec.max_epochs, where)
+    trials = _positive_int(table, "trials", spec.trials, where)
+    budget = _positive_int(table, "budget_epochs", max_epochs * trials, where)
+    if budget < max_epochs:
+        raise SuiteError(f"{where}: 'budget_epochs' ({budget}) is smaller than one full trial ({max_epochs} epochs)")
+    batch_size = _positive_int(table, "batch_size", spec.batch_size, where)
+    max_seconds = table.get("max_seconds")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
+        raise SuiteError(f"{where}: 'max_seconds' must be a positive number, got {max_seconds!r}")
+    subset = table.get("subset")
+    if subset is not None and not isinstance(subset, (int, float, dict)):
+        raise SuiteError(f"{where}: 'subset' must be a count, a fraction or a table of them, got {subset!r}")
+    options = {key: table.get(key, default) for key, default in spec.options.items()}
+    plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
+                         batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options)
+    _check_options(plan, where)
+    return plan
+
+
+def _check_options(plan: BenchmarkPlan, where: str) -> None:
+    try:
+        get_benchmark_spec(plan.name).make_space(plan.options)
+    except SuiteError as error:
+        raise SuiteError(f"{where}: {error}") from None
+
+
+def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
+                    benchmarks: str | None = None, budget: int | None = None,
+                    max_seconds: float | None = None, options: dict[str, Any] | None = None) -> Suite:
+    """The suite with command-line values in place of the file's (``None`` keeps the file's).
+
+    ``benchmarks`` selects among the suite's benchmarks; ``budget`` sets every selected
+    benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
+    benchmarks that have that option.
+    """
+    if seeds is not None:
+        suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"))
+    if strategies is not None:
+        suite = replace(suite, strategies=_parse_strategies(strategies, "option --strategies"))
+    plans = list(suite.benchmarks)
+    if benchmarks is not None:
+        wanted = [b.strip() for b in benchmarks.split(",") if b.strip()]
+        available = {p.name: p for p in plans}
+        for name in wanted:
+            if name not in available:
+                get_benchmark_spec(name)  # an unknown name gets the registry's message
+                raise SuiteError(f"option --benchmarks: {name!r} is not in suite {suite.name!r} "
+                                 f"(it has {', '.join(available)})")
+        if not wanted:
+            raise SuiteError("option --benchmarks: expected a comma-separated list of benchmark names")
+        plans = [available[name] for name in wanted]
+    if budget is not None:
+        if budget < 1:
+            raise SuiteError(f"option --budget must be a positive number of epochs, got {budget}")
+        for plan in plans:
+            if budget < plan.max_epochs:
+                raise SuiteError(f"option --budget {budget} is smaller than one full {plan.name} trial ({plan.max_epochs} epochs)")
+        plans = [replace(p, budget_epochs=budget) for p in plans]
+    if max_seconds is not None:
+        if max_seconds <= 0:
+            raise SuiteError(f"option --max-seconds must be positive, got {max_seconds}")
+        plans = [replace(p, max_seconds=max_seconds) for p in plans]
+    for key, value in (options or {}).items():
+        if value is None:
+            continue
+        targets = [p for p in plans if key in get_benchmark_spec(p.name).options]
+        if not targets:
+            raise SuiteError(f"option --{key}: none of the selected benchmarks takes it")
+        plans = [replace(p, options={**p.options, key: value}) if p in targets else p for p in plans]
+        for plan in plans:
+            _check_options(plan, f"option --{key}")
+    return replace(suite, benchmarks=tuple(plans))
