@@ -7,6 +7,7 @@ repository; tests that need them are skipped when neither has them.
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -32,3 +33,38 @@ def real_data_dir() -> Path:
     if found is None:
         pytest.skip("real datasets not found (set TUNEBENCH_DATA or provide ../shared/datasets)")
     return found
+
+
+def _learnable_images(rng, labels, side, n_classes):
+    """uint8 images whose brightest band depends on the label: learnable in one epoch."""
+    images = rng.integers(0, 60, size=(len(labels), side, side), dtype=np.uint8)
+    band = side // n_classes
+    for i, label in enumerate(labels):
+        images[i, label * band:(label + 1) * band, :] = 220
+    return images
+
+
+def write_tiny_datasets(directory: Path, n_train: int = 200, n_test: int = 60) -> Path:
+    """Write small but real-format mnist.npz and fer2013.npz into ``directory``."""
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    y_mnist_train = np.arange(n_train) % 10
+    y_mnist_test = np.arange(n_test) % 10
+    np.savez_compressed(
+        directory / "mnist.npz",
+        x_train=_learnable_images(rng, y_mnist_train, 28, 10), y_train=y_mnist_train.astype(np.uint8),
+        x_test=_learnable_images(rng, y_mnist_test, 28, 10), y_test=y_mnist_test.astype(np.uint8),
+    )
+    fer = {}
+    for split, count in (("train", n_train), ("val", n_test), ("test", n_test)):
+        labels = np.arange(count) % 7
+        fer[f"x_{split}"] = _learnable_images(rng, labels, 48, 7)
+        fer[f"y_{split}"] = labels.astype(np.uint8)
+    np.savez_compressed(directory / "fer2013.npz", **fer)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    """A data directory with tiny mnist.npz and fer2013.npz in the real formats."""
+    return write_tiny_datasets(tmp_path_factory.mktemp("tiny-data"))

@@ -57,7 +57,10 @@ class BenchmarkPlan:
         if self.max_epochs < spec.max_epochs:
             reductions.append(f"{self.max_epochs} of {spec.max_epochs} epochs")
         if self.subset is not None:
-            reductions.append(f"data subset {self.subset}")
+            subset = self.subset
+            if isinstance(subset, dict):
+                subset = " ".join(f"{split}={value}" for split, value in subset.items())
+            reductions.append(f"data subset {subset}")
         return "full" if not reductions else "reduced: " + "; ".join(reductions)
 
 

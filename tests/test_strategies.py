@@ -1,0 +1,105 @@
+"""Each strategy's ask/tell loop, on a cheap objective (no training)."""
+
+import math
+
+import pytest
+
+from tunebench.errors import SuiteError
+from tunebench.models import fer_cnn, mnist_mlp
+from tunebench.strategies import STRATEGIES, Observation, StrategyContext, make_strategy
+
+
+def objective(config):
+    """Peaks at learning_rate 1e-3 and wide layers: enough structure for model-based search."""
+    return 1.0 - abs(math.log10(config["learning_rate"]) + 3) / 3 - 0.001 * abs(config.get("dense_units", 0) - 320) / 64
+
+
+def drive(name, space, seed=7, trials=12, max_epochs=9):
+    strategy = make_strategy(name, StrategyContext(space=space, seed=seed, max_epochs=max_epochs, trial_budget=trials))
+    suggestions = []
+    try:
+        for _ in range(trials):
+            suggestion = strategy.ask()
+            if suggestion is None:
+                break
+            assert space.validate(suggestion.config) == suggestion.config
+            assert 0 <= suggestion.initial_epoch < suggestion.epochs <= max_epochs
+            strategy.tell(suggestion, Observation(val_accuracy=objective(suggestion.config)))
+            suggestions.append(suggestion)
+        assert strategy.settings()
+    finally:
+        strategy.close()
+    return suggestions
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_ask_tell_loop_gives_valid_suggestions_deterministically(name):
+    space = fer_cnn.search_space()
+    first = drive(name, space)
+    second = drive(name, space)
+    assert len(first) == 12
+    assert [s.config for s in first] == [s.config for s in second]
+    assert len({s.trial_id for s in first}) == len(first)
+
+
+@pytest.mark.parametrize("name", ["random", "bayesian", "tpe", "tpe-hyperopt", "grid"])
+def test_seed_changes_the_suggestions(name):
+    space = mnist_mlp.search_space()
+    assert [s.config for s in drive(name, space, seed=1)] != [s.config for s in drive(name, space, seed=2)]
+
+
+def test_model_based_strategies_leave_random_search_after_the_initial_trials():
+    space = fer_cnn.search_space()
+    random_configs = [s.config for s in drive("random", space, trials=10)]
+    bayes_configs = [s.config for s in drive("bayesian", space, trials=10)]
+    initial = StrategyContext(space=space, seed=7, max_epochs=9, trial_budget=10).initial_random_trials
+    assert bayes_configs[:initial] == random_configs[:initial]  # common random numbers
+    assert bayes_configs[initial:] != random_configs[initial:]
+
+
+def test_hyperband_promotes_with_parent_and_initial_epoch():
+    suggestions = drive("hyperband", fer_cnn.search_space(), trials=40, max_epochs=9)
+    promoted = [s for s in suggestions if s.parent is not None]
+    assert promoted, "Hyperband with max_epochs 9 must promote trials"
+    by_id = {s.trial_id: s for s in suggestions}
+    for child in promoted:
+        parent = by_id[child.parent]
+        assert child.config == parent.config
+        assert child.initial_epoch == parent.epochs
+    assert {s.epochs for s in suggestions} >= {1, 3, 9}
+
+
+def test_grid_fits_budget_in_lexicographic_order_and_stops():
+    space = fer_cnn.search_space()
+    grid = space.grid()
+    strategy = make_strategy("grid", StrategyContext(space=space, seed=3, max_epochs=2, trial_budget=len(grid)))
+    seen = []
+    while (s := strategy.ask()) is not None:
+        seen.append(s.config)
+        strategy.tell(s, Observation(0.5))
+    assert seen == grid
+
+
+def test_grid_larger_than_budget_is_visited_in_seeded_order():
+    space = mnist_mlp.search_space()
+    first = [s.config for s in drive("grid", space, seed=1, trials=10)]
+    assert first != space.grid()[:10]
+    # The units of the first layer vary across the visited points (not one corner).
+    assert len({c["units_1"] for c in first}) > 1
+
+
+def test_unknown_strategy_names_the_known_ones():
+    with pytest.raises(SuiteError, match="unknown strategy 'annealing'.*tpe-hyperopt"):
+        make_strategy("annealing", StrategyContext(space=fer_cnn.search_space(), seed=1, max_epochs=1, trial_budget=1))
+
+
+@pytest.mark.parametrize("name", ["random", "bayesian", "tpe", "tpe-hyperopt"])
+def test_failed_observations_are_accepted(name):
+    space = fer_cnn.search_space()
+    strategy = make_strategy(name, StrategyContext(space=space, seed=5, max_epochs=3, trial_budget=6))
+    try:
+        for i in range(6):
+            s = strategy.ask()
+            strategy.tell(s, Observation(math.nan, failed=True) if i == 1 else Observation(objective(s.config)))
+    finally:
+        strategy.close()

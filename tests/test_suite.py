@@ -1,0 +1,93 @@
+import pytest
+
+from tunebench.errors import SuiteError
+from tunebench.suite import apply_overrides, load_suite, named_suites
+
+
+def write(tmp_path, text):
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return str(path)
+
+
+GOOD = """
+name = "mine"
+seeds = 2
+strategies = ["random", "tpe"]
+[benchmarks.mnist-mlp]
+max_epochs = 2
+trials = 4
+subset = { train = 100 }
+"""
+
+
+def test_named_suites_load_and_give_every_strategy_the_same_budget():
+    assert {"smoke", "default", "paper"} <= set(named_suites())
+    for name in named_suites():
+        suite = load_suite(name)
+        assert suite.benchmarks and suite.seeds and suite.strategies
+        for plan in suite.benchmarks:
+            assert plan.budget_epochs >= plan.max_epochs
+
+
+def test_paper_suite_has_the_seed_budgets():
+    paper = {p.name: p for p in load_suite("paper").benchmarks}
+    assert (paper["mnist-mlp"].trials, paper["mnist-mlp"].max_epochs, paper["mnist-mlp"].budget_epochs) == (30, 10, 300)
+    assert paper["fer-cnn"].max_epochs >= 10 and paper["fer-cnn"].fidelity == "full"
+    assert len(load_suite("paper").seeds) >= 5
+
+
+def test_file_suite_with_defaults_and_fidelity_label(tmp_path):
+    suite = load_suite(write(tmp_path, GOOD))
+    plan = suite.benchmarks[0]
+    assert suite.seeds == (0, 1)
+    assert plan.budget_epochs == 8 and plan.batch_size == 32 and plan.options == {"id": "57935022"}
+    assert plan.fidelity == "reduced: 2 of 10 epochs; data subset train=100"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name = 'x'\nsedes = 1\n[benchmarks.mnist-mlp]\n", "unknown key.*sedes"),
+    ("strategies = ['random', 'annealing']\n[benchmarks.mnist-mlp]\n", "unknown strategy 'annealing'"),
+    ("[benchmarks.cifar]\n", "unknown benchmark 'cifar'"),
+    ("seeds = 0\n[benchmarks.mnist-mlp]\n", "seed count"),
+    ("[benchmarks.mnist-mlp]\ntrials = -1\n", "'trials' must be a positive integer"),
+    ("[benchmarks.mnist-mlp]\nid = '123'\n", "8 digits"),
+    ("[benchmarks.fer-cnn]\nid = '57935022'\n", "unknown key.*id"),
+    ("[benchmarks.mnist-mlp]\nmax_epochs = 5\nbudget_epochs = 3\n", "smaller than one full trial"),
+    ("name = 'x'\n", "at least one"),
+    ("name = [unclosed\n", "not valid TOML"),
+])
+def test_malformed_suites_name_the_file_and_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(SuiteError, match=message) as error:
+        load_suite(path)
+    assert "suite.toml" in str(error.value)
+
+
+def test_unknown_named_suite_lists_the_known_ones():
+    with pytest.raises(SuiteError, match="unknown suite 'nope'.*smoke"):
+        load_suite("nope")
+
+
+def test_overrides_replace_the_file_values(tmp_path):
+    suite = load_suite(write(tmp_path, GOOD))
+    changed = apply_overrides(suite, seeds="5,9", strategies="grid,hyperband", budget=6, max_seconds=60,
+                              options={"id": "11223344"})
+    assert changed.seeds == (5, 9)
+    assert changed.strategies == ("grid", "hyperband")
+    plan = changed.benchmarks[0]
+    assert (plan.budget_epochs, plan.max_seconds, plan.options["id"]) == (6, 60, "11223344")
+    assert apply_overrides(suite, seeds="3").seeds == (0, 1, 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"strategies": "random,nope"}, "option --strategies.*unknown strategy 'nope'"),
+    ({"benchmarks": "fer-cnn"}, "not in suite"),
+    ({"benchmarks": "cifar"}, "unknown benchmark"),
+    ({"budget": 1}, "smaller than one full"),
+    ({"seeds": "a,b"}, "option --seeds"),
+    ({"options": {"id": "42"}}, "8 digits"),
+])
+def test_bad_overrides_name_the_option(tmp_path, kwargs, message):
+    with pytest.raises(SuiteError, match=message):
+        apply_overrides(load_suite(write(tmp_path, GOOD)), **kwargs)
