@@ -15,11 +15,13 @@ from tunebench import SCHEMA_VERSION, __version__
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
             "pandas", "scikit-learn")
 
-WARM_START_POLICY = (
-    "Hyperband promotions continue the parent trial's weights and optimizer state from "
-    "tuner/initial_epoch and are charged epochs - initial_epoch; every other trial trains "
-    "from scratch and is charged its epochs."
-)
+WARM_START_POLICY = {
+    "hyperband_promotions": "warm-start",
+    "promotion_charge": "epochs - initial_epoch",
+    "description": ("Hyperband promotions continue the parent trial's weights and optimizer state from "
+                    "tuner/initial_epoch and are charged epochs - initial_epoch; every other trial trains "
+                    "from scratch and is charged its epochs."),
+}
 
 
 def package_versions() -> dict[str, str]:

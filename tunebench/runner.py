@@ -120,13 +120,13 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     """
     started_at = datetime.now(timezone.utc)
     clock_start = time.monotonic()
-    staging = prepare_output_dir(out_dir, overwrite)
     data_sources: dict[str, Any] = {}
-    for plan in suite.benchmarks:  # every data problem surfaces before any training
+    for plan in suite.benchmarks:  # every data problem surfaces before anything is written
         for seed in suite.seeds:
             splits = load_run_data(plan, data_dir, seed)
             entry = data_sources.setdefault(plan.name, {"source": splits.source, "sizes": {}})
             entry["sizes"][str(seed)] = splits.sizes()
+    staging = prepare_output_dir(out_dir, overwrite)
     if benchmark_factory is None:
         benchmark_factory = _live_benchmark
         _quiet_tensorflow()

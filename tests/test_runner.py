@@ -1,0 +1,234 @@
+"""The runner end to end on tiny data written in the real formats: real Keras training."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tunebench.benchmarks import BENCHMARKS
+from tunebench.benchmarks.live import LiveKerasBenchmark
+from tunebench.cli import main
+from tunebench.datasets import load_dataset
+from tunebench.progress import Progress, format_duration
+from tunebench.results import TIMING_COLUMNS
+from tunebench.runner import run_suite
+from tunebench.strategies import STRATEGIES
+from tunebench.suite import load_suite
+
+TINY_SUITE = """
+name = "tiny"
+seeds = [0]
+strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
+[benchmarks.mnist-mlp]
+max_epochs = 3
+trials = 2
+[benchmarks.fer-cnn]
+max_epochs = 1
+trials = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def suite_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
+    path.write_text(TINY_SUITE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_data_dir, suite_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "first"
+    assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
+    return out
+
+
+def without_timing(frame):
+    return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
+
+
+def test_run_writes_every_run_within_an_equal_budget(first_run):
+    assert sorted(p.name for p in first_run.iterdir()) == ["curves.csv", "journal.jsonl", "manifest.json", "runs.csv", "trials.csv"]
+    runs = pd.read_csv(first_run / "runs.csv")
+    assert len(runs) == 2 * len(STRATEGIES)
+    assert set(runs["strategy"]) == set(STRATEGIES)
+    assert (runs["epochs_used"] <= runs["budget_epochs"]).all()
+    assert runs.groupby("benchmark")["budget_epochs"].nunique().eq(1).all()
+    assert dict(runs.groupby("benchmark")["budget_epochs"].first()) == {"fer-cnn": 2, "mnist-mlp": 6}
+
+    trials = pd.read_csv(first_run / "trials.csv")
+    spent = trials.groupby(["benchmark", "strategy", "seed"])["epochs_trained"].sum()
+    used = runs.set_index(["benchmark", "strategy", "seed"])["epochs_used"]
+    assert (spent.sort_index() == used.sort_index()).all()
+    curves = pd.read_csv(first_run / "curves.csv")
+    assert len(curves) == trials["epochs_trained"].sum()
+    assert trials["val_accuracy"].between(0, 1).all() and trials["test_f1"].between(0, 1).all()
+
+
+def test_runs_csv_is_traceable_to_trials_csv(first_run):
+    runs = pd.read_csv(first_run / "runs.csv")
+    trials = pd.read_csv(first_run / "trials.csv")
+    for _, run in runs.iterrows():
+        mine = trials[(trials.benchmark == run.benchmark) & (trials.strategy == run.strategy) & (trials.seed == run.seed)]
+        best = mine[mine.trial == run.best_trial].iloc[0]
+        assert run.best_val_accuracy == mine.val_accuracy.max() == best.val_accuracy
+        assert run.test_accuracy == best.test_accuracy and run.epochs_to_best == best.epochs_used
+
+
+def test_hyperband_warm_starts_promotions_and_charges_the_difference(first_run):
+    trials = pd.read_csv(first_run / "trials.csv")
+    hyperband = trials[(trials.strategy == "hyperband") & (trials.benchmark == "mnist-mlp")]
+    promoted = hyperband[hyperband.parent_trial_id.notna()]
+    assert len(promoted) >= 1
+    assert ((promoted.epochs - promoted.initial_epoch) == promoted.epochs_trained).all()
+    assert (promoted.initial_epoch > 0).all()
+    others = trials[trials.strategy != "hyperband"]
+    assert (others.initial_epoch == 0).all() and (others.epochs_trained == others.epochs).all()
+
+
+def test_manifest_records_the_suite_versions_and_policy(first_run):
+    manifest = json.loads((first_run / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1
+    assert manifest["suite"]["name"] == "tiny"
+    assert manifest["budgets"] == {"mnist-mlp": 6, "fer-cnn": 2}
+    assert {"keras", "keras-tuner", "optuna", "hyperopt"} <= set(manifest["versions"])
+    assert manifest["warm_start"]["hyperband_promotions"] == "warm-start" and manifest["hardware"]["cpu_count"] >= 1
+    assert manifest["data"]["mnist-mlp"]["sizes"]["0"]["train"] == 160
+    assert set(manifest["strategies"]["fer-cnn"]) == set(STRATEGIES)
+
+
+def test_same_suite_and_seed_give_the_same_trials(first_run, tiny_data_dir, suite_file, tmp_path):
+    second = tmp_path / "second"
+    assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(second)]) == 0
+    for name in ("trials.csv", "curves.csv", "runs.csv"):
+        pd.testing.assert_frame_equal(without_timing(pd.read_csv(first_run / name)),
+                                      without_timing(pd.read_csv(second / name)))
+
+
+@pytest.fixture
+def existing_results(first_run, tmp_path):
+    out = tmp_path / "existing"
+    shutil.copytree(first_run, out)
+    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def assert_untouched(out, before):
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_existing_results_are_refused_without_overwrite(existing_results, tiny_data_dir, suite_file, capsys):
+    out, before = existing_results
+    assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 2
+    assert "already holds results" in capsys.readouterr().err
+    assert_untouched(out, before)
+
+
+def test_corrupt_data_file_exits_2_and_keeps_results(existing_results, tiny_data_dir, suite_file, tmp_path, capsys):
+    out, before = existing_results
+    bad = tmp_path / "bad-data"
+    shutil.copytree(tiny_data_dir, bad)
+    data = (bad / "fer2013.npz").read_bytes()
+    (bad / "fer2013.npz").write_bytes(data[: len(data) // 2])
+    code = main(["run", str(suite_file), "--data-dir", str(bad), "--out", str(out), "--overwrite"])
+    assert code == 2
+    assert "fer2013.npz" in capsys.readouterr().err
+    assert_untouched(out, before)
+
+
+def test_unknown_strategy_exits_2_and_keeps_results(existing_results, tiny_data_dir, suite_file, capsys):
+    out, before = existing_results
+    code = main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out), "--overwrite",
+                 "--strategies", "random,annealing"])
+    assert code == 2
+    assert "unknown strategy 'annealing'" in capsys.readouterr().err
+    assert_untouched(out, before)
+
+
+def test_malformed_suite_exits_2_and_keeps_results(existing_results, tiny_data_dir, tmp_path, capsys):
+    out, before = existing_results
+    suite = tmp_path / "broken.toml"
+    suite.write_text("[benchmarks.mnist-mlp]\ntrials = 'many'\n")
+    assert main(["run", str(suite), "--data-dir", str(tiny_data_dir), "--out", str(out), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "broken.toml" in err and "'trials'" in err
+    assert_untouched(out, before)
+
+
+def test_bad_option_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "smoke", "--budget", "lots"])
+    assert exit_info.value.code == 2
+
+
+def test_failure_mid_run_leaves_earlier_results_untouched(existing_results, tiny_data_dir, suite_file):
+    out, before = existing_results
+
+    class Exploding:
+        def __init__(self, spec, splits, plan):
+            self.space = spec.make_space(plan.options)
+
+        def evaluate(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_suite(load_suite(str(suite_file)), out, tiny_data_dir, overwrite=True,
+                  progress=Progress(1, 1, enabled=False), benchmark_factory=Exploding)
+    kept = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert kept == before
+    assert (out / ".partial").is_dir()  # the interrupted run stays aside, for inspection
+
+
+@pytest.fixture(scope="module")
+def live_mnist(tiny_data_dir):
+    spec = BENCHMARKS["mnist-mlp"]
+    return LiveKerasBenchmark(spec, load_dataset("mnist", tiny_data_dir, 1), spec.options, 3, 32)
+
+
+CONFIG = {"units_1": 50, "units_2": 80, "units_3": 40, "units_4": 20, "dropout_1": 0.1, "dropout_2": 0.1,
+          "dropout_3": 0.1, "dropout_4": 0.1, "learning_rate": 1e-3}
+
+
+def test_evaluate_is_deterministic_for_a_seed(live_mnist):
+    first = live_mnist.evaluate(CONFIG, 2, seed=11)
+    again = live_mnist.evaluate(CONFIG, 2, seed=11)
+    other = live_mnist.evaluate(CONFIG, 2, seed=12)
+    strip = lambda ev: [(r.epoch, r.loss, r.val_accuracy, r.test_f1) for r in ev.curve]  # noqa: E731
+    assert strip(first) == strip(again)
+    assert strip(first) != strip(other)
+    assert [r.epoch for r in first.curve] == [1, 2]
+    assert np.array(first.test_confusion).sum() == 60
+
+
+def test_warm_start_continues_the_parent(live_mnist):
+    parent = live_mnist.evaluate(CONFIG, 1, seed=11)
+    child = live_mnist.evaluate(CONFIG, 3, seed=11, initial_epoch=1, warm_start=parent.state)
+    fresh = live_mnist.evaluate(CONFIG, 2, seed=11)
+    assert [r.epoch for r in child.curve] == [2, 3]
+    # Continuing lowers the training loss below the parent's first epoch.
+    assert child.curve[0].loss < parent.curve[0].loss
+    assert child.curve[0].loss != fresh.curve[0].loss
+
+
+def test_progress_line_and_silence_off_terminal():
+    now = [0.0]
+    stream = io.StringIO()
+    progress = Progress(total_runs=4, total_epochs=40, stream=stream, clock=lambda: now[0])
+    assert not progress.enabled  # a StringIO is not a terminal
+    progress.start_run(2, "mnist-mlp/tpe/seed 0", 10)
+    progress.end_run()
+    progress.start_run(3, "mnist-mlp/tpe/seed 1", 10)
+    now[0] = 60.0
+    line = progress.line(trial=3, best=0.91234, epochs_used=5)
+    assert line == "run 3/4 mnist-mlp/tpe/seed 1 | trial 3 | best val_acc 0.9123 | epochs left 5/10 | ETA 1m40s"  # 15 of 40 epochs in 60 s
+    progress.update(trial=3, best=0.9, epochs_used=5)
+    assert stream.getvalue() == ""
+    assert format_duration(3700) == "1h01m"
+
+
+def test_list_shows_everything(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in list(STRATEGIES) + list(BENCHMARKS) + ["smoke", "default", "paper"]:
+        assert name in out

@@ -1,0 +1,52 @@
+"""End to end on the real datasets: `tunebench run smoke` twice, as a user runs it.
+
+Skipped when the real data is absent (see conftest.real_data_dir).
+"""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tunebench.results import TIMING_COLUMNS
+from tunebench.strategies import STRATEGIES
+from tunebench.suite import load_suite
+
+pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+
+
+def run_smoke(data_dir, out):
+    command = [sys.executable, "-m", "tunebench.cli", "run", "smoke", "--data-dir", str(data_dir), "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_smoke_runs(real_data_dir, tmp_path_factory):
+    base = tmp_path_factory.mktemp("smoke")
+    return run_smoke(real_data_dir, base / "a"), run_smoke(real_data_dir, base / "b")
+
+
+def test_smoke_covers_every_run_within_equal_budgets(two_smoke_runs):
+    out = two_smoke_runs[0]
+    suite = load_suite("smoke")
+    runs = pd.read_csv(out / "runs.csv")
+    expected = {(b.name, s, seed) for b in suite.benchmarks for s in STRATEGIES for seed in suite.seeds}
+    assert set(zip(runs.benchmark, runs.strategy, runs.seed)) == expected
+    assert (runs.epochs_used <= runs.budget_epochs).all() and (runs.epochs_used > 0).all()
+    assert runs.groupby("benchmark").budget_epochs.nunique().eq(1).all()
+    assert runs.fidelity.str.startswith("reduced").all()
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials.val_accuracy.between(0, 1).all()
+    # MNIST is learnable even on the smoke subset: some trial beats chance clearly.
+    assert trials[trials.benchmark == "mnist-mlp"].val_accuracy.max() > 0.3
+
+
+def test_two_smoke_runs_give_the_same_trials_apart_from_timing(two_smoke_runs):
+    first, second = two_smoke_runs
+    for name in ("trials.csv", "curves.csv", "runs.csv"):
+        a, b = pd.read_csv(first / name), pd.read_csv(second / name)
+        timing = [c for c in a.columns if c in TIMING_COLUMNS]
+        pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))
