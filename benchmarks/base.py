@@ -41,8 +41,8 @@ class Evaluation:
     seconds:
         Wall time of the whole evaluation (building, training, measuring).
     state:
-        Opaque trained state (weights and optimizer state) that a later call can continue
-        from through ``warm_start``.
+        With ``keep_state``: opaque trained state (weights and optimizer state) that a
+        later call can continue from through ``warm_start``; else ``None``.
     """
 
     curve: list[EpochRecord]
@@ -60,9 +60,10 @@ class Benchmark(Protocol):
     class_names: tuple[str, ...]
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
-                 warm_start: Any = None) -> Evaluation:
+                 warm_start: Any = None, keep_state: bool = False) -> Evaluation:
         """Train ``config`` from ``initial_epoch`` (continuing ``warm_start`` if given) to
-        ``epochs`` with training seed ``seed`` and return its curve."""
+        ``epochs`` with training seed ``seed`` and return its curve (and, with
+        ``keep_state``, the trained state)."""
 
 
 @dataclass(frozen=True)

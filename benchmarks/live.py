@@ -68,12 +68,17 @@ class LiveKerasBenchmark:
         self._val = (to_model_input(splits.x_val, shape), np.asarray(splits.y_val, dtype=np.int64))
         self._test = (to_model_input(splits.x_test, shape), np.asarray(splits.y_test, dtype=np.int64))
 
+    @property
+    def training_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model-ready training inputs and labels."""
+        return self._train
+
     def build(self, config: Config):
         """The compiled model for ``config`` (a fresh one every call)."""
         return self.spec.build_model(config, self.steps_per_execution)
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
-                 warm_start: Any = None) -> Evaluation:
+                 warm_start: Any = None, keep_state: bool = False) -> Evaluation:
         """Train ``config`` from ``initial_epoch`` to ``epochs``; see ``Benchmark.evaluate``."""
         started = time.perf_counter()
         keras.backend.clear_session()
@@ -88,9 +93,8 @@ class LiveKerasBenchmark:
             *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
             shuffle=True, verbose=0, callbacks=[recorder],
         )
-        state = _snapshot(model)
         return Evaluation(curve=recorder.curve, test_confusion=recorder.test_confusion.tolist(),
-                          seconds=time.perf_counter() - started, state=state)
+                          seconds=time.perf_counter() - started, state=_snapshot(model) if keep_state else None)
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -132,8 +136,8 @@ class _EpochRecorder(keras.callbacks.Callback):
 
 def _snapshot(model) -> dict[str, list[np.ndarray]]:
     return {
-        "weights": [np.array(w) for w in model.get_weights()],
-        "optimizer": [np.array(v) for v in model.optimizer.variables],
+        "weights": model.get_weights(),
+        "optimizer": [v.numpy() for v in model.optimizer.variables],
     }
 
 

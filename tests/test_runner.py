@@ -202,7 +202,8 @@ def test_evaluate_is_deterministic_for_a_seed(live_mnist):
 
 
 def test_warm_start_continues_the_parent(live_mnist):
-    parent = live_mnist.evaluate(CONFIG, 1, seed=11)
+    parent = live_mnist.evaluate(CONFIG, 1, seed=11, keep_state=True)
+    assert live_mnist.evaluate(CONFIG, 1, seed=11).state is None
     child = live_mnist.evaluate(CONFIG, 3, seed=11, initial_epoch=1, warm_start=parent.state)
     fresh = live_mnist.evaluate(CONFIG, 2, seed=11)
     assert [r.epoch for r in child.curve] == [2, 3]

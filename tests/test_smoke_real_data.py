@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
 def run_smoke(data_dir, out):
     command = [sys.executable, "-m", "tunebench.cli", "run", "smoke", "--data-dir", str(data_dir), "--out", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    # Not from the repository root, where the source folder tunebench/ would shadow the
+    # installed package (whose subpackages live in other top-level folders).
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=out.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 

@@ -204,7 +204,8 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
 
             train_seed = training_seed(seed, suggestion.config)
             evaluation = benchmark.evaluate(suggestion.config, suggestion.epochs, train_seed,
-                                            initial_epoch=initial_epoch, warm_start=warm_start)
+                                            initial_epoch=initial_epoch, warm_start=warm_start,
+                                            keep_state=strategy.warm_starts)
             epochs_used = ledger.charge(charge)
             last = evaluation.curve[-1]
 
