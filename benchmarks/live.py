@@ -16,6 +16,7 @@ import numpy as np
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
 from tunebench.datasets import Splits
 from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
+from tunebench.seeding import derive_seed
 from tunebench.space import Config
 
 #: Fused training steps per call into TensorFlow (measured: see the README's speed table).
@@ -83,7 +84,9 @@ class LiveKerasBenchmark:
         started = time.perf_counter()
         keras.backend.clear_session()
         enable_determinism()
-        keras.utils.set_random_seed(seed)
+        # A continuation draws fresh data orders and dropout masks for its epochs rather
+        # than replaying the ones its parent drew for epoch 1 onwards.
+        keras.utils.set_random_seed(seed if initial_epoch == 0 else derive_seed(seed, initial_epoch))
         model = self.build(config)
         if warm_start is not None:
             _restore(model, warm_start)

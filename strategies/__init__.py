@@ -7,6 +7,7 @@ factory taking a :class:`StrategyContext`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Callable
 
 from tunebench.errors import SuiteError
@@ -22,51 +23,28 @@ class StrategySpec:
     factory: Callable[[StrategyContext], Strategy]
 
 
-def _grid(context):
-    from tunebench.strategies.grid import GridSearch
+def _lazy(target: str) -> Callable[[StrategyContext], Strategy]:
+    """A factory importing ``module:Class`` on first use, so listing strategies stays fast."""
+    module_name, class_name = target.split(":")
 
-    return GridSearch(context)
+    def factory(context: StrategyContext) -> Strategy:
+        return getattr(import_module(f"tunebench.strategies.{module_name}"), class_name)(context)
 
-
-def _random(context):
-    from tunebench.strategies.keras_tuner_oracles import RandomSearch
-
-    return RandomSearch(context)
-
-
-def _bayesian(context):
-    from tunebench.strategies.keras_tuner_oracles import BayesianOptimization
-
-    return BayesianOptimization(context)
-
-
-def _hyperband(context):
-    from tunebench.strategies.keras_tuner_oracles import Hyperband
-
-    return Hyperband(context)
-
-
-def _tpe(context):
-    from tunebench.strategies.optuna_tpe import OptunaTPE
-
-    return OptunaTPE(context)
-
-
-def _tpe_hyperopt(context):
-    from tunebench.strategies.hyperopt_tpe import HyperoptTPE
-
-    return HyperoptTPE(context)
+    return factory
 
 
 STRATEGIES: dict[str, StrategySpec] = {
     spec.name: spec
     for spec in (
-        StrategySpec("grid", "grid search over each parameter's grid points (tunebench)", _grid),
-        StrategySpec("random", "random search (keras-tuner RandomSearchOracle)", _random),
-        StrategySpec("bayesian", "Gaussian-process Bayesian optimisation (keras-tuner)", _bayesian),
-        StrategySpec("hyperband", "Hyperband, factor 3, warm-started promotions (keras-tuner)", _hyperband),
-        StrategySpec("tpe", "Tree-structured Parzen Estimator (Optuna TPESampler)", _tpe),
-        StrategySpec("tpe-hyperopt", "Tree-structured Parzen Estimator (hyperopt tpe.suggest)", _tpe_hyperopt),
+        StrategySpec("grid", "grid search over each parameter's grid points (tunebench)", _lazy("grid:GridSearch")),
+        StrategySpec("random", "random search (keras-tuner RandomSearchOracle)", _lazy("keras_tuner_oracles:RandomSearch")),
+        StrategySpec("bayesian", "Gaussian-process Bayesian optimisation (keras-tuner)",
+                     _lazy("keras_tuner_oracles:BayesianOptimization")),
+        StrategySpec("hyperband", "Hyperband, factor 3, warm-started promotions (keras-tuner)",
+                     _lazy("keras_tuner_oracles:Hyperband")),
+        StrategySpec("tpe", "Tree-structured Parzen Estimator (Optuna TPESampler)", _lazy("optuna_tpe:OptunaTPE")),
+        StrategySpec("tpe-hyperopt", "Tree-structured Parzen Estimator (hyperopt tpe.suggest)",
+                     _lazy("hyperopt_tpe:HyperoptTPE")),
     )
 }
 

@@ -1,5 +1,6 @@
 """The runner end to end on tiny data written in the real formats: real Keras training."""
 
+import hashlib
 import io
 import json
 import shutil
@@ -55,6 +56,11 @@ def test_run_writes_every_run_within_an_equal_budget(first_run):
     assert len(runs) == 2 * len(STRATEGIES)
     assert set(runs["strategy"]) == set(STRATEGIES)
     assert (runs["epochs_used"] <= runs["budget_epochs"]).all()
+    exhausted = runs[runs.status == "budget_exhausted"]
+    assert (exhausted.epochs_used == exhausted.budget_epochs).all()
+    assert set(runs.status) <= {"budget_exhausted", "next_trial_exceeds_budget", "strategy_exhausted"}
+    fixed = runs[runs.strategy != "hyperband"]
+    assert (fixed.epochs_used == fixed.budget_epochs).all()
     assert runs.groupby("benchmark")["budget_epochs"].nunique().eq(1).all()
     assert dict(runs.groupby("benchmark")["budget_epochs"].first()) == {"fer-cnn": 2, "mnist-mlp": 6}
 
@@ -97,6 +103,9 @@ def test_manifest_records_the_suite_versions_and_policy(first_run):
     assert manifest["warm_start"]["hyperband_promotions"] == "warm-start" and manifest["hardware"]["cpu_count"] >= 1
     assert manifest["data"]["mnist-mlp"]["sizes"]["0"]["train"] == 160
     assert set(manifest["strategies"]["fer-cnn"]) == set(STRATEGIES)
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((first_run / name).read_bytes()).hexdigest() == digest
+    assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl"}
 
 
 def test_same_suite_and_seed_give_the_same_trials(first_run, tiny_data_dir, suite_file, tmp_path):
@@ -204,12 +213,16 @@ def test_evaluate_is_deterministic_for_a_seed(live_mnist):
 def test_warm_start_continues_the_parent(live_mnist):
     parent = live_mnist.evaluate(CONFIG, 1, seed=11, keep_state=True)
     assert live_mnist.evaluate(CONFIG, 1, seed=11).state is None
-    child = live_mnist.evaluate(CONFIG, 3, seed=11, initial_epoch=1, warm_start=parent.state)
-    fresh = live_mnist.evaluate(CONFIG, 2, seed=11)
+    child = live_mnist.evaluate(CONFIG, 3, seed=11, initial_epoch=1, warm_start=parent.state, keep_state=True)
     assert [r.epoch for r in child.curve] == [2, 3]
+    # The optimizer's step counter goes on from the parent's: 3 epochs of steps in all.
+    steps_per_epoch = int(parent.state["optimizer"][0])
+    assert steps_per_epoch > 0 and int(child.state["optimizer"][0]) == 3 * steps_per_epoch
     # Continuing lowers the training loss below the parent's first epoch.
     assert child.curve[0].loss < parent.curve[0].loss
-    assert child.curve[0].loss != fresh.curve[0].loss
+    # A cold start of the same config from epoch 1 is a different model.
+    cold = live_mnist.evaluate(CONFIG, 3, seed=11, initial_epoch=1)
+    assert cold.curve[0].loss > child.curve[0].loss
 
 
 def test_progress_line_and_silence_off_terminal():

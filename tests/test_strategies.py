@@ -93,13 +93,22 @@ def test_unknown_strategy_names_the_known_ones():
         make_strategy("annealing", StrategyContext(space=fer_cnn.search_space(), seed=1, max_epochs=1, trial_budget=1))
 
 
-@pytest.mark.parametrize("name", ["random", "bayesian", "tpe", "tpe-hyperopt"])
-def test_failed_observations_are_accepted(name):
+@pytest.mark.parametrize("name", ["random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"])
+def test_a_failed_observation_is_recorded_and_the_search_goes_on(name):
     space = fer_cnn.search_space()
     strategy = make_strategy(name, StrategyContext(space=space, seed=5, max_epochs=3, trial_budget=6))
     try:
-        for i in range(6):
+        for i in range(8):
             s = strategy.ask()
+            assert s is not None and space.validate(s.config) == s.config
             strategy.tell(s, Observation(math.nan, failed=True) if i == 1 else Observation(objective(s.config)))
+        if name == "tpe":
+            assert [t.state.name for t in strategy.study.trials].count("FAIL") == 1
+        elif name == "tpe-hyperopt":
+            # hyperopt keeps errored jobs out of `trials.trials`, so TPE models only the 7 others.
+            assert len(strategy.trials.trials) == 7
+            assert [t["result"]["status"] for t in strategy.trials._dynamic_trials].count("fail") == 1
+        else:
+            assert [t.status for t in strategy.oracle.trials.values()].count("FAILED") == 1
     finally:
         strategy.close()

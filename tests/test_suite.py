@@ -27,7 +27,7 @@ def test_named_suites_load_and_give_every_strategy_the_same_budget():
         suite = load_suite(name)
         assert suite.benchmarks and suite.seeds and suite.strategies
         for plan in suite.benchmarks:
-            assert plan.budget_epochs >= plan.max_epochs
+            assert plan.budget_epochs % plan.max_epochs == 0  # fixed-fidelity strategies can spend it all
 
 
 def test_paper_suite_has_the_seed_budgets():
@@ -53,7 +53,10 @@ def test_file_suite_with_defaults_and_fidelity_label(tmp_path):
     ("[benchmarks.mnist-mlp]\ntrials = -1\n", "'trials' must be a positive integer"),
     ("[benchmarks.mnist-mlp]\nid = '123'\n", "8 digits"),
     ("[benchmarks.fer-cnn]\nid = '57935022'\n", "unknown key.*id"),
-    ("[benchmarks.mnist-mlp]\nmax_epochs = 5\nbudget_epochs = 3\n", "smaller than one full trial"),
+    ("[benchmarks.mnist-mlp]\nmax_epochs = 5\nbudget_epochs = 3\n", "multiple of max_epochs"),
+    ("[benchmarks.mnist-mlp]\nmax_epochs = 10\nbudget_epochs = 25\n", "multiple of max_epochs"),
+    ("[benchmarks.mnist-mlp]\nmax_seconds = nan\n", "finite"),
+    ("name = '../escape'\n[benchmarks.mnist-mlp]\n", "names the output folder"),
     ("name = 'x'\n", "at least one"),
     ("name = [unclosed\n", "not valid TOML"),
 ])
@@ -78,13 +81,16 @@ def test_overrides_replace_the_file_values(tmp_path):
     plan = changed.benchmarks[0]
     assert (plan.budget_epochs, plan.max_seconds, plan.options["id"]) == (6, 60, "11223344")
     assert apply_overrides(suite, seeds="3").seeds == (0, 1, 2)
+    assert apply_overrides(suite, seeds="5,").seeds == (5,)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"strategies": "random,nope"}, "option --strategies.*unknown strategy 'nope'"),
     ({"benchmarks": "fer-cnn"}, "not in suite"),
     ({"benchmarks": "cifar"}, "unknown benchmark"),
-    ({"budget": 1}, "smaller than one full"),
+    ({"budget": 1}, "multiple of max_epochs"),
+    ({"budget": 7}, "multiple of max_epochs"),
+    ({"max_seconds": float("inf")}, "finite"),
     ({"seeds": "a,b"}, "option --seeds"),
     ({"options": {"id": "42"}}, "8 digits"),
 ])

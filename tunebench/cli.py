@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("suite", help="a named suite (see 'tunebench list') or a path to a .toml file")
     run.add_argument("--out", help="output directory (default: results/<suite name>)")
     run.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
-    run.add_argument("--seeds", help="a seed count (3 means 0,1,2) or a comma-separated list of seeds")
+    run.add_argument("--seeds", help="a seed count (3 means 0,1,2) or a comma-separated list of seeds (5, is seed 5 alone)")
     run.add_argument("--strategies", help="comma-separated strategy names")
     run.add_argument("--benchmarks", help="comma-separated benchmark names (among the suite's)")
     run.add_argument("--budget", type=int, help="epoch budget per run, for every selected benchmark")

@@ -19,7 +19,8 @@ WARM_START_POLICY = {
     "hyperband_promotions": "warm-start",
     "promotion_charge": "epochs - initial_epoch",
     "description": ("Hyperband promotions continue the parent trial's weights and optimizer state from "
-                    "tuner/initial_epoch and are charged epochs - initial_epoch; every other trial trains "
+                    "tuner/initial_epoch and are charged epochs - initial_epoch; their data order and dropout "
+                    "draw from a seed derived from (training seed, initial_epoch). Every other trial trains "
                     "from scratch and is charged its epochs."),
 }
 

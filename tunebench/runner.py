@@ -13,6 +13,7 @@ results already in ``<out>``. An ``<out>`` that already holds results is refused
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -24,7 +25,7 @@ from typing import Any, Callable
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.datasets import Splits, load_dataset, stratified_subset
-from tunebench.errors import InputError
+from tunebench.errors import DataError, InputError
 from tunebench.journal import Journal
 from tunebench.ledger import EpochLedger
 from tunebench.manifest import build_manifest
@@ -84,7 +85,10 @@ def load_run_data(plan: BenchmarkPlan, data_dir: Path, seed: int) -> Splits:
     spec = get_benchmark_spec(plan.name)
     splits = load_dataset(spec.dataset, Path(data_dir), derive_seed("split", seed))
     if plan.subset is not None:
-        splits = stratified_subset(splits, plan.subset, derive_seed("subset", seed))
+        try:
+            splits = stratified_subset(splits, plan.subset, derive_seed("subset", seed))
+        except DataError as error:
+            raise DataError(f"[benchmarks.{plan.name}] 'subset': {error}") from None
     return splits
 
 
@@ -151,17 +155,20 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     progress.close()
 
     records = list(journal.records())
-    files = write_tables(tables_from_records(records), staging)
+    files = write_tables(tables_from_records(records), staging) + [journal.path]
     manifest = build_manifest(
         suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
         seeds=list(suite.seeds), budgets={p.name: p.budget_epochs for p in suite.benchmarks},
         timing_columns=sorted(TIMING_COLUMNS), started=started_at.isoformat(timespec="seconds"),
         finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         wall_seconds=round(time.monotonic() - clock_start, 3),
+        files={path.name: _sha256(path) for path in files},
     )
     write_atomically(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    # The manifest moves last and holds the checksums of the files moved before it: a
+    # crash between renames leaves files that do not match their manifest, which is detectable.
     final = []
-    for path in files + [staging / "manifest.json", staging / "journal.jsonl"]:
+    for path in files + [staging / "manifest.json"]:
         target = Path(out_dir) / path.name
         path.replace(target)
         final.append(target)
@@ -184,7 +191,7 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
     states: dict[str, Any] = {}
     trials: list[dict[str, Any]] = []
     best: float | None = None
-    status = "budget_exhausted"
+    status = "budget_exhausted"  # or: the next suggestion did not fit in what was left
     try:
         while True:
             if ledger.out_of_time():
@@ -195,10 +202,13 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
             if suggestion is None:
                 status = "strategy_exhausted"
                 break
-            warm_start = states.get(suggestion.parent) if suggestion.parent is not None else None
+            # keras-tuner's Hyperband promotes a trial at most once: its state can go.
+            warm_start = states.pop(suggestion.parent, None) if suggestion.parent is not None else None
             initial_epoch = suggestion.initial_epoch if warm_start is not None else 0
             charge = suggestion.epochs - initial_epoch
             if not ledger.can_pay(charge):
+                if ledger.remaining > 0:
+                    status = "next_trial_exceeds_budget"
                 break
             overhead = time.perf_counter() - asked
 
@@ -211,8 +221,8 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
 
             told = time.perf_counter()
             strategy.tell(suggestion, Observation(val_accuracy=last.val_accuracy))
-            if strategy.warm_starts:
-                states[suggestion.trial_id] = evaluation.state
+            if strategy.warm_starts and suggestion.epochs < plan.max_epochs:
+                states[suggestion.trial_id] = evaluation.state  # a full-fidelity trial is never promoted
             overhead += time.perf_counter() - told
 
             row = {
@@ -241,6 +251,10 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
         "max_seconds": plan.max_seconds, "wall_seconds": ledger.elapsed(), **summarize_run(trials),
     })
     return settings
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _curve_point(point) -> dict[str, Any]:

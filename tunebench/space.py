@@ -49,6 +49,8 @@ class Param:
             raise NotImplementedError
         if len(values) <= self.grid_size:
             return list(values)
+        if self.grid_size == 1:
+            return [values[0]]
         positions = [round(i * (len(values) - 1) / (self.grid_size - 1)) for i in range(self.grid_size)]
         return [values[p] for p in positions]
 

@@ -22,6 +22,8 @@ Command-line options override the file (:func:`apply_overrides`). Every problem 
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -32,6 +34,7 @@ from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench.errors import SuiteError
 from tunebench.strategies import STRATEGIES, get_spec
 
+_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds"}
 
@@ -116,8 +119,8 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
     if unknown:
         raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SUITE_KEYS)}")
     name = raw.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name:
-        raise SuiteError(f"{where}: 'name' must be a non-empty string")
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise SuiteError(f"{where}: 'name' must be letters, digits, '.', '_' or '-' (it names the output folder), got {name!r}")
     seeds = parse_seeds(raw.get("seeds", 1), f"{where}: 'seeds'")
     strategies = _parse_strategies(raw.get("strategies", list(STRATEGIES)), f"{where}: 'strategies'")
     tables = raw.get("benchmarks")
@@ -129,14 +132,17 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
 
 
 def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
-    """A count ``n`` (seeds 0..n-1), a list of seeds, or a comma-separated string of either."""
+    """A count ``n`` (seeds 0..n-1) or a list of seeds.
+
+    As a string: ``"3"`` is a count, ``"0,5,7"`` a list, and ``"5,"`` the single seed 5.
+    """
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",") if p.strip()]
         try:
             numbers = [int(p) for p in parts]
         except ValueError:
             raise SuiteError(f"{where}: expected a count or comma-separated integers, got {value!r}") from None
-        value = numbers[0] if len(numbers) == 1 else numbers
+        value = numbers if "," in value else (numbers[0] if numbers else value)
     if isinstance(value, bool):
         raise SuiteError(f"{where}: expected a count or a list of integers, got {value!r}")
     if isinstance(value, int):
@@ -186,12 +192,11 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     max_epochs = _positive_int(table, "max_epochs", spec.max_epochs, where)
     trials = _positive_int(table, "trials", spec.trials, where)
     budget = _positive_int(table, "budget_epochs", max_epochs * trials, where)
-    if budget < max_epochs:
-        raise SuiteError(f"{where}: 'budget_epochs' ({budget}) is smaller than one full trial ({max_epochs} epochs)")
+    _check_budget(budget, max_epochs, where + ": 'budget_epochs'")
     batch_size = _positive_int(table, "batch_size", spec.batch_size, where)
     max_seconds = table.get("max_seconds")
-    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
-        raise SuiteError(f"{where}: 'max_seconds' must be a positive number, got {max_seconds!r}")
+    if max_seconds is not None:
+        _check_seconds(max_seconds, f"{where}: 'max_seconds'")
     subset = table.get("subset")
     if subset is not None and not isinstance(subset, (int, float, dict)):
         raise SuiteError(f"{where}: 'subset' must be a count, a fraction or a table of them, got {subset!r}")
@@ -200,6 +205,17 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options)
     _check_options(plan, where)
     return plan
+
+
+def _check_budget(budget: int, max_epochs: int, where: str) -> None:
+    """A budget must pay for whole full-fidelity trials, so fixed-fidelity strategies spend all of it."""
+    if budget < max_epochs or budget % max_epochs:
+        raise SuiteError(f"{where} must be a positive multiple of max_epochs ({max_epochs}), got {budget}")
+
+
+def _check_seconds(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SuiteError(f"{where} must be a positive, finite number of seconds, got {value!r}")
 
 
 def _check_options(plan: BenchmarkPlan, where: str) -> None:
@@ -235,15 +251,11 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
             raise SuiteError("option --benchmarks: expected a comma-separated list of benchmark names")
         plans = [available[name] for name in wanted]
     if budget is not None:
-        if budget < 1:
-            raise SuiteError(f"option --budget must be a positive number of epochs, got {budget}")
         for plan in plans:
-            if budget < plan.max_epochs:
-                raise SuiteError(f"option --budget {budget} is smaller than one full {plan.name} trial ({plan.max_epochs} epochs)")
+            _check_budget(budget, plan.max_epochs, f"option --budget (for {plan.name})")
         plans = [replace(p, budget_epochs=budget) for p in plans]
     if max_seconds is not None:
-        if max_seconds <= 0:
-            raise SuiteError(f"option --max-seconds must be positive, got {max_seconds}")
+        _check_seconds(max_seconds, "option --max-seconds")
         plans = [replace(p, max_seconds=max_seconds) for p in plans]
     for key, value in (options or {}).items():
         if value is None:
