@@ -20,6 +20,7 @@ Dense(dense_units, relu) -> Dropout(0.5) -> Dense(7, softmax).
 
 from __future__ import annotations
 
+from tunebench.models.compile import compile_classifier
 from tunebench.space import Config, Float, Int, SearchSpace
 
 INPUT_SHAPE = (48, 48, 1)
@@ -62,11 +63,4 @@ def build_model(config: Config, steps_per_execution: int = 1):
         keras.layers.Dense(N_CLASSES, activation="softmax"),
     ]
     model = keras.Sequential(layers, name="fer_cnn")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config["learning_rate"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
-        jit_compile=False,
-    )
-    return model
+    return compile_classifier(model, config["learning_rate"], steps_per_execution)

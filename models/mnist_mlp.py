@@ -19,6 +19,7 @@ least one unit.
 from __future__ import annotations
 
 from tunebench.errors import SuiteError
+from tunebench.models.compile import compile_classifier
 from tunebench.space import Choice, Config, Float, Int, SearchSpace
 
 DEFAULT_ID = "57935022"
@@ -73,11 +74,4 @@ def build_model(config: Config, steps_per_execution: int = 1):
         layers.append(keras.layers.Dropout(config[f"dropout_{i}"]))
     layers.append(keras.layers.Dense(N_CLASSES, activation="softmax"))
     model = keras.Sequential(layers, name="mnist_mlp")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config["learning_rate"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
-        jit_compile=False,
-    )
-    return model
+    return compile_classifier(model, config["learning_rate"], steps_per_execution)

@@ -5,6 +5,7 @@ For each benchmark, in one process, each variant trains the same model for one e
 
 - ``fit spe=1``: a plain ``model.fit`` as a user writes it (``steps_per_execution=1``),
 - ``fit spe=N``: the same with the harness's ``steps_per_execution``,
+- ``fit spe=N xla``: the same with XLA (``jit_compile=True``),
 - ``harness``: ``LiveKerasBenchmark.evaluate``, which also measures validation and test
   accuracy and macro-F1 after the epoch.
 
@@ -33,13 +34,16 @@ CONFIGS = {
 }
 
 
-def plain_fit(spec, config, x, y, batch_size, steps_per_execution):
+def plain_fit(spec, config, x, y, batch_size, steps_per_execution, xla=False):
     import keras
 
     started = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(1)
     model = spec.build_model(config, steps_per_execution)
+    if xla:
+        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], steps_per_execution=steps_per_execution, jit_compile=True)
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     return time.perf_counter() - started
 
@@ -52,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     enable_determinism()
-    print(f"{'benchmark':<10} {'variant':<12} {'median s':>9} {'ratio to fit spe=1':>19}")
+    print(f"{'benchmark':<10} {'variant':<16} {'median s':>9} {'ratio to fit spe=1':>19}")
     for name, config in CONFIGS.items():
         spec = BENCHMARKS[name]
         splits = load_dataset(spec.dataset, data_dir, 0)
@@ -63,12 +67,14 @@ def main() -> None:
         variants = {
             "fit spe=1": lambda: plain_fit(spec, config, x, y, spec.batch_size, 1),
             f"fit spe={STEPS_PER_EXECUTION}": lambda: plain_fit(spec, config, x, y, spec.batch_size, STEPS_PER_EXECUTION),
+            f"fit spe={STEPS_PER_EXECUTION} xla": lambda: plain_fit(spec, config, x, y, spec.batch_size,
+                                                                 STEPS_PER_EXECUTION, xla=True),
             "harness": lambda: bench.evaluate(config, 1, seed=1).seconds,
         }
         medians = {label: statistics.median(run() for _ in range(args.repeats)) for label, run in variants.items()}
         base = medians["fit spe=1"]
         for label, value in medians.items():
-            print(f"{name:<10} {label:<12} {value:>9.2f} {value / base:>19.2f}")
+            print(f"{name:<10} {label:<16} {value:>9.2f} {value / base:>19.2f}")
         print(f"{name:<10} train images {len(x)}, batch {spec.batch_size}, val {len(splits.y_val)}, test {len(splits.y_test)}")
 
 
