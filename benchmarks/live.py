@@ -19,7 +19,7 @@ from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f
 from tunebench.seeding import derive_seed
 from tunebench.space import Config
 
-#: Fused training steps per call into TensorFlow (measured: see the README's speed table).
+#: Fused training steps per call into TensorFlow (measured: see the README's "Measured numbers").
 STEPS_PER_EXECUTION = 32
 _PREDICT_BATCH = 1024
 

@@ -7,8 +7,9 @@ def compile_classifier(model, learning_rate: float, steps_per_execution: int = 1
     """Compile ``model`` for integer-label classification and return it.
 
     Adam at ``learning_rate``, sparse categorical cross-entropy, an accuracy metric,
-    ``steps_per_execution`` fused steps, and no XLA (``jit_compile=False``: slower than plain
-    graph mode for these small models on a 2-core CPU, see DESIGN.md's traps).
+    ``steps_per_execution`` fused steps, and no XLA: Keras turns XLA off anyway while
+    TensorFlow op determinism is on (``keras.src.trainers.trainer.model_supports_jit``), and
+    saying so keeps the compiled model what it claims to be.
     """
     import keras
 

@@ -5,7 +5,6 @@ For each benchmark, in one process, each variant trains the same model for one e
 
 - ``fit spe=1``: a plain ``model.fit`` as a user writes it (``steps_per_execution=1``),
 - ``fit spe=N``: the same with the harness's ``steps_per_execution``,
-- ``fit spe=N xla``: the same with XLA (``jit_compile=True``),
 - ``harness``: ``LiveKerasBenchmark.evaluate``, which also measures validation and test
   accuracy and macro-F1 after the epoch.
 
@@ -34,16 +33,13 @@ CONFIGS = {
 }
 
 
-def plain_fit(spec, config, x, y, batch_size, steps_per_execution, xla=False):
+def plain_fit(spec, config, x, y, batch_size, steps_per_execution):
     import keras
 
     started = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(1)
     model = spec.build_model(config, steps_per_execution)
-    if xla:
-        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], steps_per_execution=steps_per_execution, jit_compile=True)
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     return time.perf_counter() - started
 
@@ -67,8 +63,6 @@ def main() -> None:
         variants = {
             "fit spe=1": lambda: plain_fit(spec, config, x, y, spec.batch_size, 1),
             f"fit spe={STEPS_PER_EXECUTION}": lambda: plain_fit(spec, config, x, y, spec.batch_size, STEPS_PER_EXECUTION),
-            f"fit spe={STEPS_PER_EXECUTION} xla": lambda: plain_fit(spec, config, x, y, spec.batch_size,
-                                                                 STEPS_PER_EXECUTION, xla=True),
             "harness": lambda: bench.evaluate(config, 1, seed=1).seconds,
         }
         medians = {label: statistics.median(run() for _ in range(args.repeats)) for label, run in variants.items()}
