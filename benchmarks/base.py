@@ -25,7 +25,7 @@ class EpochRecord:
     val_f1: float
     test_accuracy: float
     test_f1: float
-    seconds: float
+    epoch_seconds: float
 
 
 @dataclass

@@ -133,7 +133,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             val_f1=macro_f1(val_confusion),
             test_accuracy=accuracy(test_confusion),
             test_f1=macro_f1(test_confusion),
-            seconds=time.perf_counter() - self._epoch_started,
+            epoch_seconds=time.perf_counter() - self._epoch_started,
         ))
 
 

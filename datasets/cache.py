@@ -93,9 +93,3 @@ def clear_cache() -> None:
     """Forget every cached dataset."""
     with _lock:
         _entries.clear()
-
-
-def cache_size() -> int:
-    """Return the number of cached datasets."""
-    with _lock:
-        return len(_entries)

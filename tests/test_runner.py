@@ -14,7 +14,7 @@ from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.cli import main
 from tunebench.datasets import load_dataset
 from tunebench.progress import Progress, format_duration
-from tunebench.results import TIMING_COLUMNS
+from tunebench.results import without_timing
 from tunebench.runner import run_suite
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import load_suite
@@ -44,10 +44,6 @@ def first_run(tiny_data_dir, suite_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "first"
     assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
     return out
-
-
-def without_timing(frame):
-    return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
 
 
 def test_run_writes_every_run_within_an_equal_budget(first_run):

@@ -50,6 +50,11 @@ TIMING_COLUMNS = frozenset({
 HP_PREFIX = "hp_"
 
 
+def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` less its :data:`TIMING_COLUMNS`: what must be equal between reruns."""
+    return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
+
+
 def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The incumbent and the costs of reaching it, from one run's trial rows.
 

@@ -18,7 +18,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -237,7 +237,7 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
             trials.append(row)
             journal.append({
                 "kind": "trial", **row, "config": suggestion.config,
-                "curve": [_curve_point(point) for point in evaluation.curve],
+                "curve": [asdict(point) for point in evaluation.curve],
                 "test_confusion": evaluation.test_confusion,
             })
             if not math.isnan(last.val_accuracy) and (best is None or last.val_accuracy > best):
@@ -255,14 +255,6 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _curve_point(point) -> dict[str, Any]:
-    return {
-        "epoch": point.epoch, "loss": point.loss, "accuracy": point.accuracy, "val_loss": point.val_loss,
-        "val_accuracy": point.val_accuracy, "val_f1": point.val_f1, "test_accuracy": point.test_accuracy,
-        "test_f1": point.test_f1, "epoch_seconds": point.seconds,
-    }
 
 
 def _live_benchmark(spec, splits: Splits, plan: BenchmarkPlan):

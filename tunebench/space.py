@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 Config = dict[str, Any]
 
@@ -280,27 +280,6 @@ class SearchSpace:
                 index = min(max(int(round(float(raw))), 0), len(finite) - 1)
                 values[param.name] = finite[index]
         return self.active_config(values)
-
-    def __iter__(self) -> Iterator[Param]:
-        return iter(self.params)
-
-    def __len__(self) -> int:
-        return len(self.params)
-
-    def describe(self) -> list[dict[str, Any]]:
-        """A JSON-ready description for the manifest."""
-        out = []
-        for param in self.params:
-            entry = {"name": param.name, "type": type(param).__name__}
-            for field in ("low", "high", "step", "log", "choices"):
-                if hasattr(param, field):
-                    value = getattr(param, field)
-                    entry[field] = list(value) if isinstance(value, tuple) else value
-            if param.when is not None:
-                entry["when"] = [param.when[0], list(param.when[1])]
-            entry["grid"] = param.grid_values()
-            out.append(entry)
-        return out
 
 
 def _check_param(param: Param) -> None:
