@@ -40,6 +40,8 @@ class Evaluation:
         The test confusion matrix after the last epoch (rows: true class).
     seconds:
         Wall time of the whole evaluation (building, training, measuring).
+    epoch_confusions:
+        The test confusion matrix after each epoch of ``curve`` (recordings keep them all).
     state:
         With ``keep_state``: opaque trained state (weights and optimizer state) that a
         later call can continue from through ``warm_start``; else ``None``.
@@ -49,6 +51,7 @@ class Evaluation:
     test_confusion: list[list[int]]
     seconds: float
     state: Any = field(default=None, repr=False)
+    epoch_confusions: list[list[list[int]]] = field(default_factory=list, repr=False)
 
 
 class Benchmark(Protocol):

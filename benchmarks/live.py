@@ -96,8 +96,9 @@ class LiveKerasBenchmark:
             *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
             shuffle=True, verbose=0, callbacks=[recorder],
         )
-        return Evaluation(curve=recorder.curve, test_confusion=recorder.test_confusion.tolist(),
-                          seconds=time.perf_counter() - started, state=_snapshot(model) if keep_state else None)
+        return Evaluation(curve=recorder.curve, test_confusion=recorder.confusions[-1],
+                          seconds=time.perf_counter() - started, state=_snapshot(model) if keep_state else None,
+                          epoch_confusions=recorder.confusions)
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -107,7 +108,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         super().__init__()
         self._val, self._test, self._n_classes = val, test, n_classes
         self.curve: list[EpochRecord] = []
-        self.test_confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+        self.confusions: list[list[list[int]]] = []  # the test confusion matrix after each epoch
         self._epoch_started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -123,7 +124,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         logs = logs or {}
         val_probabilities, val_confusion = self._measure(self.model, self._val)
         _, test_confusion = self._measure(self.model, self._test)
-        self.test_confusion = test_confusion
+        self.confusions.append(test_confusion.tolist())
         self.curve.append(EpochRecord(
             epoch=epoch + 1,
             loss=float(logs.get("loss", np.nan)),

@@ -1,4 +1,4 @@
-"""The ``tunebench`` command: ``list`` and ``run``.
+"""The ``tunebench`` command: ``list``, ``run`` and ``record``.
 
 Exit status: 0 success, 2 bad input (unknown suite, strategy or benchmark, bad option,
 missing or malformed data or suite file), 1 internal failure.
@@ -44,6 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-seconds", type=float, help="wall-clock cap per run: no new trial starts after it")
     run.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     run.add_argument("--overwrite", action="store_true", help="replace results already in the output directory")
+
+    record = commands.add_parser("record", help="record a benchmark's curves for a seeded design (for replay)")
+    record.add_argument("benchmark", help="a live benchmark name (see 'tunebench list')")
+    record.add_argument("--configs", type=int, default=300, help="Latin-hypercube configurations (default 300)")
+    record.add_argument("--grid-configs", type=int, default=30,
+                        help="grid points added, a seeded sample if the grid is larger (default 30)")
+    record.add_argument("--epochs", type=int, help="epochs per configuration (default: the benchmark's full fidelity)")
+    record.add_argument("--subset", help="stratified data subset: a count or fraction, or train=N,val=N,test=N")
+    record.add_argument("--seed", type=int, default=0, help="seed of the design and the data split (default 0)")
+    record.add_argument("--chunk-size", type=int, default=10, help="configurations per chunk file (default 10)")
+    record.add_argument("--max-chunks", type=int, help="stop after this many new chunks (resume later)")
+    record.add_argument("--out", default="results/recordings", help="recordings folder (default results/recordings)")
+    record.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
+    record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     return parser
 
 
@@ -79,13 +93,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from tunebench.datasets import resolve_data_dir
+    from tunebench.recording import record_benchmark
+
+    written, directory = record_benchmark(
+        args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
+        grid_configs=args.grid_configs, epochs=args.epochs, subset=args.subset, seed=args.seed,
+        chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id)
+    print(f"wrote {len(written)} chunk(s) to {directory}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "record": cmd_record}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "list":
             return cmd_list()
-        return cmd_run(args)
+        return COMMANDS[args.command](args)
     except InputError as error:
         print(f"tunebench: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
