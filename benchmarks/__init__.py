@@ -1,11 +1,13 @@
 """Benchmarks: a dataset, a model builder, a search space and a full fidelity.
 
 :data:`BENCHMARKS` maps each name to its :class:`BenchmarkSpec`; a new benchmark is one
-entry. Suites (TOML files in ``suites/``) choose benchmarks, budgets and seeds.
+entry. Every live benchmark ``NAME`` has a replay twin ``NAME@replay`` that answers from its
+recording (:mod:`tunebench.benchmarks.replay`) instead of training. Suites (TOML files in ``suites/``) choose benchmarks, budgets and seeds.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation
@@ -21,24 +23,31 @@ def _fer_space(options: dict[str, Any]):
     return fer_cnn.search_space()
 
 
+LIVE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
+    BenchmarkSpec(
+        name="mnist-mlp", dataset="mnist",
+        description="4-layer MLP on MNIST, unit ranges from an 8-digit ID (option id)",
+        max_epochs=10, trials=30, batch_size=32, input_shape=mnist_mlp.INPUT_SHAPE,
+        options={"id": mnist_mlp.DEFAULT_ID},
+        make_space=_mnist_space, build_model=mnist_mlp.build_model,
+    ),
+    BenchmarkSpec(
+        name="fer-cnn", dataset="fer2013",
+        description="1-3 block CNN on FER2013 48x48 faces, 7 emotions",
+        max_epochs=10, trials=10, batch_size=64, input_shape=fer_cnn.INPUT_SHAPE,
+        options={},
+        make_space=_fer_space, build_model=fer_cnn.build_model,
+    ),
+)
+
+
+def _replay_twin(spec: BenchmarkSpec) -> BenchmarkSpec:
+    return replace(spec, name=spec.name + "@replay", dataset=None, recording=spec.name,
+                   description=f"{spec.name} answered from its recording (results/recordings/{spec.name}) and surrogate")
+
+
 BENCHMARKS: dict[str, BenchmarkSpec] = {
-    spec.name: spec
-    for spec in (
-        BenchmarkSpec(
-            name="mnist-mlp", dataset="mnist",
-            description="4-layer MLP on MNIST, unit ranges from an 8-digit ID (option id)",
-            max_epochs=10, trials=30, batch_size=32, input_shape=mnist_mlp.INPUT_SHAPE,
-            options={"id": mnist_mlp.DEFAULT_ID},
-            make_space=_mnist_space, build_model=mnist_mlp.build_model,
-        ),
-        BenchmarkSpec(
-            name="fer-cnn", dataset="fer2013",
-            description="1-3 block CNN on FER2013 48x48 faces, 7 emotions",
-            max_epochs=10, trials=10, batch_size=64, input_shape=fer_cnn.INPUT_SHAPE,
-            options={},
-            make_space=_fer_space, build_model=fer_cnn.build_model,
-        ),
-    )
+    spec.name: spec for spec in LIVE_BENCHMARKS + tuple(_replay_twin(s) for s in LIVE_BENCHMARKS)
 }
 
 
@@ -50,4 +59,4 @@ def get_benchmark_spec(name: str) -> BenchmarkSpec:
         raise SuiteError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(BENCHMARKS)}") from None
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "get_benchmark_spec"]
+__all__ = ["BENCHMARKS", "LIVE_BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "get_benchmark_spec"]

@@ -61,6 +61,7 @@ class Benchmark(Protocol):
     space: SearchSpace
     max_epochs: int
     class_names: tuple[str, ...]
+    fidelity: str  # "full", or what was reduced (runs.csv's fidelity column)
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:
@@ -76,7 +77,7 @@ class BenchmarkSpec:
     Attributes
     ----------
     name, dataset, description:
-        Names shown by ``tunebench list``.
+        Names shown by ``tunebench list``; ``dataset`` is ``None`` for a replay benchmark.
     max_epochs:
         Full fidelity (the suite may lower it, labelled as reduced fidelity).
     trials:
@@ -91,10 +92,12 @@ class BenchmarkSpec:
         ``options -> SearchSpace``.
     build_model:
         ``(config, steps_per_execution) -> compiled keras.Model``.
+    recording:
+        For a replay benchmark: the live benchmark whose recording it answers from.
     """
 
     name: str
-    dataset: str
+    dataset: str | None
     description: str
     max_epochs: int
     trials: int
@@ -103,3 +106,4 @@ class BenchmarkSpec:
     options: dict[str, Any]
     make_space: Callable[[dict[str, Any]], SearchSpace]
     build_model: Callable[..., Any]
+    recording: str | None = None

@@ -53,11 +53,14 @@ class LiveKerasBenchmark:
         Training batch size.
     steps_per_execution:
         Passed to ``model.compile``.
+    fidelity:
+        ``full`` or what this run reduced (the suite plan's label).
     """
 
     def __init__(self, spec: BenchmarkSpec, splits: Splits, options: dict[str, Any], max_epochs: int,
-                 batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION):
+                 batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION, fidelity: str = "full"):
         self.spec = spec
+        self.fidelity = fidelity
         self.name = spec.name
         self.space = spec.make_space(options)
         self.max_epochs = max_epochs

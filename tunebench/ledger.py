@@ -1,9 +1,12 @@
-"""The epoch ledger: every run's budget, in training epochs, plus an optional time cap."""
+"""The epoch ledger: every run's budget, in training epochs, plus an optional time cap.
+
+The ledger's clock is the sum of what was charged: each trial's training and strategy
+seconds. For live benchmarks that is the run's wall time less bookkeeping; for replay
+benchmarks it is the simulated time of the recorded epochs; and a resumed run's clock goes
+on from what its journal charged, not from the restart.
+"""
 
 from __future__ import annotations
-
-import time
-from typing import Callable
 
 
 class BudgetExceeded(RuntimeError):
@@ -18,21 +21,17 @@ class EpochLedger:
     budget_epochs:
         Epochs the run may train in total (every strategy on a benchmark gets the same).
     max_seconds:
-        Optional wall-clock cap: no new trial starts after it (a trial already started
-        finishes).
-    clock:
-        A monotonic clock, replaceable in tests.
+        Optional time cap on the charged seconds: no new trial starts after it (a trial
+        already started finishes).
     """
 
-    def __init__(self, budget_epochs: int, max_seconds: float | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, budget_epochs: int, max_seconds: float | None = None):
         if budget_epochs < 1:
             raise ValueError(f"budget_epochs must be >= 1, got {budget_epochs}")
         self.budget_epochs = int(budget_epochs)
         self.max_seconds = max_seconds
-        self._clock = clock
-        self._started = clock()
         self.spent = 0
+        self.seconds = 0.0
 
     @property
     def remaining(self) -> int:
@@ -43,20 +42,22 @@ class EpochLedger:
         """Whether ``epochs`` more epochs fit in the budget."""
         return 0 <= epochs <= self.remaining
 
-    def charge(self, epochs: int) -> int:
-        """Record ``epochs`` trained; returns the epochs spent so far.
+    def charge(self, epochs: int, seconds: float = 0.0) -> int:
+        """Record ``epochs`` trained in ``seconds`` (training plus strategy time); returns
+        the epochs spent so far.
 
         Raises :class:`BudgetExceeded` if that would overdraw the budget.
         """
         if not self.can_pay(epochs):
             raise BudgetExceeded(f"cannot charge {epochs} epochs: {self.remaining} of {self.budget_epochs} left")
         self.spent += epochs
+        self.seconds += seconds
         return self.spent
 
     def elapsed(self) -> float:
-        """Seconds since the ledger was opened."""
-        return self._clock() - self._started
+        """Seconds charged so far (the run's clock)."""
+        return self.seconds
 
     def out_of_time(self) -> bool:
-        """Whether the wall-clock cap (if any) has passed."""
+        """Whether the time cap (if any) has passed."""
         return self.max_seconds is not None and self.elapsed() >= self.max_seconds

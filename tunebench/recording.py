@@ -263,7 +263,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     from tunebench.benchmarks import get_benchmark_spec
     from tunebench.manifest import hardware, package_versions
     from tunebench.progress import format_duration
-    from tunebench.runner import _live_benchmark, _quiet_tensorflow, load_run_data, training_seed
+    from tunebench.runner import load_run_data, make_benchmark, training_seed
     from tunebench.suite import parse_suite
 
     for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):
@@ -280,9 +280,11 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
         table["id"] = benchmark_id
     plan = parse_suite({"name": "record", "seeds": [seed], "strategies": ["random"], "benchmarks": {name: table}},
                        source="(tunebench record options)").benchmarks[0]
+    spec = get_benchmark_spec(plan.name)
+    if spec.recording:
+        raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
     splits = load_run_data(plan, data_dir, seed)
-    _quiet_tensorflow()
-    benchmark = _live_benchmark(get_benchmark_spec(plan.name), splits, plan)
+    benchmark = make_benchmark(spec, splits, plan)
     header = {
         "benchmark": plan.name, "options": plan.options, "max_epochs": plan.max_epochs,
         "batch_size": plan.batch_size, "subset": plan.subset, "fidelity": plan.fidelity, "seed": seed,

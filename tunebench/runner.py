@@ -91,6 +91,35 @@ def load_run_data(plan: BenchmarkPlan, data_dir: Path, seed: int) -> Splits:
     return splits
 
 
+def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
+    """Load every run's data (or recording) once, so that bad input fails before any
+    output is written; returns the manifest's ``data`` entry per benchmark."""
+    sources: dict[str, Any] = {}
+    for plan in suite.benchmarks:
+        spec = get_benchmark_spec(plan.name)
+        if not spec.dataset:
+            sources[plan.name] = make_benchmark(spec, None, plan).source
+            continue
+        for seed in suite.seeds:
+            splits = load_run_data(plan, data_dir, seed)
+            entry = sources.setdefault(plan.name, {"source": splits.source, "class_names": list(splits.class_names),
+                                                   "sizes": {}})
+            entry["sizes"][str(seed)] = splits.sizes()
+    return sources
+
+
+def make_benchmark(spec, splits: Splits | None, plan: BenchmarkPlan):
+    """The benchmark a run uses: live Keras training on ``splits``, or a replay of its recording."""
+    if spec.recording:
+        from tunebench.benchmarks.replay import ReplayBenchmark
+
+        return ReplayBenchmark(spec, plan)
+    from tunebench.benchmarks.live import LiveKerasBenchmark
+
+    _quiet_tensorflow()
+    return LiveKerasBenchmark(spec, splits, plan.options, plan.max_epochs, plan.batch_size, fidelity=plan.fidelity)
+
+
 def training_seed(seed: int, config: dict[str, Any]) -> int:
     """The seed a configuration trains with: the same for every strategy under one run seed."""
     return derive_seed("train", seed, config)
@@ -114,7 +143,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     progress:
         A progress display (default: one on stderr, silent unless it is a terminal).
     benchmark_factory:
-        ``(spec, splits, plan) -> Benchmark``; default: live Keras training.
+        ``(spec, splits, plan) -> Benchmark``; default :func:`make_benchmark`.
 
     Raises
     ------
@@ -123,16 +152,10 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     """
     started_at = datetime.now(timezone.utc)
     clock_start = time.monotonic()
-    data_sources: dict[str, Any] = {}
-    for plan in suite.benchmarks:  # every data problem surfaces before anything is written
-        for seed in suite.seeds:
-            splits = load_run_data(plan, data_dir, seed)
-            entry = data_sources.setdefault(plan.name, {"source": splits.source, "sizes": {}})
-            entry["sizes"][str(seed)] = splits.sizes()
+    data_sources = check_inputs(suite, data_dir)  # every data problem surfaces before anything is written
     staging = prepare_output_dir(out_dir, overwrite)
     if benchmark_factory is None:
-        benchmark_factory = _live_benchmark
-        _quiet_tensorflow()
+        benchmark_factory = make_benchmark
 
     journal = Journal(staging / "journal.jsonl")
     total_runs = len(suite.benchmarks) * len(suite.seeds) * len(suite.strategies)
@@ -144,7 +167,8 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         spec = get_benchmark_spec(plan.name)
         for seed in suite.seeds:
             # The raw arrays are cached since the check above: this only re-splits them.
-            benchmark = benchmark_factory(spec, load_run_data(plan, data_dir, seed), plan)
+            splits = load_run_data(plan, data_dir, seed) if spec.dataset else None
+            benchmark = benchmark_factory(spec, splits, plan)
             for strategy_name in suite.strategies:
                 index += 1
                 progress.start_run(index, f"{plan.name}/{strategy_name}/seed {seed}", plan.budget_epochs)
@@ -216,7 +240,6 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
             evaluation = benchmark.evaluate(suggestion.config, suggestion.epochs, train_seed,
                                             initial_epoch=initial_epoch, warm_start=warm_start,
                                             keep_state=strategy.warm_starts)
-            epochs_used = ledger.charge(charge)
             last = evaluation.curve[-1]
 
             told = time.perf_counter()
@@ -224,6 +247,7 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
             if strategy.warm_starts and suggestion.epochs < plan.max_epochs:
                 states[suggestion.trial_id] = evaluation.state  # a full-fidelity trial is never promoted
             overhead += time.perf_counter() - told
+            epochs_used = ledger.charge(charge, seconds=evaluation.seconds + overhead)
 
             row = {
                 **key, "trial": len(trials) + 1, "trial_id": suggestion.trial_id,
@@ -247,7 +271,7 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
     finally:
         strategy.close()
     journal.append({
-        "kind": "run", **key, "status": status, "fidelity": plan.fidelity, "budget_epochs": plan.budget_epochs,
+        "kind": "run", **key, "status": status, "fidelity": benchmark.fidelity, "budget_epochs": plan.budget_epochs,
         "max_seconds": plan.max_seconds, "wall_seconds": ledger.elapsed(), **summarize_run(trials),
     })
     return settings
@@ -255,12 +279,6 @@ def run_one(benchmark, plan: BenchmarkPlan, strategy_name: str, seed: int, journ
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _live_benchmark(spec, splits: Splits, plan: BenchmarkPlan):
-    from tunebench.benchmarks.live import LiveKerasBenchmark
-
-    return LiveKerasBenchmark(spec, splits, plan.options, plan.max_epochs, plan.batch_size)
 
 
 def _quiet_tensorflow() -> None:
@@ -277,5 +295,6 @@ def _quiet_tensorflow() -> None:
         pass
 
 
-__all__ = ["RESULT_FILES", "RUN_KEY", "RunOutcome", "load_run_data", "prepare_output_dir", "run_one",
+__all__ = ["RESULT_FILES", "RUN_KEY", "RunOutcome", "check_inputs", "load_run_data", "make_benchmark",
+           "prepare_output_dir", "run_one",
            "run_suite", "training_seed"]

@@ -1,0 +1,152 @@
+"""Replay benchmarks: answers from a recording instead of training.
+
+``<name>@replay`` answers ``evaluate`` from ``<recordings>/<name>/`` (made by ``tunebench
+record``): a configuration that was recorded returns its recorded epochs; any other goes
+to the recording's surrogate (:mod:`tunebench.benchmarks.surrogate`). The seconds of the
+evaluation are the recorded (or predicted) epoch times, so the run's clock is simulated
+and wall-time figures keep their meaning. No dataset and no TensorFlow are needed.
+
+What replay does not reproduce, by construction: a recorded configuration was trained
+once, with the training seed of run seed ``recording.json: header.seed``, so a replayed
+configuration gives the same curve under every run seed (seed-to-seed differences come
+from the strategies); a Hyperband promotion returns the recorded epochs after
+``initial_epoch`` of an uninterrupted run, not of a warm-started one; a configuration that
+was not recorded borrows the test confusion matrix of the nearest recorded configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
+from tunebench.benchmarks.surrogate import TARGETS, encode, fit_surrogate, table_configs
+from tunebench.errors import InputError
+from tunebench.recording import load_recording
+from tunebench.space import Config
+
+SUFFIX = "@replay"
+RECORDINGS_ENV = "TUNEBENCH_RECORDINGS"
+
+
+def recordings_dir() -> Path:
+    """Where recordings are read: ``$TUNEBENCH_RECORDINGS``, else ``results/recordings``."""
+    return Path(os.environ.get(RECORDINGS_ENV) or "results/recordings")
+
+
+def _key(config: Config) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
+def load_recorded(directory: Path, make_space) -> "_Recorded":
+    """The recording in ``directory``, loaded and its surrogate fitted once per process
+    (again if ``recording.json`` changes)."""
+    meta_path = Path(directory) / "recording.json"
+    stamp = meta_path.stat().st_mtime_ns if meta_path.exists() else 0
+    return _load(str(Path(directory).resolve()), stamp, make_space)
+
+
+@lru_cache(maxsize=8)
+def _load(directory: str, stamp: int, make_space) -> "_Recorded":
+    meta, table = load_recording(Path(directory))
+    return _Recorded(meta, table, make_space(meta["header"]["options"]))
+
+
+class _Recorded:
+    """A loaded recording with its lookup table and fitted surrogate (built once per process)."""
+
+    def __init__(self, meta: dict[str, Any], table: pd.DataFrame, space):
+        self.meta = meta
+        self.header = meta["header"]
+        self.space = space
+        table = table.sort_values(["config_id", "epoch"], kind="stable").reset_index(drop=True)
+        configs = table_configs(space, table)
+        self.curves: dict[str, pd.DataFrame] = {}
+        for config_id, rows in table.groupby("config_id", sort=True):
+            self.curves[_key(configs[rows.index[0]])] = rows.set_index("epoch")
+        self.surrogate = fit_surrogate(space, table)
+        final = table[table["epoch"] == table["epoch"].max()]
+        self._neighbour_features = encode(space, [configs[i] for i in final.index])
+        self._neighbour_keys = [_key(configs[i]) for i in final.index]
+
+    def nearest(self, config: Config) -> pd.DataFrame:
+        """The recorded curve of the configuration closest to ``config`` (scaled features)."""
+        features = encode(self.space, [config])[0]
+        scale = np.ptp(self._neighbour_features, axis=0)
+        scale[scale == 0] = 1.0
+        distances = (((self._neighbour_features - features) / scale) ** 2).sum(axis=1)
+        return self.curves[self._neighbour_keys[int(distances.argmin())]]
+
+
+class ReplayBenchmark:
+    """A :class:`~tunebench.benchmarks.base.Benchmark` answered from a recording.
+
+    Parameters
+    ----------
+    spec:
+        The replay registry entry (its ``recording`` names the live benchmark recorded).
+    plan:
+        The suite's plan: ``max_epochs`` at most the recording's, the recording's options.
+    directory:
+        The recording's folder (default ``recordings_dir() / spec.recording``).
+
+    Raises
+    ------
+    InputError
+        The recording is missing or altered, or the plan asks for more epochs or other
+        options than were recorded.
+    """
+
+    simulated_clock = True
+
+    def __init__(self, spec: BenchmarkSpec, plan, directory: Path | None = None):
+        directory = Path(directory or recordings_dir() / spec.recording)
+        recorded = load_recorded(directory, spec.make_space)
+        header = recorded.header
+        where = f"[benchmarks.{plan.name}]"
+        if plan.max_epochs > header["max_epochs"]:
+            raise InputError(f"{where} max_epochs = {plan.max_epochs}: the recording {directory} has "
+                             f"{header['max_epochs']} epochs")
+        if plan.options != header["options"]:
+            raise InputError(f"{where} options {plan.options}: the recording {directory} was made with "
+                             f"{header['options']}")
+        self.name = spec.name
+        self.space = recorded.space
+        self.max_epochs = plan.max_epochs
+        self.class_names = tuple(header["data"]["class_names"])
+        self.recorded = recorded
+        self.fidelity = f"replay at {plan.fidelity} fidelity of a recording at {header['fidelity']} fidelity"
+        self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
+                       "configs_recorded": len(recorded.curves), "configs_designed": recorded.meta.get("total_configs"),
+                       "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
+
+    def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
+                 warm_start: Any = None, keep_state: bool = False) -> Evaluation:
+        """Epochs ``initial_epoch + 1 .. epochs`` of ``config``; see ``Benchmark.evaluate``.
+
+        ``seed`` is not used (see the module docstring). With ``keep_state`` the state is a
+        marker that lets the runner charge a promotion as a continuation, as it does live.
+        """
+        wanted = list(range(initial_epoch + 1, epochs + 1))
+        recorded = self.recorded.curves.get(_key(config))
+        if recorded is not None:
+            metrics = recorded.loc[wanted, TARGETS].to_numpy()
+            confusions = recorded.loc[wanted, "test_confusion"]
+        else:
+            metrics = self.recorded.surrogate.predict([config] * len(wanted), np.asarray(wanted))
+            confusions = self.recorded.nearest(config).loc[wanted, "test_confusion"]
+        curve = [EpochRecord(epoch=epoch, **{name: float(value) for name, value in zip(TARGETS, row)})
+                 for epoch, row in zip(wanted, metrics)]
+        matrices = [json.loads(text) for text in confusions]
+        return Evaluation(curve=curve, test_confusion=matrices[-1], seconds=float(sum(p.epoch_seconds for p in curve)),
+                          state={"config": config, "epoch": epochs} if keep_state else None,
+                          epoch_confusions=matrices)
+
+
+__all__ = ["RECORDINGS_ENV", "ReplayBenchmark", "SUFFIX", "load_recorded", "recordings_dir"]
