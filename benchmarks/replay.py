@@ -121,7 +121,9 @@ class ReplayBenchmark:
         self.max_epochs = plan.max_epochs
         self.class_names = tuple(header["data"]["class_names"])
         self.recorded = recorded
-        self.fidelity = f"replay at {plan.fidelity} fidelity of a recording at {header['fidelity']} fidelity"
+        self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
+        if plan.max_epochs < header["max_epochs"]:
+            self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
                        "configs_recorded": len(recorded.curves), "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}

@@ -231,9 +231,20 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
                 on_config(config_id + 1, len(configs))
         meta["chunks"][path.name] = {"sha256": write_chunk(path, rows, space), "configs": [start, config_id + 1],
                                      "wall_seconds": round(time.time() - started, 1), "machine": machine}
-        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         written.append(path)
+        if len(meta["chunks"]) * spec.chunk_size >= len(configs) or (max_chunks and len(written) >= max_chunks):
+            meta["surrogate_quality"] = _quality(space, directory, meta)
+        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return written
+
+
+def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The surrogate's held-out quality on every chunk finished so far (incl. the one not yet in
+    ``recording.json``)."""
+    from tunebench.benchmarks.surrogate import surrogate_quality
+
+    frames = [pd.read_csv(directory / name) for name in sorted(meta["chunks"])]
+    return surrogate_quality(space, pd.concat(frames, ignore_index=True))
 
 
 def parse_subset(text: str | None) -> Any:

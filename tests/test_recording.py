@@ -1,0 +1,135 @@
+"""Recordings: the design, chunked resumable recording with real training, integrity checks."""
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tunebench.cli import main
+from tunebench.errors import InputError
+from tunebench.models import fer_cnn, mnist_mlp
+from tunebench.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube, load_recording,
+                                 parse_subset)
+
+MNIST_SPACE = mnist_mlp.search_space(mnist_mlp.DEFAULT_ID)
+
+
+def test_latin_hypercube_puts_one_point_in_every_stratum_of_every_axis():
+    points = latin_hypercube(20, 3, seed=4)
+    assert points.shape == (20, 3)
+    assert ((points >= 0) & (points < 1)).all()
+    for axis in range(3):
+        assert sorted(np.floor(points[:, axis] * 20).astype(int)) == list(range(20))
+    assert np.array_equal(points, latin_hypercube(20, 3, seed=4))
+    assert not np.array_equal(points, latin_hypercube(20, 3, seed=5))
+
+
+def test_from_unit_maps_the_corners_to_the_ends_of_every_range():
+    space = fer_cnn.search_space()
+    low = from_unit(space, np.zeros(len(space.params)))
+    high = from_unit(space, np.full(len(space.params), 0.999999))
+    assert low == {"conv_layers": 1, "filters_1": 32, "dense_units": 64, "learning_rate": pytest.approx(1e-5)}
+    assert high["conv_layers"] == 3 and high["filters_3"] == 128 and high["dense_units"] == 512
+    assert high["learning_rate"] == pytest.approx(1e-2, rel=1e-4)
+    assert space.validate(high) == high
+
+
+def test_design_is_seeded_valid_and_adds_grid_points():
+    spec = DesignSpec(configs=25, grid_configs=5, seed=3, chunk_size=10)
+    configs = design(MNIST_SPACE, spec)
+    assert configs == design(MNIST_SPACE, spec)
+    assert [origin for origin, _ in configs].count("grid") == 5
+    grid = MNIST_SPACE.grid()
+    assert all(config in grid for origin, config in configs if origin == "grid")
+    for _, config in configs:
+        assert MNIST_SPACE.validate(config) == config
+    assert len({json.dumps(c, sort_keys=True) for _, c in configs}) == len(configs)
+    # the learning-rate choices are spread over the design, not all one value
+    assert len({c["learning_rate"] for _, c in configs}) == 3
+
+
+def test_parse_subset_accepts_counts_fractions_and_tables():
+    assert parse_subset(None) is None
+    assert parse_subset("400") == 400
+    assert parse_subset("0.2") == 0.2
+    assert parse_subset("train=300,val=100,test=100") == {"train": 300, "val": 100, "test": 100}
+    with pytest.raises(InputError, match="--subset"):
+        parse_subset("train=lots")
+
+
+RECORD_ARGS = ["record", "mnist-mlp", "--configs", "5", "--grid-configs", "1", "--epochs", "2",
+               "--chunk-size", "4", "--subset", "train=120"]
+
+
+@pytest.fixture(scope="module")
+def recorded(tiny_data_dir, tmp_path_factory):
+    """A recording made in two calls: the first stops after one chunk, the second resumes."""
+    out = tmp_path_factory.mktemp("recordings")
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(out)]
+    assert main(args + ["--max-chunks", "1"]) == 0
+    first = json.loads((out / "mnist-mlp" / "recording.json").read_text())
+    assert main(args) == 0
+    return out / "mnist-mlp", first
+
+
+def test_recording_resumes_chunk_by_chunk_and_loads_as_one_table(recorded):
+    directory, first = recorded
+    assert list(first["chunks"]) == ["chunk-0000.csv.gz"]
+    meta, table = load_recording(directory)
+    assert sorted(meta["chunks"]) == ["chunk-0000.csv.gz", "chunk-0001.csv.gz"]
+    assert meta["chunks"]["chunk-0000.csv.gz"] == first["chunks"]["chunk-0000.csv.gz"]  # not redone
+    assert meta["total_configs"] == 6
+    assert len(table) == 6 * 2
+    assert list(table.columns[:len(RECORDING_COLUMNS)]) == RECORDING_COLUMNS
+    assert sorted(table["config_id"].unique()) == list(range(6))
+    assert (table.groupby("config_id")["epoch"].apply(list) == pd.Series([[1, 2]] * 6)).all()
+    assert meta["header"]["fidelity"] == "reduced: 2 of 10 epochs; data subset train=120"
+    assert meta["header"]["data"]["class_names"] == [str(d) for d in range(10)]
+    assert "/" not in meta["header"]["data"]["file"]  # no absolute paths in committed files
+    assert set(meta["surrogate_quality"]) >= {"spearman", "r2", "configs"}
+    confusion = np.array(json.loads(table["test_confusion"].iloc[0]))
+    assert confusion.shape == (10, 10)
+    assert np.trace(confusion) / confusion.sum() == pytest.approx(table["test_accuracy"].iloc[0], abs=1e-5)
+
+
+def test_a_finished_recording_records_nothing_more(recorded, tiny_data_dir, capsys):
+    directory, _ = recorded
+    before = (directory / "recording.json").read_text()
+    assert main(RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(directory.parent)]) == 0
+    assert "wrote 0 chunk(s)" in capsys.readouterr().out
+    assert (directory / "recording.json").read_text() == before
+
+
+def test_another_design_in_the_same_folder_is_refused(recorded, tiny_data_dir, capsys):
+    directory, _ = recorded
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(directory.parent), "--seed", "9"]
+    assert main(args) == 2
+    assert "recording.json was made with another" in capsys.readouterr().err
+
+
+def test_an_altered_chunk_is_detected(recorded, tmp_path):
+    directory, _ = recorded
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in directory.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    chunk = copy / "chunk-0001.csv.gz"
+    chunk.write_bytes(gzip.compress(gzip.decompress(chunk.read_bytes()).replace(b"lhs", b"LHS")))
+    with pytest.raises(InputError, match="chunk-0001.csv.gz does not match"):
+        load_recording(copy)
+    with pytest.raises(InputError, match="does not exist"):
+        load_recording(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["record", "mnist-mlp@replay"], "is a replay benchmark"),
+    (["record", "nope"], "unknown benchmark"),
+    (["record", "mnist-mlp", "--configs", "0"], "--configs must be at least 1"),
+    (["record", "mnist-mlp", "--subset", "x=y=z"], "--subset"),
+])
+def test_bad_record_options_exit_2(args, message, tiny_data_dir, tmp_path, capsys):
+    assert main(args + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,143 @@
+"""Replay benchmarks: recorded curves, the surrogate, and a whole replay suite without data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks.replay import RECORDINGS_ENV, ReplayBenchmark
+from tunebench.cli import main
+from tunebench.errors import InputError
+from tunebench.recording import load_recording
+from tunebench.results import without_timing
+from tunebench.strategies import STRATEGIES
+from tunebench.suite import parse_suite
+
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def recordings(tiny_data_dir, tmp_path_factory):
+    """A real (tiny) mnist-mlp recording: 12 configurations x 3 epochs."""
+    out = tmp_path_factory.mktemp("recordings")
+    assert main(["record", "mnist-mlp", "--configs", "10", "--grid-configs", "2", "--epochs", str(EPOCHS),
+                 "--chunk-size", "6", "--subset", "train=120", "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
+    return out
+
+
+def plan(max_epochs=EPOCHS, **options):
+    table = {"max_epochs": max_epochs, "trials": 2, **options}
+    return parse_suite({"name": "t", "seeds": [0], "strategies": ["random"],
+                        "benchmarks": {"mnist-mlp@replay": table}}, source="test").benchmarks[0]
+
+
+def replay(recordings, **kwargs):
+    return ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(**kwargs), recordings / "mnist-mlp")
+
+
+def test_a_recorded_config_replays_its_recorded_epochs(recordings):
+    benchmark = replay(recordings)
+    _, table = load_recording(recordings / "mnist-mlp")
+    rows = table[table.config_id == 3].sort_values("epoch")
+    config = benchmark.space.active_config({c[3:]: rows[c].iloc[0] for c in rows if c.startswith("hp_")})
+    evaluation = benchmark.evaluate(config, EPOCHS, seed=123)
+    assert [p.epoch for p in evaluation.curve] == [1, 2, 3]
+    assert [p.val_accuracy for p in evaluation.curve] == pytest.approx(rows["val_accuracy"].tolist())
+    assert [p.test_f1 for p in evaluation.curve] == pytest.approx(rows["test_f1"].tolist())
+    assert evaluation.seconds == pytest.approx(rows["epoch_seconds"].sum())
+    assert evaluation.test_confusion == json.loads(rows["test_confusion"].iloc[-1])
+    continued = benchmark.evaluate(config, 3, seed=1, initial_epoch=1, warm_start={"epoch": 1}, keep_state=True)
+    assert [p.epoch for p in continued.curve] == [2, 3]
+    assert continued.seconds == pytest.approx(rows["epoch_seconds"].iloc[1:].sum())
+    assert continued.state is not None
+
+
+def test_an_unrecorded_config_goes_to_the_surrogate(recordings):
+    benchmark = replay(recordings)
+    _, table = load_recording(recordings / "mnist-mlp")
+    config = {"units_1": 41, "units_2": 71, "units_3": 36, "units_4": 16,
+              "dropout_1": 0.1, "dropout_2": 0.1, "dropout_3": 0.1, "dropout_4": 0.1, "learning_rate": 0.001}
+    assert not ((table.hp_units_1 == 41) & (table.hp_units_2 == 71)).any()
+    first = benchmark.evaluate(config, EPOCHS, seed=0)
+    again = benchmark.evaluate(config, EPOCHS, seed=99)
+    assert first.curve == again.curve  # deterministic in the configuration
+    values = np.array([p.val_accuracy for p in first.curve])
+    assert table.val_accuracy.min() <= values.min() and values.max() <= table.val_accuracy.max()
+    assert first.seconds > 0
+    assert np.array(first.test_confusion).shape == (10, 10)
+
+
+def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
+    with pytest.raises(InputError, match="has 3 epochs"):
+        replay(recordings, max_epochs=4)
+    with pytest.raises(InputError, match="was made with"):
+        replay(recordings, id="12345678")
+
+
+SUITE = """
+name = "tiny-replay"
+seeds = [0, 1]
+strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
+[benchmarks."mnist-mlp@replay"]
+max_epochs = 3
+trials = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def replay_runs(recordings, tmp_path_factory):
+    """The suite run twice from replay, with an empty data directory."""
+    root = tmp_path_factory.mktemp("replay-suite")
+    (root / "suite.toml").write_text(SUITE)
+    (root / "no-data").mkdir()
+    outs = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(RECORDINGS_ENV, str(recordings))
+        for name in ("a", "b"):
+            out = root / name
+            assert main(["run", str(root / "suite.toml"), "--data-dir", str(root / "no-data"), "--out", str(out)]) == 0
+            outs.append(out)
+    return outs
+
+
+def test_a_replay_suite_runs_without_data_and_repeats_exactly(replay_runs):
+    first, second = replay_runs
+    runs = pd.read_csv(first / "runs.csv")
+    assert len(runs) == 2 * len(STRATEGIES)
+    assert runs.fidelity.str.startswith("replay of a recording at reduced").all()
+    assert (runs.epochs_used <= runs.budget_epochs).all()
+    for name in ("trials.csv", "curves.csv", "runs.csv"):
+        pd.testing.assert_frame_equal(without_timing(pd.read_csv(first / name)),
+                                      without_timing(pd.read_csv(second / name)))
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["data"]["mnist-mlp@replay"]["recording"] == "mnist-mlp"
+
+
+def test_replay_time_is_the_recorded_epoch_time(replay_runs):
+    trials = pd.read_csv(replay_runs[0] / "trials.csv")
+    curves = pd.read_csv(replay_runs[0] / "curves.csv")
+    per_trial = curves.groupby(["strategy", "seed", "trial"])["epoch_seconds"].sum()
+    train = trials.set_index(["strategy", "seed", "trial"])["train_seconds"]
+    assert np.allclose(train.loc[per_trial.index], per_trial)
+    last = trials.groupby(["strategy", "seed"]).tail(1).set_index(["strategy", "seed"])
+    spent = trials.groupby(["strategy", "seed"])[["train_seconds", "overhead_seconds"]].sum().sum(axis=1)
+    assert np.allclose(last["elapsed_seconds"], spent.loc[last.index])
+
+
+def test_hyperband_promotions_are_charged_as_continuations(replay_runs):
+    trials = pd.read_csv(replay_runs[0] / "trials.csv")
+    promoted = trials[(trials.strategy == "hyperband") & trials.parent_trial_id.notna()]
+    assert len(promoted) > 0
+    assert (promoted.epochs_trained == promoted.epochs - promoted.initial_epoch).all()
+    assert (promoted.initial_epoch > 0).all()
+
+
+def test_a_missing_recording_exits_2_before_writing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path / "none"))
+    (tmp_path / "suite.toml").write_text(SUITE)
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "suite.toml"), "--out", str(out)]) == 2
+    assert "make it with 'tunebench record'" in capsys.readouterr().err
+    assert not out.exists()
