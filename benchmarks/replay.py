@@ -16,6 +16,7 @@ was not recorded borrows the test confusion matrix of the nearest recorded confi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from functools import lru_cache
@@ -64,6 +65,7 @@ class _Recorded:
     def __init__(self, meta: dict[str, Any], table: pd.DataFrame, space):
         self.meta = meta
         self.header = meta["header"]
+        self.digest = hashlib.sha256("".join(c["sha256"] for _, c in sorted(meta["chunks"].items())).encode()).hexdigest()
         self.space = space
         table = table.sort_values(["config_id", "epoch"], kind="stable").reset_index(drop=True)
         configs = table_configs(space, table)
@@ -125,7 +127,7 @@ class ReplayBenchmark:
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
-                       "configs_recorded": len(recorded.curves), "configs_designed": recorded.meta.get("total_configs"),
+                       "configs_recorded": len(recorded.curves), "chunks_sha256": recorded.digest, "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
@@ -141,7 +143,7 @@ class ReplayBenchmark:
             metrics = recorded.loc[wanted, TARGETS].to_numpy()
             confusions = recorded.loc[wanted, "test_confusion"]
         else:
-            metrics = self.recorded.surrogate.predict([config] * len(wanted), np.asarray(wanted))
+            metrics = self.recorded.surrogate.predict([config])[0][initial_epoch:epochs]
             confusions = self.recorded.nearest(config).loc[wanted, "test_confusion"]
         curve = [EpochRecord(epoch=epoch, **{name: float(value) for name, value in zip(TARGETS, row)})
                  for epoch, row in zip(wanted, metrics)]

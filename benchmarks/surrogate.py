@@ -1,15 +1,17 @@
-"""The replay benchmarks' surrogate: per-epoch metrics predicted from a configuration.
+"""The replay benchmarks' surrogate: a configuration's whole per-epoch curve, predicted.
 
-A random forest (scikit-learn ``RandomForestRegressor``, 300 trees, seeded) is fitted on
-every row of a recording: the features are the configuration (one column per parameter:
-its value, the log10 of log-scaled or decade-spanning numeric parameters, a choice's index
-for non-numeric choices, -1 where a parameter is inactive) and the epoch; the targets are
-every metric of an epoch record. Forests predict averages of recorded rows, so predictions
-stay within the recorded range and a predicted curve looks like recorded ones.
+A multi-output extremely randomized trees regressor (scikit-learn ``ExtraTreesRegressor``,
+100 trees, leaves of at least 2 configurations, seeded) maps a configuration to its whole
+curve: every metric of :data:`TARGETS` at every recorded epoch, each output standardised so
+that all count equally when the trees split. The features are the configuration: one
+column per parameter (its value, the log10 of log-scaled or decade-spanning numeric
+parameters, a choice's index for non-numeric choices, -1 where a parameter is inactive).
+Tree ensembles predict averages of recorded curves, so a predicted curve stays within the
+recorded range and keeps the shape of recorded ones.
 
 :func:`surrogate_quality` measures it the way it is used: configurations held out by
-group k-fold (all epochs of a configuration in the same fold), then the rank correlation
-(Spearman) and R² between the recorded and the predicted final-epoch validation accuracy.
+k-fold, then the rank correlation (Spearman) and R² between the recorded and the
+predicted final-epoch validation accuracy.
 """
 
 from __future__ import annotations
@@ -64,62 +66,73 @@ def table_configs(space: SearchSpace, table: pd.DataFrame) -> list[Config]:
 
 
 class CurveSurrogate:
-    """A fitted surrogate: ``predict(configs, epochs)`` -> one row of :data:`TARGETS` per pair."""
+    """Configuration -> curve: ``predict(configs)`` has shape (configs, epochs, len(TARGETS))."""
 
-    def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 300):
+    def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100):
         self.space = space
         self.seed = seed
         self.trees = trees
-        self._model = None
 
-    def fit(self, configs: list[Config], epochs: np.ndarray, targets: np.ndarray) -> "CurveSurrogate":
-        from sklearn.ensemble import RandomForestRegressor
+    def fit(self, configs: list[Config], curves: np.ndarray) -> "CurveSurrogate":
+        """Fit on ``curves`` of shape (configs, epochs, len(TARGETS))."""
+        from sklearn.ensemble import ExtraTreesRegressor
 
-        features = np.column_stack([encode(self.space, configs), epochs])
-        self._model = RandomForestRegressor(n_estimators=self.trees, min_samples_leaf=2, random_state=self.seed,
-                                            n_jobs=1).fit(features, targets)
+        self._shape = curves.shape[1:]
+        flat = curves.reshape(len(curves), -1)
+        self._mean, self._scale = flat.mean(axis=0), flat.std(axis=0)
+        self._scale[self._scale == 0] = 1.0
+        self._model = ExtraTreesRegressor(n_estimators=self.trees, min_samples_leaf=2, random_state=self.seed,
+                                          n_jobs=1).fit(encode(self.space, configs), (flat - self._mean) / self._scale)
         return self
 
-    def predict(self, configs: list[Config], epochs: np.ndarray) -> np.ndarray:
-        features = np.column_stack([encode(self.space, configs), np.asarray(epochs, dtype=np.float64)])
-        return self._model.predict(features)
+    def predict(self, configs: list[Config]) -> np.ndarray:
+        flat = self._model.predict(encode(self.space, configs)).reshape(len(configs), -1)
+        return (flat * self._scale + self._mean).reshape(len(configs), *self._shape)
+
+
+def curves_of(space: SearchSpace, table: pd.DataFrame) -> tuple[list[Config], np.ndarray]:
+    """Each recorded configuration and its curve, shape (configs, epochs, len(TARGETS)).
+
+    Every configuration of a recording has the same epochs (1 .. the recording's fidelity).
+    """
+    table = table.sort_values(["config_id", "epoch"], kind="stable")
+    epochs = int(table["epoch"].max())
+    first = table[table["epoch"] == 1]
+    configs = table_configs(space, first)
+    curves = table[TARGETS].to_numpy(dtype=np.float64).reshape(len(first), epochs, len(TARGETS))
+    return configs, curves
 
 
 def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0) -> CurveSurrogate:
-    """Fit a :class:`CurveSurrogate` on every row of a recording table."""
-    return CurveSurrogate(space, seed).fit(table_configs(space, table), table["epoch"].to_numpy(),
-                                           table[TARGETS].to_numpy())
+    """Fit a :class:`CurveSurrogate` on every configuration of a recording table."""
+    return CurveSurrogate(space, seed).fit(*curves_of(space, table))
 
 
 def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0) -> dict[str, Any]:
     """Held-out quality of the surrogate on final-epoch validation accuracy.
 
-    Configurations are split into ``folds`` groups; each group's rows are predicted by a
+    The configurations are split into ``folds`` groups (seeded); each group is predicted by a
     surrogate fitted on the others. Returns ``spearman`` (rank correlation), ``r2``, the
-    number of configurations and folds, and the final epoch used.
+    number of configurations and folds, and the final epoch; ``None`` values with fewer
+    configurations than folds.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import r2_score
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import KFold
 
-    final_epoch = int(table["epoch"].max())
-    ids = table["config_id"].to_numpy()
-    n_configs = len(np.unique(ids))
-    if n_configs < folds:
-        return {"configs": n_configs, "folds": folds, "spearman": None, "r2": None, "epoch": final_epoch}
-    configs = table_configs(space, table)
-    epochs = table["epoch"].to_numpy()
-    targets = table[TARGETS].to_numpy()
+    configs, curves = curves_of(space, table)
+    final_epoch = curves.shape[1]
+    summary: dict[str, Any] = {"configs": len(configs), "folds": folds, "epoch": final_epoch}
+    if len(configs) < folds:
+        return summary | {"spearman": None, "r2": None}
     column = TARGETS.index("val_accuracy")
-    recorded, predicted = [], []
-    for train, test in GroupKFold(n_splits=folds).split(targets, groups=ids):
-        model = CurveSurrogate(space, seed).fit([configs[i] for i in train], epochs[train], targets[train])
-        last = test[epochs[test] == final_epoch]
-        recorded.extend(targets[last, column])
-        predicted.extend(model.predict([configs[i] for i in last], epochs[last])[:, column])
-    return {"configs": n_configs, "folds": folds, "epoch": final_epoch,
-            "spearman": round(float(spearmanr(recorded, predicted).statistic), 4),
-            "r2": round(float(r2_score(recorded, predicted)), 4)}
+    recorded = curves[:, -1, column]
+    predicted = np.empty_like(recorded)
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(recorded):
+        model = CurveSurrogate(space, seed).fit([configs[i] for i in train], curves[train])
+        predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
+    return summary | {"spearman": round(float(spearmanr(recorded, predicted).statistic), 4),
+                      "r2": round(float(r2_score(recorded, predicted)), 4)}
 
 
-__all__ = ["CurveSurrogate", "TARGETS", "encode", "fit_surrogate", "surrogate_quality", "table_configs"]
+__all__ = ["CurveSurrogate", "TARGETS", "curves_of", "encode", "fit_surrogate", "surrogate_quality", "table_configs"]
