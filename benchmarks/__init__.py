@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation
+from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.errors import SuiteError
 from tunebench.models import fer_cnn, mnist_mlp
 
@@ -59,4 +59,5 @@ def get_benchmark_spec(name: str) -> BenchmarkSpec:
         raise SuiteError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(BENCHMARKS)}") from None
 
 
-__all__ = ["BENCHMARKS", "LIVE_BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "get_benchmark_spec"]
+__all__ = ["BENCHMARKS", "LIVE_BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "TrialFailed",
+           "get_benchmark_spec"]

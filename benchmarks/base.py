@@ -54,6 +54,42 @@ class Evaluation:
     epoch_confusions: list[list[list[int]]] = field(default_factory=list, repr=False)
 
 
+class TrialFailed(Exception):
+    """Raised by :meth:`Benchmark.evaluate` when a trial fails part-way.
+
+    It carries what the trial completed before it failed, so that the runner can record
+    those epochs (``curves.csv``) and charge them to the run's budget: a failed trial costs
+    the epochs it actually trained, no more and no less.
+
+    Attributes
+    ----------
+    error:
+        One line saying what went wrong (``trials.csv``'s ``error`` column), e.g.
+        ``"non-finite loss (nan) in epoch 2"`` or ``"ResourceExhaustedError: OOM ..."``.
+    curve:
+        One :class:`EpochRecord` per epoch completed before the failure
+        (``initial_epoch + 1`` ..); empty if none was.
+    epoch_confusions:
+        The test confusion matrix after each epoch of ``curve``.
+    seconds:
+        Wall time spent on the trial, failure included; ``None`` lets the runner measure it.
+
+    Any other exception escaping ``evaluate`` is also recorded as a failed trial, charged
+    0 epochs (nothing says how many it completed).
+    """
+
+    def __init__(self, error: str, curve: list[EpochRecord] | None = None, seconds: float | None = None,
+                 epoch_confusions: list[list[list[int]]] | None = None):
+        super().__init__(error)
+        self.error = error
+        self.curve = list(curve or [])
+        self.seconds = seconds
+        self.epoch_confusions = list(epoch_confusions or [])
+
+    def __reduce__(self):
+        return type(self), (self.error, self.curve, self.seconds, self.epoch_confusions)
+
+
 class Benchmark(Protocol):
     """A task that strategies are compared on."""
 
@@ -67,7 +103,11 @@ class Benchmark(Protocol):
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:
         """Train ``config`` from ``initial_epoch`` (continuing ``warm_start`` if given) to
         ``epochs`` with training seed ``seed`` and return its curve (and, with
-        ``keep_state``, the trained state)."""
+        ``keep_state``, the trained state).
+
+        A trial that fails (a non-finite loss, running out of memory, an error while
+        training) raises :class:`TrialFailed` with the epochs it completed; the runner records
+        it as failed, charges those epochs, tells the strategy, and goes on."""
 
 
 @dataclass(frozen=True)

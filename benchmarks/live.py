@@ -3,17 +3,25 @@
 Training is deterministic: TensorFlow op determinism is switched on, and every evaluation
 starts by seeding Python, NumPy and TensorFlow with the trial's training seed, so the same
 configuration with the same seed trains to the same weights on the same machine.
+
+A trial fails (:class:`~tunebench.benchmarks.base.TrialFailed`, with the epochs it completed)
+when its training loss stops being finite (checked after every fused step, like
+``keras.callbacks.TerminateOnNaN``; the epoch in which it happens does not count as
+completed) or when building or training raises (running out of memory included).
 """
 
 from __future__ import annotations
 
+import math
+import random
 import time
+from contextlib import contextmanager
 from typing import Any
 
 import keras
 import numpy as np
 
-from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
+from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.datasets import Splits
 from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
 from tunebench.seeding import derive_seed
@@ -83,33 +91,97 @@ class LiveKerasBenchmark:
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:
-        """Train ``config`` from ``initial_epoch`` to ``epochs``; see ``Benchmark.evaluate``."""
+        """Train ``config`` from ``initial_epoch`` to ``epochs``; see ``Benchmark.evaluate``.
+
+        Raises :class:`TrialFailed` (with the epochs completed) on a non-finite training loss
+        or an error while building or training.
+        """
         started = time.perf_counter()
-        keras.backend.clear_session()
-        enable_determinism()
-        # A continuation draws fresh data orders and dropout masks for its epochs rather
-        # than replaying the ones its parent drew for epoch 1 onwards.
-        keras.utils.set_random_seed(seed if initial_epoch == 0 else derive_seed(seed, initial_epoch))
-        model = self.build(config)
-        if warm_start is not None:
-            _restore(model, warm_start)
-        n_classes = len(self.class_names)
-        recorder = _EpochRecorder(self._val, self._test, n_classes)
-        model.fit(
-            *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
-            shuffle=True, verbose=0, callbacks=[recorder],
-        )
+        guard = _FiniteLossGuard()
+        recorder = _EpochRecorder(self._val, self._test, len(self.class_names), guard)
+        try:
+            keras.backend.clear_session()
+            enable_determinism()
+            # A continuation draws fresh data orders and dropout masks for its epochs rather
+            # than replaying the ones its parent drew for epoch 1 onwards.
+            trial_seed = seed if initial_epoch == 0 else derive_seed(seed, initial_epoch)
+            keras.utils.set_random_seed(trial_seed)
+            with _private_python_random(trial_seed):
+                model = self.build(config)
+                if warm_start is not None:
+                    _restore(model, warm_start)
+                model.fit(
+                    *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
+                    shuffle=True, verbose=0, callbacks=[guard, recorder],
+                )
+        except Exception as error:  # out of memory, a bad configuration, ...: the trial fails, the run goes on
+            text = f"{type(error).__name__}: {error}"
+            raise TrialFailed(text, curve=recorder.curve, seconds=time.perf_counter() - started,
+                              epoch_confusions=recorder.confusions) from error
+        if guard.problem is not None:
+            raise TrialFailed(guard.problem, curve=recorder.curve, seconds=time.perf_counter() - started,
+                              epoch_confusions=recorder.confusions)
         return Evaluation(curve=recorder.curve, test_confusion=recorder.confusions[-1],
                           seconds=time.perf_counter() - started, state=_snapshot(model) if keep_state else None,
                           epoch_confusions=recorder.confusions)
 
 
-class _EpochRecorder(keras.callbacks.Callback):
-    """Measures validation and test metrics after every epoch."""
+@contextmanager
+def _private_python_random(seed: int):
+    """Keras draws the seeds of initializers and dropout layers that were given none from
+    Python's global ``random`` (``keras.src.random.seed_generator.make_default_seed``). Another
+    thread drawing from it between the seeding and the draws (a Dask worker's event loop
+    does) would change the model. Inside this block Keras draws from a private generator in
+    the state ``random.seed(seed)`` gives, so the numbers are those of a lone process."""
+    try:
+        from keras.src.random import seed_generator
+    except ImportError:  # another Keras layout: fall back to the global generator
+        yield
+        return
+    saved = getattr(seed_generator, "python_random", None)
+    if saved is None:
+        yield
+        return
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = saved
 
-    def __init__(self, val, test, n_classes: int):
+
+class _FiniteLossGuard(keras.callbacks.Callback):
+    """Stops training as soon as the training loss is not finite (``TerminateOnNaN``'s check,
+    after every fused step), and says where in :attr:`problem`."""
+
+    def __init__(self):
+        super().__init__()
+        self.problem: str | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _check(self, logs, where: str) -> None:
+        loss = (logs or {}).get("loss")
+        if self.problem is None and loss is not None and not math.isfinite(float(loss)):
+            self.problem = f"non-finite training loss ({float(loss)}) {where} epoch {self._epoch + 1}"
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, "in")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, "at the end of")
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Measures validation and test metrics after every epoch (none after an epoch that
+    ``guard`` stopped: it was not completed)."""
+
+    def __init__(self, val, test, n_classes: int, guard: _FiniteLossGuard | None = None):
         super().__init__()
         self._val, self._test, self._n_classes = val, test, n_classes
+        self._guard = guard
         self.curve: list[EpochRecord] = []
         self.confusions: list[list[list[int]]] = []  # the test confusion matrix after each epoch
         self._epoch_started = 0.0
@@ -124,6 +196,8 @@ class _EpochRecorder(keras.callbacks.Callback):
         return probabilities, confusion
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._guard is not None and self._guard.problem is not None:
+            return
         logs = logs or {}
         val_probabilities, val_confusion = self._measure(self.model, self._val)
         _, test_confusion = self._measure(self.model, self._test)

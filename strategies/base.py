@@ -73,12 +73,24 @@ class StrategyContext:
         The benchmark's full fidelity.
     trial_budget:
         How many full-fidelity trials the run's epoch budget pays for.
+    storage:
+        Where a strategy that can persist its study keeps it (today only ``tpe``): an Optuna
+        storage URL such as ``sqlite:///results/optuna.db`` (any SQLAlchemy database URL
+        Optuna accepts). ``None``, the default, keeps the study in memory. Storage never
+        changes the suggestions.
+    study_name:
+        The study's name in ``storage``, unique per run, for example
+        ``"default/mnist-mlp/tpe/seed-0"``; a study of that name already there is replaced,
+        because a run always starts its study afresh. ``None`` names it after the strategy
+        seed. Ignored without ``storage``.
     """
 
     space: SearchSpace
     seed: int
     max_epochs: int
     trial_budget: int
+    storage: str | None = None
+    study_name: str | None = None
 
     @property
     def initial_random_trials(self) -> int:

@@ -17,6 +17,10 @@ from tunebench.strategies.base import Observation, Strategy, StrategyContext, Su
 OBJECTIVE = "val_accuracy"
 HYPERBAND_FACTOR = 3
 _TUNER_ID = "tunebench"
+#: keras-tuner's oracles raise in ``end_trial`` after 3 consecutive FAILED trials by default.
+#: The runner stops a run itself after ``tunebench.runner.MAX_CONSECUTIVE_FAILURES`` (5) failed
+#: trials in a row and records why, so the oracles must never stop first.
+MAX_CONSECUTIVE_FAILED_TRIALS = 1_000_000
 _HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/trial_id", "tuner/bracket", "tuner/round")
 
 
@@ -79,6 +83,7 @@ class RandomSearch(KerasTunerStrategy):
     def build_oracle(self, keras_tuner, context):
         return keras_tuner.oracles.RandomSearchOracle(
             objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
+            max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
             hyperparameters=context.space.to_keras_tuner(),
         )
 
@@ -89,6 +94,7 @@ class BayesianOptimization(KerasTunerStrategy):
     def build_oracle(self, keras_tuner, context):
         return keras_tuner.oracles.BayesianOptimizationOracle(
             objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
+            max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
             num_initial_points=context.initial_random_trials,
             hyperparameters=context.space.to_keras_tuner(),
         )
@@ -110,6 +116,7 @@ class Hyperband(KerasTunerStrategy):
         return keras_tuner.oracles.HyperbandOracle(
             objective=_objective(keras_tuner), max_epochs=context.max_epochs, factor=HYPERBAND_FACTOR,
             hyperband_iterations=None, seed=context.seed, hyperparameters=context.space.to_keras_tuner(),
+            max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
         )
 
     def settings(self) -> dict[str, Any]:

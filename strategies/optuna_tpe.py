@@ -1,13 +1,30 @@
 """Tree-structured Parzen Estimator through Optuna's ask/tell interface.
 
 The space is sampled define-by-run, so Optuna sees conditional parameters as such.
+
+With :attr:`StrategyContext.storage` set, the study lives in that Optuna storage (an RDB
+URL such as ``sqlite:///results/optuna.db``) under :attr:`StrategyContext.study_name`, where
+``optuna-dashboard`` can open it; the sampler and its seed are the same, so are the
+suggestions.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from tunebench.errors import InputError
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``postgresql://user:secret@host/db`` -> ``postgresql://user@host/db``)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*):[^@/?#]*@", r"\1@", url)
+
+
+def default_study_name(context: StrategyContext) -> str:
+    """The study name used when ``context.study_name`` is ``None``."""
+    return f"tunebench-tpe-{context.seed}"
 
 
 class OptunaTPE(Strategy):
@@ -20,8 +37,30 @@ class OptunaTPE(Strategy):
         self._optuna = optuna
         self._context = context
         self._sampler = optuna.samplers.TPESampler(seed=context.seed, n_startup_trials=context.initial_random_trials)
-        self.study = optuna.create_study(direction="maximize", sampler=self._sampler)
+        self._study_name: str | None = None
+        if context.storage is None:
+            self.study = optuna.create_study(direction="maximize", sampler=self._sampler)
+        else:
+            self._study_name = context.study_name or default_study_name(context)
+            self.study = self._create_stored_study(context.storage, self._study_name)
         self._trials: dict[str, Any] = {}
+
+    def _create_stored_study(self, url: str, name: str):
+        """A fresh study ``name`` in the storage at ``url`` (an old one of that name is deleted)."""
+        optuna = self._optuna
+        shown = redact_url(url)
+        try:
+            storage = optuna.storages.get_storage(url)
+        except Exception as exc:  # SQLAlchemy's ArgumentError/OperationalError, a missing driver, ...
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"cannot open the Optuna storage {shown!r}: {detail.replace(url, shown)} "
+                             "(expected a database URL that Optuna accepts, such as "
+                             "sqlite:///results/optuna.db in an existing directory)") from None
+        try:
+            optuna.delete_study(study_name=name, storage=storage)
+        except KeyError:
+            pass  # no earlier study of that name
+        return optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=self._sampler)
 
     def ask(self) -> Suggestion | None:
         trial = self.study.ask()
@@ -38,5 +77,8 @@ class OptunaTPE(Strategy):
             self.study.tell(trial, observation.val_accuracy)
 
     def settings(self) -> dict[str, Any]:
-        return {"library": f"optuna {self._optuna.__version__}", "sampler": "TPESampler",
-                "seed": self._context.seed, "n_startup_trials": self._context.initial_random_trials}
+        settings = {"library": f"optuna {self._optuna.__version__}", "sampler": "TPESampler",
+                    "seed": self._context.seed, "n_startup_trials": self._context.initial_random_trials}
+        if self._context.storage is not None:
+            settings |= {"storage": redact_url(self._context.storage), "study_name": self._study_name}
+        return settings

@@ -68,3 +68,32 @@ def write_tiny_datasets(directory: Path, n_train: int = 200, n_test: int = 60) -
 def tiny_data_dir(tmp_path_factory) -> Path:
     """A data directory with tiny mnist.npz and fer2013.npz in the real formats."""
     return write_tiny_datasets(tmp_path_factory.mktemp("tiny-data"))
+
+
+#: A small suite for the resume and parallel tests: Hyperband with promotions (warm starts)
+#: and Bayesian optimisation past its 3 random trials, on mnist-mlp.
+SMALL_SUITE = """
+name = "small"
+seeds = [0]
+strategies = ["hyperband", "bayesian"]
+[benchmarks.mnist-mlp]
+max_epochs = 3
+trials = 4
+"""
+
+
+@pytest.fixture(scope="session")
+def small_suite_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("small-suite") / "small.toml"
+    path.write_text(SMALL_SUITE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_suite_results(tiny_data_dir, small_suite_file, tmp_path_factory) -> Path:
+    """The small suite run uninterrupted, in this process (the reference for resumed and parallel runs)."""
+    from tunebench.cli import main
+
+    out = tmp_path_factory.mktemp("small-run") / "out"
+    assert main(["run", str(small_suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
+    return out

@@ -42,7 +42,7 @@ def test_tables_from_records_make_one_hp_column_per_parameter():
     ]
     tables = tables_from_records(records)
     trials = tables["trials"]
-    assert list(trials.columns) == TRIAL_COLUMNS + ["hp_a", "hp_b", "test_confusion"]
+    assert list(trials.columns) == TRIAL_COLUMNS + ["hp_a", "hp_b", "test_confusion", "error"]
     assert trials["hp_a"].tolist() == [1, 2]
     assert pd.isna(trials["hp_b"].iloc[1])
     assert json.loads(trials["test_confusion"].iloc[0]) == [[1, 0], [0, 1]]

@@ -47,7 +47,8 @@ def first_run(tiny_data_dir, suite_file, tmp_path_factory):
 
 
 def test_run_writes_every_run_within_an_equal_budget(first_run):
-    assert sorted(p.name for p in first_run.iterdir()) == ["curves.csv", "journal.jsonl", "manifest.json", "runs.csv", "trials.csv"]
+    assert sorted(p.name for p in first_run.iterdir()) == ["best_hyperparameters.json", "curves.csv", "journal.jsonl",
+                                                           "manifest.json", "runs.csv", "trials.csv"]
     runs = pd.read_csv(first_run / "runs.csv")
     assert len(runs) == 2 * len(STRATEGIES)
     assert set(runs["strategy"]) == set(STRATEGIES)
@@ -101,7 +102,25 @@ def test_manifest_records_the_suite_versions_and_policy(first_run):
     assert set(manifest["strategies"]["fer-cnn"]) == set(STRATEGIES)
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((first_run / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl"}
+    assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl", "best_hyperparameters.json"}
+
+
+def test_best_hyperparameters_names_each_runs_incumbent(first_run):
+    best = json.loads((first_run / "best_hyperparameters.json").read_text())
+    runs = pd.read_csv(first_run / "runs.csv")
+    trials = pd.read_csv(first_run / "trials.csv", dtype={"trial_id": str})
+    assert best["schema_version"] == 1 and best["suite"] == "tiny"
+    assert [(b["benchmark"], b["strategy"], b["seed"]) for b in best["runs"]] == list(
+        runs[["benchmark", "strategy", "seed"]].itertuples(index=False, name=None))
+    for entry, (_, run) in zip(best["runs"], runs.iterrows()):
+        assert entry["trial"] == run.best_trial and entry["status"] == run.status
+        assert entry["val_accuracy"] == pytest.approx(run.best_val_accuracy, abs=1e-9)
+        assert entry["test_accuracy"] == pytest.approx(run.test_accuracy, abs=1e-9)
+        row = trials[(trials.benchmark == run.benchmark) & (trials.strategy == run.strategy)
+                     & (trials.seed == run.seed) & (trials.trial == run.best_trial)].iloc[0]
+        hp = {k[3:]: row[k] for k in trials.columns if k.startswith("hp_") and pd.notna(row[k])}
+        assert entry["config"] == pytest.approx(hp, rel=1e-9)
+        assert entry["trial_id"] == row.trial_id
 
 
 def test_same_suite_and_seed_give_the_same_trials(first_run, tiny_data_dir, suite_file, tmp_path):
@@ -168,18 +187,16 @@ def test_bad_option_exits_2(capsys):
 
 
 def test_failure_mid_run_leaves_earlier_results_untouched(existing_results, tiny_data_dir, suite_file):
+    """An internal failure (here: building a run's benchmark, once the partial run is set up)
+    stops the suite (exit 1 from the command line); a failing *trial* does not (test_failures.py)."""
     out, before = existing_results
 
-    class Exploding:
-        def __init__(self, spec, splits, plan):
-            self.space = spec.make_space(plan.options)
-
-        def evaluate(self, *args, **kwargs):
-            raise RuntimeError("boom")
+    def exploding(spec, splits, plan):
+        raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         run_suite(load_suite(str(suite_file)), out, tiny_data_dir, overwrite=True,
-                  progress=Progress(1, 1, enabled=False), benchmark_factory=Exploding)
+                  progress=Progress(1, 1, enabled=False), benchmark_factory=exploding)
     kept = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert kept == before
     assert (out / ".partial").is_dir()  # the interrupted run stays aside, for inspection

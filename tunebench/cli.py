@@ -1,7 +1,7 @@
-"""The ``tunebench`` command: ``list``, ``run`` and ``record``.
+"""The ``tunebench`` command: ``list``, ``run``, ``report``, ``record`` and ``regress``.
 
 Exit status: 0 success, 2 bad input (unknown suite, strategy or benchmark, bad option,
-missing or malformed data or suite file), 1 internal failure.
+missing or malformed data or suite file), 1 internal failure, or ``regress`` found a regression.
 """
 
 from __future__ import annotations
@@ -43,7 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=int, help="epoch budget per run, for every selected benchmark")
     run.add_argument("--max-seconds", type=float, help="wall-clock cap per run: no new trial starts after it")
     run.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
-    run.add_argument("--overwrite", action="store_true", help="replace results already in the output directory")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace results already in the output directory (at the end), and discard an "
+                          "interrupted run there that cannot be resumed (another suite, options or schema)")
+    run.add_argument("--workers", type=int, default=1,
+                     help="runs in parallel on a local Dask cluster of N worker processes (default 1: in this process)")
+    run.add_argument("--scheduler", metavar="URL",
+                     help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
+                          "the same paths on every worker (a shared filesystem)")
+    run.add_argument("--optuna-storage", metavar="URL",
+                     help="Optuna storage for the tpe strategy's studies (e.g. sqlite:///optuna.db)")
+    run.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                     help="log the finished results to MLflow (default store: <out>/mlruns)")
 
     record = commands.add_parser("record", help="record a benchmark's curves for a seeded design (for replay)")
     record.add_argument("benchmark", help="a live benchmark name (see 'tunebench list')")
@@ -58,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", default="results/recordings", help="recordings folder (default results/recordings)")
     record.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
+
+    report = commands.add_parser("report", help="write report.md and figures/ from a results directory's CSVs")
+    report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
+
+    regress = commands.add_parser("regress", help="run the replay suite and compare it with the committed baseline")
+    regress.add_argument("--suite", default="regress", help="the replay suite to run (default: regress, 10 seeds)")
+    regress.add_argument("--baseline", default="results/baseline", help="baseline folder (default results/baseline)")
+    regress.add_argument("--out", default="results/regress", help="where this run's results go (replaced each time)")
+    regress.add_argument("--effect", type=float, help="accuracy drop that counts as a regression "
+                                                      "(default: the baseline's, else 0.005)")
+    regress.add_argument("--alpha", type=float, default=0.05, help="family-wise level, Holm-corrected (default 0.05)")
+    regress.add_argument("--update-baseline", action="store_true", help="make this run the new baseline")
+    regress.add_argument("--workers", type=int, default=1, help="run the suite on a local Dask cluster of N processes")
     return parser
 
 
@@ -81,15 +105,24 @@ def cmd_list() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
-    from tunebench.runner import run_suite
+    from tunebench.runner import MAX_CONSECUTIVE_FAILURES, TOO_MANY_FAILURES, run_suite
     from tunebench.suite import apply_overrides, load_suite
 
     suite = load_suite(args.suite)
     suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id})
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
-    outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite)
-    print(f"{outcome.runs} runs in {outcome.wall_seconds:.1f} s; wrote {', '.join(str(p) for p in outcome.files)}")
+    outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
+                        workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,
+                        mlflow_uri=args.mlflow)
+    resumed = " (resumed)" if outcome.resumed else ""
+    print(f"{outcome.runs} runs in {outcome.wall_seconds:.1f} s{resumed}; wrote {', '.join(str(p) for p in outcome.files)}")
+    if outcome.failed_trials:
+        print(f"tunebench: {outcome.failed_trials} trial(s) failed (trials.csv: status failed, column error)",
+              file=sys.stderr)
+    if outcome.stopped_runs:
+        print(f"tunebench: {len(outcome.stopped_runs)} run(s) stopped after {MAX_CONSECUTIVE_FAILURES} failed trials "
+              f"in a row (status {TOO_MANY_FAILURES}): {', '.join(outcome.stopped_runs)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -105,7 +138,23 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "record": cmd_record}
+def cmd_report(args: argparse.Namespace) -> int:
+    from tunebench.report import build_report
+
+    written = build_report(Path(args.results_dir))
+    print(f"wrote {written[-1]} and {len(written) - 1} figure(s) in {Path(args.results_dir) / 'figures'}")
+    return EXIT_OK
+
+
+def cmd_regress(args: argparse.Namespace) -> int:
+    from tunebench.regress import run_gate
+
+    passed = run_gate(args.suite, Path(args.baseline), Path(args.out), effect=args.effect, alpha=args.alpha,
+                      update=args.update_baseline, workers=args.workers)
+    return EXIT_OK if passed else EXIT_FAILURE
+
+
+COMMANDS = {"run": cmd_run, "record": cmd_record, "report": cmd_report, "regress": cmd_regress}
 
 
 def main(argv: list[str] | None = None) -> int:

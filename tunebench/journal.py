@@ -1,15 +1,31 @@
 """The journal: an append-only JSON-lines file, one line per finished trial or run.
 
-Each append is flushed and fsync'd before returning, so a crash loses at most the line
-being written. The CSVs are derived from the journal and nothing else.
+Each append is one ``write`` of one whole line, flushed and fsync'd before returning (and
+the folder fsync'd when the file is created), so a crash loses at most the line being
+written. The CSVs are derived from the journal and nothing else.
+
+A line cut off by a crash (a *torn* last line) is tolerated: :meth:`Journal.recover` drops
+it, says so on stderr naming the file and the line, and truncates the file to its last
+complete line so that later appends start on a fresh line. Damage anywhere else is an
+error naming the file and the line.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
+
+from tunebench.errors import InputError
+
+
+class JournalError(InputError):
+    """A journal line other than the last one is not a JSON record (the file is damaged)."""
 
 
 class Journal:
@@ -22,16 +38,116 @@ class Journal:
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line, then flush and fsync."""
         line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        created = not self.path.exists()
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+        if created:
+            fsync_dir(self.path.parent)
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every complete record, in the order written."""
+        """Every complete record, in the order written (a torn last line is skipped silently)."""
         if not self.path.exists():
             return
-        with open(self.path, encoding="utf-8") as handle:
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if line.endswith("\n"):
                     yield json.loads(line)
+
+    def recover(self, stream: TextIO | None = None) -> list[dict[str, Any]]:
+        """Every complete record; a torn last line is dropped with a warning on ``stream``
+        (default stderr) and cut from the file.
+
+        Raises :class:`JournalError` naming the file and line if an earlier line is damaged.
+        """
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with a newline, else a line cut off
+        records: list[dict[str, Any]] = []
+        offset = 0
+        for number, raw in enumerate(lines, start=1):
+            record = _parse(raw)
+            if record is None:
+                if number == len(lines) and not tail:  # the last line, garbled by an interrupted write
+                    return self._drop_tail(records, number, offset, stream)
+                raise JournalError(f"{self.path} line {number} is not a JSON record: the journal is damaged "
+                                   "(pass --overwrite to discard the interrupted run and start again)")
+            records.append(record)
+            offset += len(raw) + 1
+        if tail:
+            return self._drop_tail(records, len(lines) + 1, offset, stream)
+        return records
+
+    def _drop_tail(self, records, number: int, offset: int, stream) -> list[dict[str, Any]]:
+        print(f"tunebench: warning: {self.path} line {number} is incomplete (a write cut off by an "
+              f"interruption); dropped it and kept the {len(records)} complete record(s) before it",
+              file=stream or sys.stderr)
+        with open(self.path, "r+b") as handle:
+            handle.truncate(offset)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return records
+
+    @contextmanager
+    def lock(self, timeout: float = 60.0):
+        """Hold an exclusive lock on ``<path>.lock`` (waits up to ``timeout`` seconds for a
+        process that still holds it, e.g. a worker of an interrupted run on its way out)."""
+        with hold_lock(self.path.with_name(self.path.name + ".lock"), timeout=timeout,
+                       what=f"the run journal {self.path}"):
+            yield
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+@contextmanager
+def hold_lock(path: Path, timeout: float = 0.0, what: str | None = None):
+    """An exclusive ``flock`` on ``path`` (created if needed) for the duration of the block.
+
+    Waits up to ``timeout`` seconds; then raises :class:`InputError` saying which process
+    holds it (its pid is written into the file).
+    """
+    path = Path(path)
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise InputError(f"{what or path} is in use by process {holder} "
+                                     "(another tunebench run on the same output directory?)") from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} on {os.uname().nodename}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a folder's entries (a new or renamed file) durable; best effort."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -20,7 +20,10 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Shows run x of y, the trial, the best validation accuracy so far, epochs left and an ETA.
 
-    The ETA assumes the remaining epochs cost what the epochs so far cost on average.
+    The ETA assumes the remaining epochs cost what the epochs so far cost on average
+    (epochs done before a resumed run's restart do not count in that average). When runs go
+    in parallel, :meth:`update_suite` draws a suite-wide line instead. :meth:`message`
+    prints a line (a warning) whether or not the progress line is drawn.
 
     Parameters
     ----------
@@ -42,6 +45,8 @@ class Progress:
         self._started = clock()
         self._epochs_before_run = 0
         self._run_budget = 0
+        self._baseline = 0  # epochs done before this process started (a resumed run)
+        self._run_index, self._label = 0, ""
 
     def start_run(self, index: int, label: str, budget_epochs: int) -> None:
         """A new run begins (``index`` is 1-based)."""
@@ -52,11 +57,24 @@ class Progress:
         """The run finished; its whole budget counts as done for the ETA."""
         self._epochs_before_run += self._run_budget
 
+    def skip_run(self, budget_epochs: int) -> None:
+        """A run that finished before this process started (resuming): counts as done."""
+        self._epochs_before_run += budget_epochs
+        self._baseline += budget_epochs
+
+    def resumed(self, epochs_used: int) -> None:
+        """The current run had ``epochs_used`` epochs done before this process started."""
+        self._baseline += epochs_used
+
+    def _eta(self, done: int) -> str:
+        fresh = done - self._baseline
+        elapsed = self._clock() - self._started
+        return "?" if fresh <= 0 else format_duration(elapsed / fresh * (self.total_epochs - done))
+
     def line(self, trial: int, best: float | None, epochs_used: int) -> str:
         """The text that :meth:`update` draws."""
         done = self._epochs_before_run + epochs_used
-        elapsed = self._clock() - self._started
-        eta = "?" if done == 0 else format_duration(elapsed / done * (self.total_epochs - done))
+        eta = self._eta(done)
         best_text = "-" if best is None else f"{best:.4f}"
         return (f"run {self._run_index}/{self.total_runs} {self._label} | trial {trial} | best val_acc {best_text} | "
                 f"epochs left {self._run_budget - epochs_used}/{self._run_budget} | ETA {eta}")
@@ -66,6 +84,23 @@ class Progress:
         if self.enabled:
             self.stream.write("\r\x1b[2K" + self.line(trial, best, epochs_used))
             self.stream.flush()
+
+    def suite_line(self, runs_done: int, running: int, epochs_done: int, best: float | None = None) -> str:
+        """The text that :meth:`update_suite` draws."""
+        best_text = "" if best is None else f" | best val_acc {best:.4f}"
+        return (f"runs {runs_done}/{self.total_runs} done, {running} running{best_text} | "
+                f"epochs {epochs_done}/{self.total_epochs} | ETA {self._eta(epochs_done)}")
+
+    def update_suite(self, runs_done: int, running: int, epochs_done: int, best: float | None = None) -> None:
+        """Redraw a suite-wide line (runs in parallel), ``epochs_done`` counting every run's."""
+        if self.enabled:
+            self.stream.write("\r\x1b[2K" + self.suite_line(runs_done, running, epochs_done, best))
+            self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """Print ``text`` on a line of its own (above the progress line when it is drawn)."""
+        self.stream.write(("\r\x1b[2K" if self.enabled else "") + text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
         """End the line."""

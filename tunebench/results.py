@@ -3,9 +3,11 @@
 Files (all in the output directory; schema version :data:`tunebench.SCHEMA_VERSION`):
 
 - ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS` then one ``hp_<name>`` column
-  per hyperparameter (empty where a parameter was inactive), then ``test_confusion``.
+  per hyperparameter (empty where a parameter was inactive), then ``test_confusion`` (empty
+  for a failed trial) and ``error`` (why a trial failed; empty for the others).
 - ``curves.csv``: one row per trial-epoch, :data:`CURVE_COLUMNS`.
 - ``runs.csv``: one row per (benchmark, strategy, seed) run, :data:`RUN_COLUMNS`.
+- ``best_hyperparameters.json``: each run's incumbent (:func:`best_hyperparameters`).
 - ``manifest.json``: the suite as run, versions, hardware, seeds, budgets.
 
 Columns in :data:`TIMING_COLUMNS` hold wall-clock measurements; every other column is
@@ -23,6 +25,9 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 RUN_KEY = ["benchmark", "strategy", "seed"]
+
+#: A trial's ``status``: it trained to its fidelity, or it failed (``error`` says why).
+TRIAL_OK, TRIAL_FAILED = "ok", "failed"
 
 TRIAL_COLUMNS = RUN_KEY + [
     "trial", "trial_id", "parent_trial_id", "status",
@@ -48,6 +53,9 @@ TIMING_COLUMNS = frozenset({
 })
 
 HP_PREFIX = "hp_"
+
+#: trials.csv's last column: why a trial failed (``status`` :data:`TRIAL_FAILED`), else empty.
+ERROR_COLUMN = "error"
 
 
 def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -75,7 +83,7 @@ def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
         incumbent finished), ``epochs_used``, ``overhead_seconds``; NaN where no trial
         completed.
     """
-    completed = [t for t in trials if t["status"] == "ok" and not _isnan(t["val_accuracy"])]
+    completed = [t for t in trials if t["status"] == TRIAL_OK and not _isnan(t["val_accuracy"])]
     summary: dict[str, Any] = {
         "trials": len(trials),
         "epochs_used": trials[-1]["epochs_used"] if trials else 0,
@@ -115,17 +123,47 @@ def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataF
                 if column not in hp_names:
                     hp_names.append(column)
                 row[column] = value
-            row["test_confusion"] = json.dumps(record["test_confusion"], separators=(",", ":"))
+            confusion = record.get("test_confusion")
+            row["test_confusion"] = None if confusion is None else json.dumps(confusion, separators=(",", ":"))
+            row[ERROR_COLUMN] = record.get(ERROR_COLUMN)
             trials.append(row)
             curves.extend({**{k: record[k] for k in RUN_KEY}, "trial": record["trial"], **point}
                           for point in record["curve"])
         elif kind == "run":
             runs.append({c: record[c] for c in RUN_COLUMNS})
     return {
-        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + ["test_confusion"]),
+        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + ["test_confusion", ERROR_COLUMN]),
         "curves": pd.DataFrame(curves, columns=CURVE_COLUMNS),
         "runs": pd.DataFrame(runs, columns=RUN_COLUMNS),
     }
+
+
+def best_hyperparameters(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run's incumbent, in the order of the runs' records (``best_hyperparameters.json``).
+
+    One entry per run record: ``benchmark``, ``strategy``, ``seed``, ``status`` (the run's),
+    ``trial`` (``trials.csv``'s), ``trial_id``, ``epochs``, ``config`` (the incumbent's
+    hyperparameters), ``val_accuracy``, ``val_f1``, ``test_accuracy``, ``test_f1``; the
+    incumbent fields are ``null`` for a run in which no trial completed.
+    """
+    trials: dict[tuple, list[dict[str, Any]]] = {}
+    best = []
+    for record in records:
+        if record["kind"] == "trial":
+            trials.setdefault(tuple(record[k] for k in RUN_KEY), []).append(record)
+        elif record["kind"] == "run":
+            key = tuple(record[k] for k in RUN_KEY)
+            mine = trials.get(key, [])
+            summary = summarize_run(mine)
+            entry: dict[str, Any] = {**{k: record[k] for k in RUN_KEY}, "status": record["status"]}
+            fields = ("trial", "trial_id", "epochs", "config", "val_accuracy", "val_f1", "test_accuracy", "test_f1")
+            if _isnan(summary["best_trial"]):
+                entry |= dict.fromkeys(fields)
+            else:
+                incumbent = next(t for t in mine if t["trial"] == summary["best_trial"])
+                entry |= {name: incumbent[name] for name in fields}
+            best.append(entry)
+    return best
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -1,0 +1,144 @@
+"""The regression gate: the paired comparison on hand-made tables, and end to end on a replay."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tunebench.benchmarks.replay import RECORDINGS_ENV
+from tunebench.cli import main
+from tunebench.regress import compare, drop_test
+from tunebench.strategies import STRATEGIES, StrategySpec
+from tunebench.strategies.base import Strategy, Suggestion
+
+
+def runs(values: dict[str, list[float]], benchmark="b") -> pd.DataFrame:
+    rows = [{"benchmark": benchmark, "strategy": s, "seed": seed, "best_val_accuracy": v}
+            for s, per_seed in values.items() for seed, v in enumerate(per_seed)]
+    return pd.DataFrame(rows)
+
+
+BASE = list(np.linspace(0.90, 0.95, 10))
+
+
+def verdicts(result) -> dict[str, str]:
+    return dict(zip(result.table.strategy, result.table.verdict))
+
+
+def test_an_unchanged_run_passes():
+    result = compare(runs({"tpe": BASE, "random": BASE}), runs({"tpe": BASE, "random": BASE}))
+    assert result.passed
+    assert verdicts(result) == {"tpe": "ok", "random": "ok"}
+    assert (result.table.p_value == 1.0).all()
+
+
+def test_a_drop_larger_than_the_effect_on_every_seed_fails():
+    worse = [v - 0.02 for v in BASE]
+    result = compare(runs({"tpe": BASE, "random": BASE}), runs({"tpe": worse, "random": BASE}), effect=0.005)
+    assert not result.passed
+    assert verdicts(result) == {"tpe": "regressed", "random": "ok"}
+    row = result.table.set_index("strategy").loc["tpe"]
+    assert row.median_change == pytest.approx(-0.02)
+    assert row.p_holm == pytest.approx(min(1.0, 2 * row.p_value))  # Holm over two tests, the smallest doubled
+
+
+def test_drops_smaller_than_the_effect_and_improvements_pass():
+    slightly = [v - 0.003 for v in BASE]
+    better = [v + 0.02 for v in BASE]
+    result = compare(runs({"tpe": BASE, "random": BASE}), runs({"tpe": slightly, "random": better}), effect=0.005)
+    assert result.passed
+    assert verdicts(result) == {"tpe": "ok", "random": "improved"}
+
+
+def test_noise_without_a_systematic_drop_passes():
+    rng = np.random.default_rng(1)
+    noisy = list(np.array(BASE) + rng.normal(0, 0.004, len(BASE)))
+    assert compare(runs({"tpe": BASE}), runs({"tpe": noisy}), effect=0.005).passed
+
+
+def test_a_missing_strategy_fails_and_few_seeds_are_not_tested():
+    result = compare(runs({"tpe": BASE, "random": BASE}), runs({"tpe": BASE}))
+    assert not result.passed and verdicts(result)["random"] == "missing"
+    few = compare(runs({"tpe": BASE[:3]}), runs({"tpe": [v - 0.1 for v in BASE[:3]]}))
+    assert few.passed and verdicts(few) == {"tpe": "too few seeds"}
+    assert np.isnan(drop_test(np.array(BASE[:3]), np.array(BASE[:3]) - 0.1, 0.005))
+
+
+class StuckStrategy(Strategy):
+    """A deliberately broken strategy: asks for its first random configuration over and over."""
+
+    def __init__(self, context):
+        self._inner = STRATEGIES["random"].factory(context)
+        self._first = None
+        self._count = 0
+        self._max_epochs = context.max_epochs
+
+    def ask(self):
+        if self._first is None:
+            self._first = self._inner.ask().config
+        self._count += 1
+        return Suggestion(trial_id=f"stuck-{self._count}", config=self._first, epochs=self._max_epochs)
+
+    def tell(self, suggestion, observation):
+        pass
+
+    def settings(self):
+        return {"broken": True}
+
+    def close(self):
+        self._inner.close()
+
+
+SUITE = """
+name = "tiny-regress"
+seeds = 12
+strategies = ["random", "tpe"]
+[benchmarks."mnist-mlp@replay"]
+max_epochs = 2
+trials = 6
+"""
+
+
+@pytest.fixture(scope="module")
+def gate(tiny_data_dir, tmp_path_factory):
+    """A tiny recording, a tiny replay suite and its baseline."""
+    root = tmp_path_factory.mktemp("regress")
+    assert main(["record", "mnist-mlp", "--configs", "16", "--grid-configs", "0", "--epochs", "2", "--chunk-size", "16",
+                 "--subset", "train=120", "--data-dir", str(tiny_data_dir), "--out", str(root / "recordings")]) == 0
+    (root / "suite.toml").write_text(SUITE)
+    args = ["regress", "--suite", str(root / "suite.toml"), "--baseline", str(root / "baseline"),
+            "--out", str(root / "out")]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+        assert main(args + ["--update-baseline"]) == 0
+    return root, args
+
+
+def test_regress_passes_on_an_unchanged_tree(gate, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "regress: PASSED" in out
+    assert json.loads((root / "baseline" / "baseline.json").read_text())["seeds"] == list(range(12))
+
+
+def test_regress_fails_when_a_strategy_is_broken(gate, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    monkeypatch.setitem(STRATEGIES, "tpe", StrategySpec("tpe", "broken on purpose", StuckStrategy))
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "regress: FAILED" in out
+    table = out[out.index("strategy"):]
+    assert "regressed" in table.splitlines()[1] and "tpe" in table.splitlines()[1]
+
+
+def test_regress_without_a_baseline_exits_2(gate, tmp_path, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    assert main(["regress", "--suite", str(root / "suite.toml"), "--baseline", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--update-baseline" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,262 @@
+"""build_report on hand-made results whose numbers are known, and its input errors."""
+
+import json
+
+import pandas as pd
+import pytest
+import scipy.stats
+
+from report_fixture import make_run, manifest, write_results
+from tunebench.errors import InputError
+from tunebench.report import build_report
+from tunebench.report_figures import class_names
+from tunebench.report_tables import AUDIT_FULL_LIMIT, TOO_FEW, audit_markdown, budget_audit
+
+BENCHMARK = "mnist-mlp"
+
+# Best validation accuracy per seed 0..4. Per seed, tpe wins except seed 4 (grid's 0.99):
+# mean ranks tpe (1+1+1+1+2)/5 = 1.2, random (2+2+2+2+3)/5 = 2.2, grid (3+3+3+3+1)/5 = 2.6.
+BEST_VAL = {
+    "tpe": [0.90, 0.91, 0.92, 0.93, 0.94],    # mean 0.92, IQM 0.92, std 0.0158
+    "random": [0.86, 0.86, 0.86, 0.86, 0.86],  # mean 0.86
+    "grid": [0.80, 0.81, 0.82, 0.83, 0.99],   # mean 0.85, IQM (0.81 + 0.82 + 0.83) / 3 = 0.82
+}
+
+
+def planned_run(strategy, seed):
+    """Three 2-epoch trials, the second the best; three planted exceptions."""
+    best = BEST_VAL[strategy][seed]
+    if (strategy, seed) == ("random", 3):  # planted: 4 trials x 2 epochs = 8 > budget 6
+        return make_run(BENCHMARK, strategy, seed, [best - 0.1, best, best - 0.05, best - 0.06])
+    if (strategy, seed) == ("grid", 2):  # legitimately short: 4 of 6 epochs
+        return make_run(BENCHMARK, strategy, seed, [best - 0.1, best], status="next_trial_exceeds_budget")
+    if (strategy, seed) == ("tpe", 0):  # a failed trial after the three ok ones
+        return make_run(BENCHMARK, strategy, seed, [best - 0.1, best, best - 0.05, 0.99],
+                        trial_statuses=["ok", "ok", "ok", "failed"])
+    return make_run(BENCHMARK, strategy, seed, [best - 0.1, best, best - 0.05])
+
+
+def write_planned(directory, seeds=range(5)):
+    runs = [planned_run(strategy, seed) for seed in seeds for strategy in BEST_VAL]
+    return write_results(directory, runs, manifest(list(seeds), [BENCHMARK]))
+
+
+def cells(report: str, first_cell: str, after: str = "") -> list[str]:
+    """The cells of the first table row starting with ``first_cell`` (after the text ``after``)."""
+    text = report[report.index(after):] if after else report
+    for line in text.splitlines():
+        parts = [part.strip() for part in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and parts[0] == first_cell:
+            return parts
+    raise AssertionError(f"no row starting with {first_cell!r}")
+
+
+def cost_row(report: str, first_cell: str) -> dict[str, str]:
+    """The cost table's row for a strategy, keyed by column title."""
+    after = "`overhead_seconds` (mean over seeds"  # the cost table's caption
+    return dict(zip(cells(report, "strategy", after=after), cells(report, first_cell, after=after)))
+
+
+@pytest.fixture(scope="module")
+def five_seeds(tmp_path_factory):
+    directory = write_planned(tmp_path_factory.mktemp("five"))
+    paths = build_report(directory)
+    return directory, paths, (directory / "report.md").read_text()
+
+
+def test_report_and_figures_are_written_and_linked(five_seeds):
+    directory, paths, report = five_seeds
+    assert paths[-1] == directory / "report.md"
+    figures = [path for path in paths if path.suffix == ".png"]
+    assert len(figures) == 5
+    for path in figures:
+        assert path.parent == directory / "figures" and path.is_file()
+        assert f"](figures/{path.name})" in report
+
+
+def test_strategy_table_means_iqms_and_mean_ranks(five_seeds):
+    report = five_seeds[2]
+    tpe = cells(report, "**tpe** ★", after="### Strategies")
+    assert tpe[1:5] == ["1.20", "5", "0.9200 ± 0.0158", tpe[4]]
+    assert tpe[4].startswith("0.9200 [")
+    assert tpe[5].startswith("0.9100 ± 0.0158")  # incumbent test accuracy = val - 0.01
+    assert tpe[7].startswith("0.9000 ± ")  # incumbent test macro-F1 = val - 0.02
+    grid = cells(report, "grid", after="### Strategies")
+    assert grid[1] == "2.60" and grid[3].startswith("0.8500 ± ") and grid[4].startswith("0.8200 [")
+    random = cells(report, "random", after="### Strategies")
+    assert random[1] == "2.20" and random[3] == "0.8600 ± 0.0000" and random[4] == "0.8600 [0.8600, 0.8600]"
+
+
+def test_strategies_are_sorted_by_mean_rank_and_the_winner_is_marked(five_seeds):
+    report = five_seeds[2]
+    section = report[report.index("### Strategies"):report.index("### Paired")]
+    assert section.index("**tpe** ★") < section.index("| random |") < section.index("| grid |")
+    assert "★" not in cells(report, "grid", after="### Strategies")[0]
+    assert "**tpe** (1.20)" in report[:report.index("## mnist-mlp")]
+
+
+def test_cost_table_counts_failed_trials(five_seeds):
+    report = five_seeds[2]
+    tpe = cost_row(report, "**tpe** ★")
+    assert tpe["failed trials (total)"] == "1"
+    assert tpe["trials to best (mean)"] == "2" and tpe["epochs to best (mean)"] == "4"
+    assert tpe["trials (mean)"] == "3.2"  # 4 + 3 + 3 + 3 + 3 rows over 5 seeds
+    assert cost_row(report, "grid")["failed trials (total)"] == "0"
+
+
+def test_paired_comparisons_match_scipy_and_hand_effect_sizes(five_seeds):
+    report = five_seeds[2]
+    row = cells(report, "best val accuracy", after="### Paired")
+    assert row[1] == "tpe − random" and row[2] == "5"
+    assert row[3] == "+0.0600"  # differences 0.04 .. 0.08
+    assert row[4] == "+1.00"
+    expected_p = scipy.stats.wilcoxon(BEST_VAL["tpe"], BEST_VAL["random"]).pvalue
+    assert row[5] == f"{expected_p:#.3g}" == "0.0625"  # exact: 2 / 2**5
+    section = report[report.index("### Paired"):]
+    grid_row = next(line for line in section.splitlines() if "| grid − random |" in line)
+    # differences -0.06 -0.05 -0.04 -0.03 +0.13: R+ = 5, R- = 1+2+3+4 = 10, r = -5/15
+    assert "| -0.0400 | -0.33 |" in grid_row
+
+
+def test_audit_flags_the_planted_over_budget_run_only(five_seeds):
+    report = five_seeds[2]
+    audit = report[report.index("### Equal-budget audit"):]
+    assert "1 of 15 runs flagged" in audit
+    flagged = [line for line in audit.splitlines() if "⚠ over budget" in line]
+    assert len(flagged) == 1 and flagged[0].startswith("| random | 3 |")
+    short = next(line for line in audit.splitlines() if line.startswith("| grid | 2 |"))
+    assert "next_trial_exceeds_budget" in short and "⚠" not in short
+
+
+def test_reproducibility_block_comes_from_the_manifest(five_seeds):
+    report = five_seeds[2]
+    block = report[report.index("## Reproducibility"):]
+    assert "`fixture`" in block and "Test CPU, 2 cores" in block and "GPUs: none" in block
+    assert "`0123abcd`" in block and "test fixture" in block and "no warm starts in this fixture" in block
+
+
+def test_three_seeds_are_too_few_for_a_test(tmp_path):
+    write_planned(tmp_path, seeds=range(3))
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    row = cells(report, "best val accuracy", after="### Paired")
+    assert row[1] == "tpe − random" and row[2] == "3" and row[5] == TOO_FEW
+    assert row[3] == "+0.0500"  # differences 0.04, 0.05, 0.06: still shown
+    assert "n < 5: too few seeds for a test (n = 3)" in report
+
+
+def test_budget_audit_flags_each_kind_of_unequal_budget():
+    runs = pd.DataFrame({
+        "benchmark": "b", "strategy": ["ok", "bigger", "ledger", "early", "odd", "capped"], "seed": 0,
+        "status": ["budget_exhausted", "budget_exhausted", "budget_exhausted", "budget_exhausted", "crashed",
+                   "time_cap"],
+        "budget_epochs": [6.0, 9.0, 6.0, 6.0, 6.0, 6.0],
+        "epochs_used": [6.0, 9.0, 6.0, 4.0, 4.0, 2.0],
+    })
+    trials = pd.DataFrame({"benchmark": "b", "strategy": ["ok", "bigger", "ledger", "early", "odd", "capped"],
+                           "seed": 0, "epochs_trained": [6.0, 9.0, 5.0, 4.0, 4.0, 2.0]})
+    flags = dict(zip(runs["strategy"], budget_audit(runs, trials)["flags"]))
+    assert flags["ok"] == [] and flags["capped"] == []
+    assert flags["bigger"] == ["budget differs from the benchmark's other runs"]
+    assert flags["ledger"] == ["trials' epochs_trained do not add up to epochs_used"]
+    assert flags["early"] == ["budget_exhausted with epochs left"]
+    assert flags["odd"] == ["under budget, status 'crashed' is not a known reason"]
+
+
+def test_a_long_audit_lists_only_flagged_runs_and_counts_the_rest():
+    seeds = AUDIT_FULL_LIMIT + 10
+    runs = pd.DataFrame({"benchmark": "b", "strategy": "s", "seed": range(seeds), "status": "budget_exhausted",
+                         "budget_epochs": 6.0, "epochs_used": 6.0})
+    runs.loc[7, "epochs_used"] = 7.0
+    trials = runs[["benchmark", "strategy", "seed"]].assign(epochs_trained=runs["epochs_used"])
+    text = audit_markdown(budget_audit(runs, trials))
+    assert f"1 of {seeds} runs flagged" in text
+    rows = [line for line in text.splitlines() if line.startswith("| s |")]
+    assert rows[0].startswith("| s | 7 |") and "⚠ over budget" in rows[0]
+    assert rows[1] == f"| s | budget_exhausted | {seeds} | 6 | 6–7 | 1 |"  # the per-status count
+    assert len(rows) == 2
+
+
+def test_class_names_come_from_the_manifest_or_fall_back_to_indices():
+    with_names = {"data": {"fer-cnn": {"class_names": ["Angry", "Happy"]}}}
+    assert class_names(with_names, "fer-cnn", 2) == ["Angry", "Happy"]
+    assert class_names(with_names, "fer-cnn", 3) == ["0", "1", "2"]
+    assert class_names({"data": {"fer-cnn": {"sizes": {}}}}, "fer-cnn", 2) == ["0", "1"]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def drop_column(path, column):
+    frame = pd.read_csv(path)
+    frame.drop(columns=[column]).to_csv(path, index=False)
+
+
+def set_cell(path, column, row, value):
+    frame = pd.read_csv(path, dtype=str)
+    frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+
+
+def write_manifest(path, text):
+    path.write_text(text)
+
+
+BAD_INPUTS = {
+    "missing file": (lambda d: (d / "trials.csv").unlink(), ["trials.csv", "not found"]),
+    "missing column": (lambda d: drop_column(d / "runs.csv", "best_val_accuracy"),
+                       ["runs.csv", "missing column 'best_val_accuracy'"]),
+    "missing trial column": (lambda d: drop_column(d / "trials.csv", "epochs_trained"),
+                             ["trials.csv", "'epochs_trained'"]),
+    "non-numeric cell": (lambda d: set_cell(d / "runs.csv", "epochs_used", 1, "lots"),
+                         ["runs.csv", "'epochs_used'", "line 3", "'lots'"]),
+    "non-numeric curve cell": (lambda d: set_cell(d / "curves.csv", "val_accuracy", 0, "n/a?"),
+                               ["curves.csv", "'val_accuracy'"]),
+    "manifest not json": (lambda d: write_manifest(d / "manifest.json", "{not json"),
+                          ["manifest.json", "not valid JSON"]),
+    "manifest other schema": (lambda d: write_manifest(d / "manifest.json", json.dumps({"schema_version": 99})),
+                              ["manifest.json", "schema_version 99"]),
+    "empty runs": (lambda d: (d / "runs.csv").write_text(",".join(pd.read_csv(d / "runs.csv").columns) + "\n"),
+                   ["runs.csv", "no runs"]),
+    "empty file": (lambda d: (d / "curves.csv").write_text(""), ["curves.csv", "empty"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_raises_input_error_naming_the_file_and_writes_nothing(tmp_path, case):
+    damage, expected = BAD_INPUTS[case]
+    write_planned(tmp_path)
+    damage(tmp_path)
+    with pytest.raises(InputError) as raised:
+        build_report(tmp_path)
+    message = str(raised.value)
+    for fragment in expected:
+        assert fragment in message
+    assert str(tmp_path) in message
+    assert not (tmp_path / "report.md").exists() and not (tmp_path / "figures").exists()
+
+
+def test_unknown_trial_statuses_and_extra_columns_are_tolerated(tmp_path):
+    write_planned(tmp_path, seeds=range(2))
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    first_tpe_trial = trials.index[(trials["strategy"] == "tpe") & (trials["seed"] == 0)][0]
+    set_cell(tmp_path / "trials.csv", "status", first_tpe_trial, "diverged")
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    runs.assign(note="extra column").to_csv(tmp_path / "runs.csv", index=False)
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert cost_row(report, "**tpe** ★")["failed trials (total)"] == "2"  # the planted failed trial and the diverged one
+
+
+def test_a_run_without_a_completed_trial_ranks_last_and_a_lone_strategy_is_reported(tmp_path):
+    runs = [make_run("b", "tpe", 0, [0.5, 0.6]),
+            make_run("b", "random", 0, [0.1, 0.2], trial_statuses=["failed", "failed"]),
+            make_run("solo", "tpe", 0, [0.3])]
+    write_results(tmp_path, runs, manifest([0], ["b", "solo"]))
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    random = cells(report, "random", after="## b")
+    assert random[1] == "2.00" and random[3] == "–"
+    assert cost_row(report[report.index("## b"):], "random")["failed trials (total)"] == "2"
+    assert "budget_exhausted with epochs left" in report[report.index("## b"):report.index("## solo")]
+    assert cells(report, "solo")[-1] == "only one strategy"

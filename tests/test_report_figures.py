@@ -1,0 +1,87 @@
+"""The report's figures render to real, non-blank PNGs for one seed and for several."""
+
+import matplotlib
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from report_fixture import make_run, manifest, write_results
+from tunebench.report import build_report
+from tunebench.report_data import load_results
+from tunebench.report_figures import best_so_far, render_figures, strategy_colors
+from tunebench.strategies import STRATEGIES
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+STRATEGY_NAMES = ["random", "tpe", "my-own-strategy"]  # the last is not in the registry
+BENCHMARKS = ["mnist-mlp", "fer-cnn"]
+
+
+def write_seeds(directory, seeds, benchmarks=BENCHMARKS):
+    runs = [make_run(benchmark, strategy, seed, [0.5 + 0.01 * seed, 0.6 + 0.02 * i, 0.55])
+            for benchmark in benchmarks for seed in seeds for i, strategy in enumerate(STRATEGY_NAMES)]
+    return write_results(directory, runs, manifest(list(seeds), benchmarks, class_names=seeds != [0]))
+
+
+@pytest.mark.parametrize("seeds", [[0], [0, 1, 2, 3, 4, 5]], ids=["one seed", "six seeds"])
+def test_every_figure_is_a_non_blank_png_of_modest_size(tmp_path, seeds):
+    write_seeds(tmp_path, seeds)
+    figures = render_figures(load_results(tmp_path), tmp_path / "figures")
+    assert list(figures) == BENCHMARKS
+    names = {path.name for files in figures.values() for path in (f.path for f in files)}
+    assert names == {f"{b}-{kind}.png" for b in BENCHMARKS
+                     for kind in ("anytime", "final", "cost", "sensitivity", "incumbent")}
+    for files in figures.values():
+        for figure in files:
+            data = figure.path.read_bytes()
+            assert data[:8] == PNG_MAGIC
+            assert 10_000 < len(data) < 1_500_000
+            pixels = matplotlib.image.imread(figure.path)
+            assert pixels.shape[0] >= 300 and pixels.shape[1] >= 600
+            assert pixels[..., :3].std() > 0.02  # not blank
+            assert figure.title and figure.caption.startswith("Source:")
+
+
+def test_rendering_leaves_pyplot_and_rc_params_alone(tmp_path):
+    import matplotlib.pyplot as plt
+
+    write_seeds(tmp_path, [0, 1], benchmarks=BENCHMARKS[:1])
+    params = dict(matplotlib.rcParams)
+    backend = matplotlib.get_backend()
+    open_figures = plt.get_fignums()
+    build_report(tmp_path)
+    assert plt.get_fignums() == open_figures
+    assert matplotlib.get_backend() == backend
+    changed = {k for k, v in matplotlib.rcParams.items() if k in params and not _same(params[k], v)}
+    assert not changed
+
+
+def _same(a, b):
+    try:
+        return bool(np.all(a == b))
+    except ValueError:
+        return a is b
+
+
+def test_colours_follow_the_registry_and_unknown_names_come_after():
+    colours = strategy_colors(["tpe", "zeta", "alpha"])
+    registry = list(STRATEGIES)
+    palette = [tuple(c) for c in matplotlib.colors.to_rgba_array(list(colours.values()))]
+    assert list(colours)[:len(registry)] == registry
+    assert list(colours)[len(registry):] == ["alpha", "zeta"]
+    assert len(set(palette)) == len(colours)  # all distinct (at most 10)
+    assert strategy_colors(["tpe"])["tpe"] == colours["tpe"]  # whatever else is present
+
+
+def test_best_so_far_is_a_step_function_per_run_that_ignores_failed_trials():
+    trials = pd.DataFrame({
+        "benchmark": "b", "strategy": ["s", "s", "s", "t", "t"], "seed": 0,
+        "epochs_used": [2.0, 4.0, 6.0, 3.0, 6.0], "val_accuracy": [0.5, 0.9, 0.7, 0.2, 0.1],
+        "status": ["ok", "failed", "ok", "ok", "ok"],  # a failed trial's number is never an incumbent
+    })
+    keys, matrix = best_so_far(trials, "epochs_used", np.arange(0.0, 7.0))
+    assert keys["strategy"].tolist() == ["s", "t"]
+    assert np.isnan(matrix[0, :2]).all() and matrix[0, 2:].tolist() == [0.5, 0.5, 0.5, 0.5, 0.7]
+    assert np.isnan(matrix[1, :3]).all() and matrix[1, 3:].tolist() == [0.2, 0.2, 0.2, 0.2]
+    _, per_run = best_so_far(trials, "epochs_used", np.array([[2.0, 6.0], [2.0, 3.0]]))  # one grid per run
+    assert per_run[0].tolist() == [0.5, 0.7] and np.isnan(per_run[1, 0]) and per_run[1, 1] == 0.2

@@ -1,0 +1,236 @@
+"""Resume: a `tunebench run` killed with SIGKILL and run again gives the results of an
+uninterrupted run; bad partial runs and output directories exit 2 and lose nothing.
+
+The kills are real: a subprocess `tunebench run` is SIGKILLed from outside while its run
+journals grow (mid-run), or SIGKILLs itself at a named stage through the runner's test hook
+``TUNEBENCH_TEST_KILL_AT`` (before any trial, before the final files, while they move).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tunebench.cli import main
+from tunebench.journal import Journal, JournalError
+from tunebench.resume import STAGING, StateStore
+from tunebench.results import without_timing
+from tunebench.runner import KILL_HOOK_ENV
+
+FILES = ("trials.csv", "curves.csv", "runs.csv")
+
+
+def command(suite_file, data_dir, out, *extra):
+    return ["run", str(suite_file), "--data-dir", str(data_dir), "--out", str(out), *extra]
+
+
+def start(args, cwd, **env):
+    """`tunebench run ...` in a subprocess (run from ``cwd``, away from the source tree)."""
+    return subprocess.Popen([sys.executable, "-m", "tunebench.cli", *args], cwd=cwd,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def journaled_trials(out: Path) -> int:
+    total = 0
+    for path in (out / STAGING / "runs").glob("*.jsonl"):
+        total += sum(1 for line in path.read_bytes().split(b"\n") if b'"kind": "trial"' in line)
+    return total
+
+
+def kill_after(process, out: Path, trials: int, timeout: float = 300) -> int:
+    """SIGKILL ``process`` once the partial run's journals hold ``trials`` trials; returns how many they held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if journaled_trials(out) >= trials:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return journaled_trials(out)
+        time.sleep(0.05)
+    raise AssertionError(f"the run ended or stalled before journaling {trials} trials: {process.communicate()}")
+
+
+def assert_same_results(expected: Path, got: Path) -> None:
+    for name in FILES:
+        pd.testing.assert_frame_equal(without_timing(pd.read_csv(expected / name)),
+                                      without_timing(pd.read_csv(got / name)))
+    assert (json.loads((expected / "best_hyperparameters.json").read_text())
+            == json.loads((got / "best_hyperparameters.json").read_text()))
+
+
+def test_sigkill_mid_run_twice_then_resume_gives_the_uninterrupted_results(
+        small_suite_results, small_suite_file, tiny_data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = command(small_suite_file, tiny_data_dir, out)
+    reference = pd.read_csv(small_suite_results / "trials.csv")
+    hyperband = int((reference.strategy == "hyperband").sum())
+    assert reference[reference.strategy == "hyperband"].parent_trial_id.notna().sum() >= 1
+    # First kill: inside hyperband's first bracket, with low-fidelity states saved for promotions.
+    first = kill_after(start(args, tmp_path), out, trials=2)
+    assert (out / STAGING / "header.json").is_file() and not (out / "trials.csv").exists()
+    # Second kill, after resuming: inside Bayesian optimisation, past its 3 random trials.
+    second = kill_after(start(args, tmp_path), out, trials=hyperband + 3)
+    assert first < hyperband <= second < len(reference)
+    # A write cut off by the kill, simulated: a torn last line in the journal being written.
+    journal = max((out / STAGING / "runs").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    lines = len(journal.read_bytes().splitlines())
+    with open(journal, "ab") as handle:
+        handle.write(b'{"kind": "trial", "benchmark": "mnist-')
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"tunebench: warning: {journal} line {lines + 1} is incomplete" in err
+    assert_same_results(small_suite_results, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["resumed"] for s in manifest["sessions"]] == [False, True, True]
+    assert not (out / STAGING).exists()
+
+
+@pytest.fixture(scope="module")
+def one_trial_suite(tmp_path_factory):
+    path = tmp_path_factory.mktemp("one") / "one.toml"
+    path.write_text('name = "one"\nseeds = [0]\nstrategies = ["random"]\n'
+                    '[benchmarks.mnist-mlp]\nmax_epochs = 1\ntrials = 2\n')
+    return path
+
+
+def test_kills_before_any_trial_before_and_during_the_final_files(one_trial_suite, tiny_data_dir, tmp_path):
+    out = tmp_path / "out"
+    args = command(one_trial_suite, tiny_data_dir, out)
+
+    before = start(args, tmp_path, **{KILL_HOOK_ENV: "started"})
+    assert before.wait() == -signal.SIGKILL
+    assert (out / STAGING / "header.json").is_file() and journaled_trials(out) == 0
+
+    finishing = start(args, tmp_path, **{KILL_HOOK_ENV: "finishing"})
+    assert finishing.wait() == -signal.SIGKILL
+    assert journaled_trials(out) == 2 and not (out / "trials.csv").exists()
+    journals = {p: p.read_bytes() for p in (out / STAGING / "runs").glob("*.jsonl")}
+
+    moving = start(args, tmp_path, **{KILL_HOOK_ENV: "moving"})
+    assert moving.wait() == -signal.SIGKILL
+    assert (out / "trials.csv").exists() and not (out / "manifest.json").exists()
+    assert {p: p.read_bytes() for p in journals} == journals  # nothing was trained again
+
+    assert main(args) == 0  # no --overwrite needed: trials.csv there is this run's own
+    assert not (out / STAGING).exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["sessions"]) == 4 and set(manifest["files"]) == {
+        "trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "journal.jsonl"}
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+
+
+# --- bad partial runs and output directories: exit 2, nothing lost -------------------------
+
+@pytest.fixture
+def partial_run(one_trial_suite, tiny_data_dir, tmp_path):
+    """An output directory with finished results and an interrupted run of ``one_trial_suite``
+    (interrupted before its first trial)."""
+    from tunebench.progress import Progress
+    from tunebench.runner import run_suite
+    from tunebench.suite import load_suite
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "trials.csv").write_text("old results\n")
+    (out / "manifest.json").write_text(json.dumps({"schema_version": 1}))
+
+    def interrupted(spec, splits, plan):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(load_suite(str(one_trial_suite)), out, tiny_data_dir, overwrite=True,
+                  progress=Progress(1, 1, enabled=False), benchmark_factory=interrupted)
+    return out
+
+
+def snapshot(directory: Path) -> dict:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
+            if p.is_file() and p.name != "lock"}
+
+
+def test_partial_run_of_another_suite_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+    before = snapshot(partial_run)
+    assert main(command(one_trial_suite, tiny_data_dir, partial_run, "--seeds", "1,")) == 2
+    err = capsys.readouterr().err
+    assert "holds an interrupted run" in err and "different suite or options" in err
+    assert "seeds [0] there, [1] asked" in err and "--overwrite" in err
+    assert snapshot(partial_run) == before
+
+
+def test_partial_run_of_another_schema_version_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+    header_path = partial_run / STAGING / "header.json"
+    header = json.loads(header_path.read_text())
+    header_path.write_text(json.dumps(header | {"schema_version": 0}))
+    before = snapshot(partial_run)
+    assert main(command(one_trial_suite, tiny_data_dir, partial_run)) == 2
+    err = capsys.readouterr().err
+    assert "results schema version 0" in err and "cannot resume it" in err
+    assert snapshot(partial_run) == before
+
+
+def test_partial_run_without_header_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+    (partial_run / STAGING / "header.json").unlink()
+    before = snapshot(partial_run)
+    assert main(command(one_trial_suite, tiny_data_dir, partial_run)) == 2
+    assert "without a readable header.json" in capsys.readouterr().err
+    assert snapshot(partial_run) == before
+
+
+def test_results_of_another_schema_version_exit_2(one_trial_suite, tiny_data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"schema_version": 99}))
+    assert main(command(one_trial_suite, tiny_data_dir, out)) == 2
+    assert "holds results of schema version 99" in capsys.readouterr().err
+    assert snapshot(out) == {"manifest.json": b'{"schema_version": 99}'}
+
+
+def test_overwrite_discards_a_partial_run_it_cannot_resume(partial_run, one_trial_suite, tiny_data_dir):
+    assert main(command(one_trial_suite, tiny_data_dir, partial_run, "--seeds", "1,", "--overwrite")) == 0
+    runs = pd.read_csv(partial_run / "runs.csv")
+    assert list(runs.seed) == [1] and not (partial_run / STAGING).exists()
+
+
+# --- the pieces ---------------------------------------------------------------------------
+
+def test_journal_drops_a_torn_last_line_and_says_so(tmp_path, capsys):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append({"kind": "trial", "n": 1})
+    journal.append({"kind": "trial", "n": 2})
+    with open(journal.path, "ab") as handle:
+        handle.write(b'{"kind": "tri')
+    assert [r["n"] for r in journal.recover()] == [1, 2]
+    assert f"{journal.path} line 3 is incomplete" in capsys.readouterr().err
+    journal.append({"kind": "trial", "n": 3})  # appends after the cut, on a line of its own
+    assert [r["n"] for r in journal.recover()] == [1, 2, 3]
+    assert capsys.readouterr().err == ""
+
+
+def test_journal_refuses_damage_before_the_last_line(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"n": 1}\nnot json\n{"n": 3}\n')
+    with pytest.raises(JournalError, match="j.jsonl line 2 is not a JSON record"):
+        Journal(path).recover()
+
+
+def test_warm_start_states_round_trip_exactly(tmp_path):
+    store = StateStore(tmp_path / "states")
+    state = {"weights": [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, dtype=np.float32)],
+             "optimizer": [np.array(7, dtype=np.int64), np.full((2, 3), 0.1, dtype=np.float32)]}
+    store.save("0003", state)
+    loaded = store.load("0003")
+    assert set(loaded) == {"weights", "optimizer"}
+    for key in state:
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(state[key], loaded[key], strict=True))
+    store.save("x", {"config": {"a": 1}, "epoch": 2})
+    assert store.load("x") == {"config": {"a": 1}, "epoch": 2}
+    store.discard("0003")
+    assert not store.path("0003").exists()

@@ -1,0 +1,198 @@
+"""Runs on Dask workers: a local cluster (``--workers N``) or an existing one (``--scheduler``).
+
+Each (benchmark, strategy, seed) run is one Dask task, :func:`tunebench.runner.execute_run_task`.
+The worker that does a run builds its own benchmark (loads the data, imports TensorFlow)
+and is the only writer of that run's journal (``.partial/runs/<run>.jsonl``, under a lock);
+the driving process reads the journals as they grow, for the progress line and the
+failure messages, and merges them in suite order once every run is done, so the final
+files are those of a one-process run (apart from timing columns).
+
+Workers are processes with one thread each: TensorFlow is not shared between runs. A
+worker that dies (killed, out of memory) has its run retried by Dask on another worker, and
+the retry resumes from the journal. With ``--scheduler`` the output directory and the data
+directory must be the same paths on every worker (a shared filesystem), and every worker
+needs the same tunebench version; both are checked before the runs are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from tunebench import SCHEMA_VERSION, __version__
+from tunebench.errors import InputError
+from tunebench.journal import _parse
+from tunebench.runner import THREAD_ENV
+
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT = 10.0
+#: Seconds between looks at the run journals (progress) while runs are going.
+POLL_SECONDS = 0.5
+
+
+def _worker_probe(staging: str) -> dict[str, Any]:
+    """Run on each worker before the runs are sent: what it has and what it sees."""
+    return {"tunebench": __version__, "schema_version": SCHEMA_VERSION, "sees_output": os.path.isdir(staging),
+            "host": os.uname().nodename}
+
+
+class JournalTail:
+    """Reads the complete lines appended to a journal since the last look."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        return [record for record in map(_parse, data[:end].split(b"\n")) if record is not None]
+
+
+class DaskExecutor:
+    """Sends runs to Dask workers and follows them from the driving process.
+
+    Use as a context manager: :meth:`connect` (an existing scheduler, before anything is
+    written), :meth:`start` (the local cluster), :meth:`check_workers`, :meth:`run`.
+    """
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None):
+        self.workers = workers
+        self.scheduler = scheduler
+        self.client = None
+        self.cluster = None
+
+    @property
+    def description(self) -> str:
+        if self.scheduler is not None:
+            return f"dask scheduler {self.scheduler}"
+        return f"dask LocalCluster, {self.workers} worker processes x 1 thread"
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Connect to ``scheduler`` if one was given; :class:`InputError` naming the address
+        if it cannot be reached."""
+        if self.scheduler is None:
+            return
+        from distributed import Client
+
+        try:
+            self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError, TypeError) as error:
+            raise InputError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler at {self.scheduler} "
+                             f"within {CONNECT_TIMEOUT:g} s ({type(error).__name__}: {error}); start one with "
+                             "'dask scheduler' and workers with 'dask worker ADDRESS --nthreads 1'") from None
+
+    def start(self, runs: int) -> None:
+        """Start the local cluster (no more workers than ``runs``), unless connected."""
+        if self.client is not None:
+            return
+        import dask
+        from distributed import Client, LocalCluster
+
+        # Dask's nanny pins OpenMP, MKL and OpenBLAS to one thread in its workers; TensorFlow
+        # and NumPy then reduce in another order than in one process, and numbers change. The
+        # workers inherit this process's environment instead (the nanny's config is read
+        # again when it restarts a worker, so this is set for the process, not for a block).
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+        dask.config.set({"distributed.nanny.pre-spawn-environ":
+                         {k: v for k, v in environ.items() if k not in THREAD_ENV}})
+        self.cluster = LocalCluster(n_workers=max(1, min(self.workers, runs)), threads_per_worker=1,
+                                    processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        self.client = Client(self.cluster, set_as_default=False)
+
+    def check_workers(self, staging: Path) -> None:
+        """Every connected worker runs this tunebench and sees the output directory."""
+        try:
+            answers = self.client.run(_worker_probe, str(staging))
+        except Exception as error:  # a worker that cannot even import tunebench
+            raise InputError(f"a Dask worker of {self.description} cannot run tunebench ({type(error).__name__}: "
+                             f"{error}); install the same tunebench ({__version__}) on every worker") from None
+        if not answers:
+            print(f"tunebench: no Dask worker is connected to {self.scheduler} yet; the runs wait for workers "
+                  "(they must see the same output and data paths)", file=sys.stderr)
+        for address, info in answers.items():
+            if info["tunebench"] != __version__ or info["schema_version"] != SCHEMA_VERSION:
+                raise InputError(f"Dask worker {address} ({info['host']}) runs tunebench {info['tunebench']} (results "
+                                 f"schema {info['schema_version']}); this one is {__version__} (schema {SCHEMA_VERSION})")
+            if not info["sees_output"]:
+                raise InputError(f"Dask worker {address} ({info['host']}) does not see the output directory "
+                                 f"{staging.parent}: with --scheduler the output (and data) directories must be "
+                                 "the same paths on every machine (a shared filesystem)")
+
+    def run(self, tasks: list, monitor, benchmark_factory: Callable[..., Any] | None = None) -> dict[int, dict]:
+        """Do ``tasks`` on the workers; returns each run's record by task index.
+
+        The first run that fails (not a failed trial: an error outside any trial) cancels
+        the others and is raised here; their journals stay, so running again resumes.
+        """
+        from tunebench.runner import execute_run_task
+
+        token = uuid.uuid4().hex[:8]
+        tails = {task.index: JournalTail(task.journal_path) for task in tasks}
+        futures = {}
+        for task in tasks:
+            future = self.client.submit(execute_run_task, task, benchmark_factory, pure=False,
+                                        key=f"tunebench-{task.stem}-{token}")
+            futures[future] = task
+        running = set(futures)
+        results: dict[int, dict] = {}
+        try:
+            while running:
+                finished = [future for future in running if future.done()]
+                self._follow(futures, running, tails, monitor)
+                for future in finished:
+                    running.discard(future)
+                    task = futures[future]
+                    record = future.result()  # raises the run's error, if any
+                    for line in tails[task.index].read():
+                        if line.get("kind") == "trial":
+                            monitor.trial(task, line)
+                    results[task.index] = record
+                    monitor.finish(task, record)
+                if not finished:
+                    time.sleep(POLL_SECONDS)
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
+        return results
+
+    @staticmethod
+    def _follow(futures, running, tails, monitor) -> None:
+        for future in running:
+            task = futures[future]
+            for record in tails[task.index].read():
+                monitor.start(task)  # the run has begun on a worker
+                if record.get("kind") == "trial":
+                    monitor.trial(task, record)
+
+    def close(self) -> None:
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+                    pass
+        self.client = self.cluster = None
+
+
+__all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "JournalTail", "POLL_SECONDS"]

@@ -1,0 +1,209 @@
+"""The regression gate on tuner performance: the replay suite against a committed baseline.
+
+``tunebench regress`` runs the ``replay`` suite (fixed seeds, no data, no training) and
+compares each (benchmark, strategy)'s best validation accuracy with the baseline's, seed by
+seed. A strategy *regressed* when a one-sided Wilcoxon signed-rank test over the paired
+seeds says that its drop is larger than the stated effect size ``effect`` (the test is run on
+``baseline - current - effect``, alternative "greater"), at level ``alpha`` after Holm's
+correction over every (benchmark, strategy) pair. Noise, and drops smaller than ``effect``,
+never fail the gate; neither do improvements.
+
+The baseline (``results/baseline/``) is a copy of a replay run's ``runs.csv`` plus
+``baseline.json``: the suite, the effect size and a fingerprint of the recordings it was
+made from. A baseline made from other recordings is refused (exit 2): replaying another
+recording is another benchmark, so the baseline must be made again
+(``tunebench regress --update-baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tunebench.errors import InputError
+from tunebench.results import write_atomically
+from tunebench.stats import MIN_SEEDS_FOR_TEST, holm
+
+DEFAULT_SUITE = "regress"
+DEFAULT_BASELINE = Path("results/baseline")
+DEFAULT_EFFECT = 0.005  # half an accuracy point
+DEFAULT_ALPHA = 0.05
+METRIC = "best_val_accuracy"
+BASELINE_RUNS, BASELINE_META = "replay-runs.csv", "baseline.json"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The comparison table (one row per benchmark and strategy) and whether the gate passed."""
+
+    table: pd.DataFrame
+    passed: bool
+
+
+def recordings_fingerprint(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What identifies the recordings behind a replay run: per benchmark, the recording's
+    name, size and the digest of its chunks' sha256 (from the run's manifest)."""
+    return {name: {k: entry[k] for k in ("recording", "configs_recorded", "chunks_sha256")}
+            for name, entry in sorted(manifest["data"].items()) if "recording" in entry}
+
+
+def drop_test(baseline: np.ndarray, current: np.ndarray, effect: float) -> float:
+    """One-sided p-value for "current is worse than baseline by more than ``effect``".
+
+    Wilcoxon signed-rank on ``baseline - current - effect``, alternative "greater"; 1.0 when
+    every shifted difference is zero, NaN with fewer than ``MIN_SEEDS_FOR_TEST`` pairs.
+    """
+    from scipy.stats import wilcoxon
+
+    shifted = np.asarray(baseline, dtype=float) - np.asarray(current, dtype=float) - effect
+    shifted = shifted[np.isfinite(shifted)]
+    if len(shifted) < MIN_SEEDS_FOR_TEST:
+        return float("nan")
+    if not np.any(shifted):
+        return 1.0
+    return float(wilcoxon(shifted, alternative="greater", zero_method="zsplit").pvalue)
+
+
+def compare(baseline: pd.DataFrame, current: pd.DataFrame, effect: float = DEFAULT_EFFECT,
+            alpha: float = DEFAULT_ALPHA) -> GateResult:
+    """Compare two runs.csv tables seed by seed on :data:`METRIC`.
+
+    Parameters
+    ----------
+    baseline, current:
+        runs.csv tables (benchmark, strategy, seed, best_val_accuracy, ...).
+    effect:
+        The drop (in accuracy) that counts as a regression.
+    alpha:
+        Family-wise level (Holm over every benchmark and strategy).
+
+    Returns
+    -------
+    GateResult
+        ``table`` columns: benchmark, strategy, seeds, baseline_median, current_median,
+        median_change (current - baseline, paired), p_value, p_holm, verdict (``regressed``,
+        ``ok``, ``improved`` for a median change above +effect, ``missing`` when the strategy is
+        absent from one side, ``too few seeds``); ``passed`` is False iff a row regressed or
+        went missing.
+    """
+    key = ["benchmark", "strategy", "seed"]
+    merged = baseline[key + [METRIC]].merge(current[key + [METRIC]], on=key, how="outer",
+                                            suffixes=("_baseline", "_current"))
+    rows = []
+    for (benchmark, strategy), group in merged.groupby(["benchmark", "strategy"], sort=False):
+        paired = group.dropna(subset=[f"{METRIC}_baseline", f"{METRIC}_current"])
+        base, new = paired[f"{METRIC}_baseline"].to_numpy(), paired[f"{METRIC}_current"].to_numpy()
+        rows.append({
+            "benchmark": benchmark, "strategy": strategy, "seeds": len(paired),
+            "baseline_median": float(np.median(base)) if len(base) else np.nan,
+            "current_median": float(np.median(new)) if len(new) else np.nan,
+            "median_change": float(np.median(new - base)) if len(base) else np.nan,
+            "p_value": drop_test(base, new, effect),
+            "missing": len(paired) < len(group),
+        })
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p_value"].to_numpy())
+    table["verdict"] = [_verdict(row, effect, alpha) for row in table.itertuples()]
+    table = table.drop(columns="missing")
+    return GateResult(table=table, passed=not table["verdict"].isin(["regressed", "missing"]).any())
+
+
+def _verdict(row, effect: float, alpha: float) -> str:
+    if row.missing:
+        return "missing"
+    if row.seeds < MIN_SEEDS_FOR_TEST:
+        return "too few seeds"
+    if row.p_holm < alpha:
+        return "regressed"
+    return "improved" if row.median_change > effect else "ok"
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The comparison as a plain-text table, regressions first."""
+    order = {"regressed": 0, "missing": 1, "improved": 2, "too few seeds": 3, "ok": 4}
+    shown = table.sort_values(by=["verdict", "benchmark", "strategy"], key=lambda c: c.map(order) if c.name == "verdict" else c)
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def load_baseline(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """``(baseline.json, the baseline's runs)``; :class:`InputError` naming the file if absent or bad."""
+    directory = Path(directory)
+    meta_path, runs_path = directory / BASELINE_META, directory / BASELINE_RUNS
+    for path in (meta_path, runs_path):
+        if not path.is_file():
+            raise InputError(f"baseline file {path} does not exist; make it with 'tunebench regress --update-baseline'")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        runs = pd.read_csv(runs_path)
+    except (json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"baseline in {directory} cannot be read: {error}") from None
+    for column in ("benchmark", "strategy", "seed", METRIC):
+        if column not in runs.columns:
+            raise InputError(f"baseline file {runs_path}: missing column {column!r}")
+    return meta, runs
+
+
+def save_baseline(run_dir: Path, directory: Path, effect: float) -> None:
+    """Make ``directory`` the baseline from the replay run in ``run_dir``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+    meta = {"suite": manifest["suite"]["name"], "seeds": manifest["seeds"], "effect": effect,
+            "recordings": recordings_fingerprint(manifest), "versions": manifest["versions"],
+            "git_commit": manifest["git_commit"], "made": manifest["finished"]}
+    tmp = directory / f".{BASELINE_RUNS}.tmp"
+    shutil.copyfile(Path(run_dir) / "runs.csv", tmp)
+    tmp.replace(directory / BASELINE_RUNS)
+    write_atomically(directory / BASELINE_META, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def check_same_recordings(meta: dict[str, Any], manifest: dict[str, Any], baseline_dir: Path) -> None:
+    """Refuse a baseline made from other recordings than the current run's."""
+    current = recordings_fingerprint(manifest)
+    if meta.get("recordings") != current:
+        raise InputError(f"baseline in {baseline_dir} was made from other recordings ({meta.get('recordings')}; "
+                         f"now {current}); make it again with 'tunebench regress --update-baseline'")
+
+
+def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: float | None = None,
+             alpha: float = DEFAULT_ALPHA, update: bool = False, workers: int = 1) -> bool:
+    """``tunebench regress``: run the replay suite into ``out_dir`` (replacing what is there),
+    then save it as the baseline (``update``) or compare it with the baseline and print the table.
+
+    ``workers`` > 1 runs the suite on a local Dask cluster (the same rows, sooner).
+    ``effect`` defaults to the baseline's (else :data:`DEFAULT_EFFECT`). Returns whether the
+    gate passed; raises :class:`InputError` for a missing, unreadable or mismatched baseline
+    (checked before the suite runs where possible).
+    """
+    from tunebench.datasets import resolve_data_dir
+    from tunebench.runner import run_suite
+    from tunebench.suite import load_suite
+
+    suite = load_suite(suite_name)
+    meta, baseline = (None, None) if update else load_baseline(baseline_dir)
+    if effect is None:
+        effect = (meta or {}).get("effect", DEFAULT_EFFECT)
+    outcome = run_suite(suite, out_dir, resolve_data_dir(None), overwrite=True, workers=workers)
+    print(f"{outcome.runs} replay runs in {outcome.wall_seconds:.1f} s into {out_dir}")
+    if update:
+        save_baseline(out_dir, baseline_dir, effect)
+        print(f"baseline saved to {baseline_dir}")
+        return True
+    manifest = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    check_same_recordings(meta, manifest, baseline_dir)
+    result = compare(baseline, pd.read_csv(Path(out_dir) / "runs.csv"), effect=effect, alpha=alpha)
+    print(f"{METRIC} per seed against {baseline_dir} (regressed: a drop larger than {effect} by a one-sided "
+          f"paired Wilcoxon test, Holm-corrected at {alpha}):")
+    print(format_table(result.table))
+    print("regress: PASSED" if result.passed else "regress: FAILED (a strategy got worse; see above)")
+    return result.passed
+
+
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_BASELINE", "DEFAULT_EFFECT", "DEFAULT_SUITE", "GateResult", "METRIC",
+           "check_same_recordings", "compare", "drop_test", "format_table", "load_baseline", "run_gate", "save_baseline"]

@@ -1,0 +1,173 @@
+"""``tunebench report RESULTS_DIR``: the comparison report, ``report.md`` plus PNG figures.
+
+:func:`build_report` reads only ``runs.csv``, ``trials.csv``, ``curves.csv`` and
+``manifest.json`` in the results directory, validates them before anything is written
+(:class:`tunebench.errors.InputError` on bad input), then writes ``figures/*.png`` and,
+last and atomically, ``report.md``, which embeds the figures by relative links.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from tunebench.report_data import ResultsData, load_results
+from tunebench.report_figures import FigureFile, render_figures
+from tunebench.report_tables import (
+    BenchmarkTables,
+    accuracy_markdown,
+    audit_markdown,
+    benchmark_tables,
+    comparisons_markdown,
+    cost_markdown,
+    headline_markdown,
+    reproducibility_markdown,
+)
+from tunebench.results import write_atomically
+from tunebench.stats import MIN_SEEDS_FOR_TEST
+
+REPORT_NAME = "report.md"
+FIGURES_DIR = "figures"
+
+HOW_TO_READ = {
+    "summary": (
+        "The winner of each benchmark is the strategy with the lowest mean rank of its best validation "
+        "accuracy across seeds (test numbers never choose anything). *How sure* comes from a paired "
+        f"Wilcoxon signed-rank test of the winner against the runner-up over seeds, Holm-adjusted; with fewer "
+        f"than {MIN_SEEDS_FOR_TEST} seeds no test is run and the ranking only describes these seeds."
+    ),
+    "strategies": (
+        "One row per strategy, best mean rank first. The IQM (mean of the middle half of the seeds) is robust "
+        "to one lucky or unlucky seed; its bootstrap interval shows how much it could move with other seeds. "
+        "Costs say how quickly the incumbent was found and what the search cost in time."
+    ),
+    "comparisons": (
+        "Each row pairs two strategies seed by seed. The median difference says *by how much* (accuracy as a "
+        "fraction), the rank-biserial correlation *how consistently* (+1: a beat b on every seed), the "
+        "Holm p *how likely* a difference this consistent is under no real difference, correcting for the "
+        "number of comparisons. A large p is not evidence of equality, only of too little evidence."
+    ),
+    "figures": (
+        "Anytime curves show which strategy is ahead at every budget, not only at the end; flat steps are "
+        "trials that did not improve the incumbent. Box plots show every seed as a point. The sensitivity "
+        "panels show where in each hyperparameter's range the good trials lie, and which strategies looked "
+        "there."
+    ),
+    "audit": (
+        "A fair comparison gives every run of a benchmark the same epoch budget. This table checks each run's "
+        "budget, what it spent, and that its trials' charged epochs add up; a flagged run's numbers above are "
+        "not on an equal footing."
+    ),
+    "reproducibility": (
+        "What was run, on what, and with which versions (from `manifest.json`). The checksums say whether the "
+        "CSVs this report was built from are the ones the run wrote."
+    ),
+}
+
+def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None) -> list[Path]:
+    """Build ``report.md`` and its figures from a results directory.
+
+    Parameters
+    ----------
+    results_dir:
+        A directory written by ``tunebench run`` (runs.csv, trials.csv, curves.csv,
+        manifest.json).
+    stage_seconds:
+        If given, filled with the wall seconds of each stage: ``load``, ``tables``,
+        ``figures``, ``write``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The figures written, then ``report.md``.
+
+    Raises
+    ------
+    InputError
+        A file is missing or malformed; raised before anything is written.
+    """
+    results_dir = Path(results_dir)
+    with _timed("load", stage_seconds):
+        data = load_results(results_dir)
+    with _timed("tables", stage_seconds):
+        tables = benchmark_tables(data)
+    with _timed("figures", stage_seconds):
+        figures = render_figures(data, results_dir / FIGURES_DIR)
+    with _timed("write", stage_seconds):
+        report = results_dir / REPORT_NAME
+        write_atomically(report, render_markdown(data, tables, figures))
+    return [figure.path for files in figures.values() for figure in files] + [report]
+
+
+@contextmanager
+def _timed(stage: str, sink: dict[str, float] | None) -> Iterator[None]:
+    """Record the seconds the block takes as ``sink[stage]`` (when ``sink`` is given)."""
+    started = time.perf_counter()
+    yield
+    if sink is not None:
+        sink[stage] = time.perf_counter() - started
+
+
+def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
+                    figures: dict[str, list[FigureFile]]) -> str:
+    """The text of ``report.md``.
+
+    Parameters
+    ----------
+    data:
+        The loaded results.
+    tables:
+        :func:`tunebench.report_tables.benchmark_tables`.
+    figures:
+        :func:`tunebench.report_figures.render_figures`; linked relative to ``data.directory``.
+
+    Returns
+    -------
+    str
+        GitHub-flavoured markdown.
+    """
+    suite = data.suite.get("name", data.directory.name)
+    sections = [
+        f"# tunebench report: `{suite}`",
+        _preamble(data),
+        "## Summary",
+        HOW_TO_READ["summary"],
+        headline_markdown(tables),
+    ]
+    for benchmark_table in tables:
+        sections += _benchmark_sections(data, benchmark_table, figures.get(benchmark_table.benchmark, []))
+    sections += ["## Reproducibility", HOW_TO_READ["reproducibility"], reproducibility_markdown(data)]
+    return "\n\n".join(sections) + "\n"
+
+
+def _preamble(data: ResultsData) -> str:
+    runs = data.runs
+    return (f"Built from `runs.csv` ({len(runs):,} runs), `trials.csv` ({len(data.trials):,} trials), "
+            f"`curves.csv` ({len(data.curves):,} epochs) and `manifest.json` in this directory: "
+            f"{runs['benchmark'].nunique()} benchmark(s), {runs['strategy'].nunique()} strategies, "
+            f"{runs['seed'].nunique()} seed(s). Accuracy and F1 are fractions (1.0 = every test image right).")
+
+
+def _benchmark_sections(data: ResultsData, tables: BenchmarkTables, figures: list[FigureFile]) -> list[str]:
+    benchmark = tables.benchmark
+    fidelity = " / ".join(map(str, data.runs.loc[data.runs["benchmark"] == benchmark, "fidelity"].unique()))
+    sections = [
+        f"## {benchmark}",
+        f"Fidelity: {fidelity}.",
+        "### Strategies",
+        HOW_TO_READ["strategies"],
+        accuracy_markdown(tables),
+        cost_markdown(tables),
+        "### Paired comparisons over seeds",
+        HOW_TO_READ["comparisons"],
+        comparisons_markdown(tables.comparisons),
+        "### Figures",
+        HOW_TO_READ["figures"],
+    ]
+    for figure in figures:
+        link = figure.path.relative_to(data.directory).as_posix()
+        sections.append(f"#### {figure.title}\n\n![{figure.title}]({link})\n\n*{figure.caption}*")
+    sections += ["### Equal-budget audit", HOW_TO_READ["audit"], audit_markdown(tables.audit)]
+    return sections

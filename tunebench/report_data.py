@@ -1,0 +1,228 @@
+"""Load and validate a results directory for the report: the four files and nothing else.
+
+:func:`load_results` reads ``runs.csv``, ``trials.csv``, ``curves.csv`` and ``manifest.json``
+(schema :data:`tunebench.SCHEMA_VERSION`) and raises :class:`tunebench.errors.InputError`,
+naming the file and, where one is at fault, the column, when a file is missing or
+unreadable, a required column is missing, a numeric column holds text, ``runs.csv`` has no
+rows, or the manifest is not JSON or has another schema version. Extra columns are kept;
+trials with a status other than ``"ok"`` (e.g. ``"failed"`` with NaN metrics) are kept and
+left for the report to count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tunebench import SCHEMA_VERSION
+from tunebench.errors import InputError
+from tunebench.results import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TRIAL_OK
+from tunebench.strategies import STRATEGIES
+
+#: Required columns that hold text; every other required column must be numeric.
+TEXT_COLUMNS = frozenset({"benchmark", "strategy", "status", "fidelity", "trial_id", "parent_trial_id", "error"})
+
+#: The trials.csv column with the incumbent's test confusion matrix (JSON, rows = true class).
+CONFUSION_COLUMN = "test_confusion"
+
+
+@dataclass(frozen=True)
+class ResultsData:
+    """The validated contents of one results directory.
+
+    Attributes
+    ----------
+    directory:
+        The results directory.
+    runs, trials, curves:
+        The three CSV tables, numeric columns as floats (NaN where empty).
+    manifest:
+        The parsed ``manifest.json``.
+    """
+
+    directory: Path
+    runs: pd.DataFrame
+    trials: pd.DataFrame
+    curves: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def suite(self) -> dict[str, Any]:
+        """The manifest's ``suite`` (the suite as run), or an empty dict when it has none."""
+        suite = self.manifest.get("suite")
+        return suite if isinstance(suite, dict) else {}
+
+    @property
+    def benchmarks(self) -> list[str]:
+        """Benchmarks in the order they first appear in ``runs.csv``."""
+        return list(dict.fromkeys(self.runs["benchmark"]))
+
+    @property
+    def strategies(self) -> list[str]:
+        """Strategies present in ``runs.csv``: registry order first, then unknown names sorted."""
+        return order_strategies(self.runs["strategy"].unique())
+
+    @property
+    def hp_columns(self) -> list[str]:
+        """The ``hp_<name>`` columns of ``trials.csv``, in file order."""
+        return [column for column in self.trials.columns if column.startswith(HP_PREFIX)]
+
+def completed(trials: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the trials that count: status ``"ok"`` and a validation accuracy.
+
+    Parameters
+    ----------
+    trials:
+        ``trials.csv`` rows.
+
+    Returns
+    -------
+    pandas.Series
+        True for completed trials (failed ones never count towards a best).
+    """
+    return (trials["status"] == TRIAL_OK) & trials["val_accuracy"].notna()
+
+
+def order_strategies(names: Any) -> list[str]:
+    """``names`` (unique) in registry order (:data:`tunebench.strategies.STRATEGIES`), unknown names after, sorted."""
+    present = set(names)
+    known = [name for name in STRATEGIES if name in present]
+    return known + sorted(present - set(known))
+
+
+def load_results(directory: Path) -> ResultsData:
+    """Read and validate the four files of a results directory.
+
+    Parameters
+    ----------
+    directory:
+        A directory written by ``tunebench run``.
+
+    Returns
+    -------
+    ResultsData
+
+    Raises
+    ------
+    InputError
+        The message names the file and, where relevant, the column and row.
+    """
+    directory = Path(directory)
+    manifest = load_manifest(directory / "manifest.json")
+    runs = load_table(directory / "runs.csv", RUN_COLUMNS)
+    if runs.empty:
+        raise InputError(f"{directory / 'runs.csv'}: no runs (the file has a header but no rows)")
+    _reject_duplicate_runs(runs, directory / "runs.csv")
+    trials = load_table(directory / "trials.csv", TRIAL_COLUMNS)
+    curves = load_table(directory / "curves.csv", CURVE_COLUMNS)
+    return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest)
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """Parse ``manifest.json`` and check its ``schema_version``.
+
+    Parameters
+    ----------
+    path:
+        The manifest file.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, not a JSON object, or a schema version other than
+        :data:`tunebench.SCHEMA_VERSION`.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found (a results directory holds runs.csv, trials.csv, "
+                         "curves.csv and manifest.json)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read the file ({error})") from None
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{path}: expected a JSON object, found {type(manifest).__name__}")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        found = "no schema_version" if "schema_version" not in manifest else f"schema_version {version!r}"
+        raise InputError(f"{path}: {found}; this tunebench reads results schema version {SCHEMA_VERSION}")
+    return manifest
+
+
+def load_table(path: Path, required: list[str]) -> pd.DataFrame:
+    """Read one CSV, check that ``required`` columns are present and numeric ones are numbers.
+
+    Parameters
+    ----------
+    path:
+        The CSV file.
+    required:
+        Its required columns (from :mod:`tunebench.results`); those not in
+        :data:`TEXT_COLUMNS` must hold numbers or be empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, required numeric columns as float64, text columns as strings.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, missing column, or text in a numeric column (the
+        message gives the file, the column, the line and the value).
+    """
+    frame = _read_csv(path)
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        names = ", ".join(repr(column) for column in missing)
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {names}")
+    for column in required:
+        if column not in TEXT_COLUMNS:
+            frame[column] = _numeric_column(frame[column], path, column)
+    return frame
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    text_dtypes = {column: "str" for column in TEXT_COLUMNS | {CONFUSION_COLUMN}}
+    try:
+        return pd.read_csv(path, dtype=text_dtypes, low_memory=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found (a results directory holds runs.csv, trials.csv, "
+                         "curves.csv and manifest.json)") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty (not even a header row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as error:
+        raise InputError(f"{path}: not a readable CSV file ({error})") from None
+
+
+def _numeric_column(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """``values`` as float64; text that is not a number raises an InputError naming the cell."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: column {column!r} line {row + 2}: non-numeric value "
+                         f"{values.iloc[row]!r} ({int(bad.sum())} such cell{'s' if bad.sum() > 1 else ''})")
+    return numbers
+
+
+def _reject_duplicate_runs(runs: pd.DataFrame, path: Path) -> None:
+    duplicated = runs.duplicated(RUN_KEY, keep=False)
+    if duplicated.any():
+        lines = [str(i + 2) for i in duplicated.to_numpy().nonzero()[0]]
+        first = runs[duplicated].iloc[0]
+        key = ", ".join(f"{column}={first[column]}" for column in RUN_KEY)
+        raise InputError(f"{path}: run {key} appears more than once (lines {', '.join(lines[:6])}); "
+                         "each (benchmark, strategy, seed) must have one row")

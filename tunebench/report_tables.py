@@ -1,0 +1,617 @@
+"""The report's tables: per-benchmark numbers computed from the CSVs, and their markdown.
+
+Per benchmark (:func:`benchmark_tables`):
+
+- :func:`strategy_summary`: per strategy, the accuracy metrics over seeds (mean, std, IQM
+  with a bootstrap CI), costs, failed trials and the mean rank; sorted by mean rank.
+- :func:`paired_comparisons`: Wilcoxon signed-rank tests over seeds, each strategy against
+  ``random`` and the winner against each other strategy, Holm-adjusted per metric.
+- :func:`budget_audit`: each run's budget against what it spent, with flags.
+
+Every number comes from ``runs.csv`` or ``trials.csv`` (the captions say which column);
+the ``*_markdown`` functions only format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tunebench.report_data import ResultsData, order_strategies
+from tunebench.results import RUN_KEY, TRIAL_OK
+from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon
+
+#: runs.csv accuracy columns summarised over seeds, with their labels.
+ACCURACY_METRICS = {
+    "best_val_accuracy": "best val accuracy",
+    "test_accuracy": "incumbent test accuracy",
+    "test_f1": "incumbent test macro-F1",
+}
+
+#: runs.csv cost columns averaged over seeds, with their labels (units in the label).
+COST_METRICS = {
+    "trials": "trials",
+    "trials_to_best": "trials to best",
+    "epochs_to_best": "epochs to best",
+    "seconds_to_best": "seconds to best",
+    "wall_seconds": "wall time (s)",
+    "overhead_seconds": "overhead (s)",
+}
+
+#: The metric strategies are ranked by (and the winner chosen on): validation only.
+RANK_METRIC = "best_val_accuracy"
+
+#: runs.csv metrics compared pairwise over seeds.
+COMPARISON_METRICS = ("best_val_accuracy", "test_accuracy")
+
+BASELINE = "random"
+ALPHA = 0.05
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+#: Run statuses that legitimately spend less than the budget.
+UNDER_BUDGET_STATUSES = frozenset({"next_trial_exceeds_budget", "strategy_exhausted", "time_cap"})
+BUDGET_STATUS = "budget_exhausted"
+
+#: Benchmarks with more runs than this get a flagged-runs-only audit table plus a per-status count.
+AUDIT_FULL_LIMIT = 60
+
+TOO_FEW = f"n < {MIN_SEEDS_FOR_TEST}: too few seeds for a test"
+WARNING = "⚠"
+WINNER = "★"
+
+
+@dataclass(frozen=True)
+class BenchmarkTables:
+    """The computed tables of one benchmark (numbers, not text).
+
+    Attributes
+    ----------
+    benchmark:
+        Its name.
+    summary:
+        :func:`strategy_summary`, indexed by strategy, best first.
+    comparisons:
+        :func:`paired_comparisons`.
+    audit:
+        :func:`budget_audit`.
+    """
+
+    benchmark: str
+    summary: pd.DataFrame
+    comparisons: pd.DataFrame
+    audit: pd.DataFrame
+
+    @property
+    def ranking(self) -> list[str]:
+        """Strategies, best mean rank first."""
+        return list(self.summary.index)
+
+    @property
+    def winners(self) -> list[str]:
+        """The strategies sharing the lowest mean rank."""
+        ranks = self.summary["mean_rank"]
+        return list(ranks.index[np.isclose(ranks, ranks.min())])
+
+
+def benchmark_tables(data: ResultsData) -> list[BenchmarkTables]:
+    """Compute every benchmark's tables.
+
+    Parameters
+    ----------
+    data:
+        The loaded results.
+
+    Returns
+    -------
+    list of BenchmarkTables
+        One per benchmark, in ``runs.csv`` order.
+    """
+    tables = []
+    for benchmark in data.benchmarks:
+        runs = data.runs[data.runs["benchmark"] == benchmark]
+        trials = data.trials[data.trials["benchmark"] == benchmark]
+        summary = strategy_summary(runs, trials)
+        tables.append(BenchmarkTables(benchmark, summary, paired_comparisons(runs, list(summary.index)),
+                                      budget_audit(runs, trials)))
+    return tables
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def strategy_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy, over seeds: accuracy statistics, mean costs, failed trials and mean rank.
+
+    Parameters
+    ----------
+    runs:
+        One benchmark's ``runs.csv`` rows.
+    trials:
+        The same benchmark's ``trials.csv`` rows (for the failed-trial count).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by strategy, sorted by ``mean_rank`` (registry order on ties). Columns:
+        ``seeds``; for each of :data:`ACCURACY_METRICS` ``<m>_mean``, ``<m>_std`` (sample
+        std), ``<m>_iqm``, ``<m>_ci_low``, ``<m>_ci_high`` (95 % percentile bootstrap of the
+        IQM); each of :data:`COST_METRICS` (mean over seeds); ``failed_trials`` (trials.csv
+        rows with a status other than ``ok``, summed over seeds); ``mean_rank``.
+    """
+    rows = {}
+    for strategy, group in runs.groupby("strategy", sort=False):
+        row: dict[str, float] = {"seeds": group["seed"].nunique()}
+        for metric in ACCURACY_METRICS:
+            row |= _metric_statistics(metric, group[metric].to_numpy(dtype=float))
+        row |= {metric: group[metric].mean() for metric in COST_METRICS}
+        rows[strategy] = row
+    summary = pd.DataFrame.from_dict(rows, orient="index")
+    summary["failed_trials"] = _failed_trials(trials).reindex(summary.index, fill_value=0)
+    summary["mean_rank"] = mean_ranks(runs, RANK_METRIC).droplevel("benchmark")
+    summary = summary.loc[order_strategies(summary.index)]
+    return summary.sort_values("mean_rank", kind="stable")
+
+
+def _metric_statistics(metric: str, values: np.ndarray) -> dict[str, float]:
+    present = values[~np.isnan(values)]
+    low, high = bootstrap_ci(present, iqm, BOOTSTRAP_RESAMPLES, 0.95, BOOTSTRAP_SEED)
+    return {
+        f"{metric}_mean": float(np.mean(present)) if present.size else np.nan,
+        f"{metric}_std": float(np.std(present, ddof=1)) if present.size > 1 else np.nan,
+        f"{metric}_iqm": iqm(present),
+        f"{metric}_ci_low": low,
+        f"{metric}_ci_high": high,
+    }
+
+
+def _failed_trials(trials: pd.DataFrame) -> pd.Series:
+    """Trials with a status other than ok, per strategy."""
+    return (trials["status"] != TRIAL_OK).groupby(trials["strategy"]).sum()
+
+
+def comparison_pairs(ranking: Sequence[str]) -> list[tuple[str, str]]:
+    """The (a, b) pairs to test: each strategy against ``random``, then the best against the rest.
+
+    Parameters
+    ----------
+    ranking:
+        Strategies, best first.
+
+    Returns
+    -------
+    list of (str, str)
+        Each unordered pair once, in that order; differences are taken as ``a - b``.
+    """
+    pairs: list[tuple[str, str]] = []
+    if BASELINE in ranking:
+        pairs += [(strategy, BASELINE) for strategy in ranking if strategy != BASELINE]
+    best = ranking[0] if ranking else None
+    seen = {frozenset(pair) for pair in pairs}
+    pairs += [(best, other) for other in ranking[1:] if frozenset((best, other)) not in seen]
+    return pairs
+
+
+def paired_comparisons(runs: pd.DataFrame, ranking: Sequence[str]) -> pd.DataFrame:
+    """Paired Wilcoxon tests over seeds for :func:`comparison_pairs` on :data:`COMPARISON_METRICS`.
+
+    Parameters
+    ----------
+    runs:
+        One benchmark's ``runs.csv`` rows.
+    ranking:
+        Its strategies, best first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (metric, pair): ``metric``, ``a``, ``b``, ``n`` (seeds with both),
+        ``median_difference`` (of a - b), ``rank_biserial``, ``p_value``, ``p_holm`` (Holm
+        within this benchmark and metric), ``too_few``.
+    """
+    rows = []
+    pairs = comparison_pairs(ranking)
+    for metric in COMPARISON_METRICS:
+        by_seed = runs.pivot(index="seed", columns="strategy", values=metric)
+        tests = [paired_wilcoxon(by_seed[a], by_seed[b]) for a, b in pairs]
+        adjusted = holm([test.p_value for test in tests])
+        rows += [{"metric": metric, "a": a, "b": b, "n": test.n, "median_difference": test.median_difference,
+                  "rank_biserial": test.rank_biserial, "p_value": test.p_value, "p_holm": p_holm,
+                  "too_few": test.too_few}
+                 for (a, b), test, p_holm in zip(pairs, tests, adjusted)]
+    columns = ["metric", "a", "b", "n", "median_difference", "rank_biserial", "p_value", "p_holm", "too_few"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def budget_audit(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Each run's budget against what it spent and what its trials were charged.
+
+    A run is flagged when it spent more than its budget, its budget is not the single most
+    common budget of the benchmark, its trials' ``epochs_trained`` do not add up to its
+    ``epochs_used``, it ended ``budget_exhausted`` with epochs left, or it spent less than
+    its budget with a status that is not a known reason (:data:`UNDER_BUDGET_STATUSES`).
+    Spending less for a known reason is noted, not flagged.
+
+    Parameters
+    ----------
+    runs:
+        One benchmark's ``runs.csv`` rows.
+    trials:
+        Its ``trials.csv`` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``RUN_KEY``, ``status``, ``budget_epochs``, ``epochs_used``, ``trials_epochs``
+        (sum of ``epochs_trained``, 0 for a run without trials), ``trial_rows``, ``flags``
+        (list of str), ``note``; in ``runs.csv`` order.
+    """
+    charged = trials.groupby(RUN_KEY)["epochs_trained"].agg(["sum", "size"])
+    audit = runs[RUN_KEY + ["status", "budget_epochs", "epochs_used"]].join(charged, on=RUN_KEY)
+    audit = audit.rename(columns={"sum": "trials_epochs", "size": "trial_rows"})
+    audit[["trials_epochs", "trial_rows"]] = audit[["trials_epochs", "trial_rows"]].fillna(0)
+    modal = _single_mode(audit["budget_epochs"])
+    audit["flags"] = [_run_flags(row, modal) for row in audit.itertuples(index=False)]
+    audit["note"] = [_run_note(row) for row in audit.itertuples(index=False)]
+    return audit.reset_index(drop=True)
+
+
+def _single_mode(values: pd.Series) -> float | None:
+    modes = values.mode()
+    return float(modes.iloc[0]) if len(modes) == 1 else None
+
+
+def _run_flags(run: Any, modal_budget: float | None) -> list[str]:
+    flags = []
+    if run.epochs_used > run.budget_epochs:
+        flags.append("over budget")
+    if modal_budget is None or run.budget_epochs != modal_budget:
+        flags.append("budget differs from the benchmark's other runs")
+    if not np.isclose(run.trials_epochs, run.epochs_used):
+        flags.append("trials' epochs_trained do not add up to epochs_used")
+    if run.epochs_used < run.budget_epochs:
+        if run.status == BUDGET_STATUS:
+            flags.append("budget_exhausted with epochs left")
+        elif run.status not in UNDER_BUDGET_STATUSES:
+            flags.append(f"under budget, status {run.status!r} is not a known reason")
+    return flags
+
+
+def _run_note(run: Any) -> str:
+    if run.epochs_used < run.budget_epochs and run.status in UNDER_BUDGET_STATUSES:
+        return f"{run.budget_epochs - run.epochs_used:g} epochs left ({run.status})"
+    return ""
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub markdown table; ``|`` in cells is escaped.
+
+    Parameters
+    ----------
+    header:
+        Column titles.
+    rows:
+        Cells, already formatted (converted with ``str``).
+
+    Returns
+    -------
+    str
+        The table, without a trailing newline.
+    """
+    def line(cells: Sequence[Any]) -> str:
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header))] + [line(row) for row in rows])
+
+
+def fmt_accuracy(value: float) -> str:
+    """An accuracy or F1 as a fraction with 4 decimals; ``–`` for NaN."""
+    return "–" if pd.isna(value) else f"{value:.4f}"
+
+
+def fmt_count(value: float) -> str:
+    """A count or a mean of counts: whole numbers without decimals, else one decimal."""
+    if pd.isna(value):
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def fmt_seconds(value: float) -> str:
+    """Seconds: one decimal from 1 s up, two significant digits below."""
+    if pd.isna(value):
+        return "–"
+    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.2g}"
+
+
+def fmt_p(value: float) -> str:
+    """A p-value with 3 significant digits (``0.0625``, ``0.188``, ``1.00``); ``< 0.001`` below."""
+    if pd.isna(value):
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:#.3g}"
+
+
+def fmt_signed(value: float) -> str:
+    """A difference with its sign and 4 decimals."""
+    return "–" if pd.isna(value) else f"{value + 0.0:+.4f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def fmt_mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` (``mean ± –`` with one seed, ``–`` without a value)."""
+    return "–" if pd.isna(mean) else f"{fmt_accuracy(mean)} ± {fmt_accuracy(std)}"
+
+
+def fmt_iqm_ci(value: float, low: float, high: float, seeds: int) -> str:
+    """``IQM [low, high]``; the interval is left out with fewer than 2 seeds."""
+    if seeds < 2:
+        return fmt_accuracy(value)
+    return f"{fmt_accuracy(value)} [{fmt_accuracy(low)}, {fmt_accuracy(high)}]"
+
+
+def strategy_label(tables: BenchmarkTables, strategy: str) -> str:
+    """The strategy's name, bold with a star for the winner(s)."""
+    return f"**{strategy}** {WINNER}" if strategy in tables.winners else strategy
+
+
+def accuracy_markdown(tables: BenchmarkTables) -> str:
+    """The per-strategy accuracy table, best mean rank first, with its caption."""
+    summary = tables.summary
+    header = ["strategy", "mean rank", "seeds"]
+    for label in ACCURACY_METRICS.values():
+        header += [f"{label}: mean ± std", f"{label}: IQM [95 % CI]"]
+    rows = []
+    for strategy, row in summary.iterrows():
+        cells = [strategy_label(tables, strategy), f"{row['mean_rank']:.2f}", fmt_count(row["seeds"])]
+        for metric in ACCURACY_METRICS:
+            cells += [fmt_mean_std(row[f"{metric}_mean"], row[f"{metric}_std"]),
+                      fmt_iqm_ci(row[f"{metric}_iqm"], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"],
+                                 int(row["seeds"]))]
+        rows.append(cells)
+    caption = ("*Source: `runs.csv` columns `best_val_accuracy`, `test_accuracy`, `test_f1` (one value per "
+               "seed; accuracy as a fraction). Mean ± sample standard deviation; IQM = interquartile "
+               "(25-75 % trimmed) mean with a 95 % percentile-bootstrap interval "
+               f"({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}). Mean rank: rank by "
+               f"`best_val_accuracy` within each seed (1 = best, ties averaged), averaged over seeds; "
+               f"{WINNER} = lowest mean rank.*")
+    return caption + "\n\n" + markdown_table(header, rows)
+
+
+def cost_markdown(tables: BenchmarkTables) -> str:
+    """The per-strategy cost table, in the same order as the accuracy table, with its caption."""
+    header = ["strategy"] + [f"{label} (mean)" for label in COST_METRICS.values()] + ["failed trials (total)"]
+    rows = []
+    for strategy, row in tables.summary.iterrows():
+        cells = [strategy_label(tables, strategy)]
+        cells += [fmt_seconds(row[m]) if m.endswith("seconds") else fmt_count(row[m]) for m in COST_METRICS]
+        rows.append(cells + [fmt_count(row["failed_trials"])])
+    caption = ("*Source: `runs.csv` columns " + ", ".join(f"`{m}`" for m in COST_METRICS)
+               + " (mean over seeds; seconds are wall clock); failed trials: `trials.csv` rows whose "
+               "`status` is not `ok`, summed over seeds. Epochs to best is the epoch ledger "
+               "(`epochs_used`) when the incumbent finished.*")
+    return caption + "\n\n" + markdown_table(header, rows)
+
+
+def comparisons_markdown(comparisons: pd.DataFrame) -> str:
+    """The paired-comparison table with its caption."""
+    header = ["metric", "comparison (a − b)", "n seeds", "median difference", "rank-biserial",
+              "Wilcoxon p", "Holm p"]
+    rows = []
+    for row in comparisons.itertuples(index=False):
+        p_cells = [TOO_FEW, "–"] if row.too_few else [fmt_p(row.p_value), _fmt_holm(row.p_holm)]
+        rows.append([ACCURACY_METRICS[row.metric], f"{row.a} − {row.b}", row.n,
+                     fmt_signed(row.median_difference), _fmt_effect(row.rank_biserial)] + p_cells)
+    caption = ("*Source: `runs.csv` columns " + ", ".join(f"`{m}`" for m in COMPARISON_METRICS)
+               + ", paired by `seed`. Median difference of a − b over seeds; rank-biserial correlation "
+               "in [-1, 1] (+1: a better on every seed); two-sided Wilcoxon signed-rank p; Holm p "
+               f"adjusted within this benchmark and metric; **bold** = Holm p < {ALPHA}. With n seeds the "
+               f"smallest possible two-sided Wilcoxon p is 2 / 2^n ({2 / 2 ** MIN_SEEDS_FOR_TEST:g} at n = "
+               f"{MIN_SEEDS_FOR_TEST}), so p < {ALPHA} needs at least {_seeds_for_alpha()} seeds even before the Holm "
+               "correction.*")
+    return caption + "\n\n" + markdown_table(header, rows)
+
+
+def _seeds_for_alpha() -> int:
+    """The fewest seeds whose smallest two-sided Wilcoxon p-value, 2 / 2^n, is below :data:`ALPHA`."""
+    return next(n for n in range(1, 64) if 2.0 / 2 ** n < ALPHA)
+
+
+def _fmt_effect(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value + 0.0:+.2f}"
+
+
+def _fmt_holm(value: float) -> str:
+    text = fmt_p(value)
+    return f"**{text}**" if not pd.isna(value) and value < ALPHA else text
+
+
+def audit_markdown(audit: pd.DataFrame) -> str:
+    """The equal-budget audit: a sentence with the flagged count, then the table.
+
+    Benchmarks with more than :data:`AUDIT_FULL_LIMIT` runs list only flagged runs, plus a
+    count of runs per strategy and status.
+    """
+    flagged = audit[audit["flags"].map(bool)]
+    if flagged.empty:
+        sentence = (f"No run flagged: all {len(audit)} runs have the same budget, spent at most that budget, "
+                    "and their trials' charged epochs add up to what they spent.")
+    else:
+        sentence = (f"{WARNING} **{len(flagged)} of {len(audit)} runs flagged** (marked {WARNING} below); "
+                    "their comparisons are not on an equal budget.")
+    caption = ("*Source: `runs.csv` columns `budget_epochs`, `epochs_used`, `status`; `trials.csv` column "
+               "`epochs_trained` summed per run. Spending less with status "
+               + ", ".join(f"`{s}`" for s in sorted(UNDER_BUDGET_STATUSES)) + " is legitimate and not flagged.*")
+    shown = audit if len(audit) <= AUDIT_FULL_LIMIT else flagged
+    parts = [sentence, caption]
+    if not shown.empty:
+        parts.append(_audit_rows_markdown(shown))
+    if len(audit) > AUDIT_FULL_LIMIT:
+        parts.append(f"{len(audit) - len(flagged)} unflagged runs are not listed; runs per strategy and status:")
+        parts.append(_audit_counts_markdown(audit))
+    return "\n\n".join(parts)
+
+
+def _audit_rows_markdown(audit: pd.DataFrame) -> str:
+    header = ["strategy", "seed", "status", "budget (epochs)", "epochs used", "sum of trials' epochs_trained",
+              "trials", "check"]
+    rows = []
+    for run in audit.itertuples(index=False):
+        check = "; ".join(f"{WARNING} {flag}" for flag in run.flags) or run.note or "ok"
+        rows.append([run.strategy, fmt_count(run.seed), run.status, fmt_count(run.budget_epochs),
+                     fmt_count(run.epochs_used), fmt_count(run.trials_epochs), fmt_count(run.trial_rows), check])
+    return markdown_table(header, rows)
+
+
+def _audit_counts_markdown(audit: pd.DataFrame) -> str:
+    grouped = audit.groupby(["strategy", "status"], sort=False).agg(
+        runs=("seed", "size"), used_min=("epochs_used", "min"), used_max=("epochs_used", "max"),
+        budget_min=("budget_epochs", "min"), budget_max=("budget_epochs", "max"),
+        flagged=("flags", lambda flags: int(sum(map(bool, flags)))))
+    rows = [[strategy, status, fmt_count(row.runs), _fmt_range(row.budget_min, row.budget_max),
+             _fmt_range(row.used_min, row.used_max), fmt_count(row.flagged)]
+            for (strategy, status), row in grouped.iterrows()]
+    return markdown_table(["strategy", "status", "runs", "budget (epochs)", "epochs used", "flagged"], rows)
+
+
+def _fmt_range(low: float, high: float) -> str:
+    return fmt_count(low) if low == high else f"{fmt_count(low)}–{fmt_count(high)}"
+
+
+def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
+    """One row per benchmark: the winner, its margin over the runner-up, and how sure we are."""
+    header = ["benchmark", "seeds", "winner (mean rank)", "winner's best val accuracy, IQM [95 % CI]",
+              "runner-up", "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure"]
+    caption = ("*Source: `runs.csv` `best_val_accuracy`, one value per (strategy, seed). Mean rank and IQM as in "
+               "each benchmark's strategy table; the runner-up is the best strategy not tied with the winner; the "
+               "difference, rank-biserial correlation and Holm p are the winner − runner-up row of its paired "
+               "comparisons.*")
+    return caption + "\n\n" + markdown_table(header, [_headline_row(tables) for tables in all_tables])
+
+
+def _headline_row(tables: BenchmarkTables) -> list[str]:
+    summary = tables.summary
+    best = tables.ranking[0]
+    row = summary.loc[best]
+    seeds = int(summary["seeds"].max())
+    winners = tables.winners
+    tie = " (tied)" if len(winners) > 1 else ""
+    cells = [tables.benchmark, str(seeds),
+             " = ".join(f"**{name}**" for name in winners) + f" ({row['mean_rank']:.2f}){tie}",
+             fmt_iqm_ci(row[f"{RANK_METRIC}_iqm"], row[f"{RANK_METRIC}_ci_low"], row[f"{RANK_METRIC}_ci_high"],
+                        int(row["seeds"]))]
+    others = [name for name in tables.ranking if name not in winners]
+    if not others:
+        return cells + ["–", "–", "–", "only one strategy" if len(winners) == 1 else "all strategies tied"]
+    runner_up = others[0]  # the best strategy not tied with the winner
+    comparison = _find_comparison(tables.comparisons, RANK_METRIC, best, runner_up)
+    return cells + [runner_up, fmt_signed(comparison["median_difference"]),
+                    _fmt_effect(comparison["rank_biserial"]), _verdict(comparison)]
+
+
+def _find_comparison(comparisons: pd.DataFrame, metric: str, a: str, b: str) -> pd.Series:
+    """The comparison row of ``a`` and ``b`` on ``metric``, oriented as a - b."""
+    rows = comparisons[comparisons["metric"] == metric]
+    match = rows[(rows["a"] == a) & (rows["b"] == b)]
+    if not match.empty:
+        return match.iloc[0]
+    flipped = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0].copy()
+    flipped["median_difference"] = 0.0 - flipped["median_difference"]  # 0.0 - x: no "-0.0000"
+    flipped["rank_biserial"] = 0.0 - flipped["rank_biserial"]
+    return flipped
+
+
+def _verdict(comparison: pd.Series) -> str:
+    if comparison["too_few"]:
+        return f"{TOO_FEW} (n = {comparison['n']}); the ranking is descriptive only"
+    p_text = _p_equation(comparison["p_holm"])
+    if comparison["p_holm"] < ALPHA:
+        return f"difference unlikely to be chance (Holm {p_text})"
+    return f"not distinguishable from chance (Holm {p_text})"
+
+
+def _p_equation(value: float) -> str:
+    """``p = 0.0625`` or ``p < 0.001``."""
+    text = fmt_p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def reproducibility_markdown(data: ResultsData) -> str:
+    """What was run, where and with what, from ``manifest.json`` (and fidelity labels from runs.csv)."""
+    manifest = data.manifest
+    suite = data.suite
+    items = [
+        ("suite", f"`{suite.get('name', 'not recorded')}`: {suite.get('description', '')}".rstrip(": ")),
+        ("seeds", _fmt_list(manifest.get("seeds", suite.get("seeds")))),
+        ("budgets (epochs per run)", _fmt_mapping(manifest.get("budgets"))),
+        ("fidelity (`runs.csv` `fidelity`)", _fidelity_labels(data.runs)),
+        ("objective", manifest.get("objective", "not recorded")),
+        ("warm-start policy", _fmt_policy(manifest.get("warm_start"))),
+        ("hardware", _fmt_hardware(manifest.get("hardware"))),
+        ("package versions", _fmt_mapping(manifest.get("versions"))),
+        ("git commit", f"`{manifest['git_commit']}`" if manifest.get("git_commit") else "not recorded"),
+        ("started / finished", f"{manifest.get('started', '?')} / {manifest.get('finished', '?')}"),
+        ("wall time", _fmt_wall(manifest.get("wall_seconds"))),
+        ("command", f"`{' '.join(map(str, manifest['command']))}`" if manifest.get("command") else "not recorded"),
+        ("file checksums", _checksum_status(data.directory, manifest.get("files"))),
+    ]
+    return "\n".join(f"- **{name}**: {value}" for name, value in items)
+
+
+def _fmt_list(values: Any) -> str:
+    return "not recorded" if values is None else ", ".join(map(str, values)) if isinstance(values, list) else str(values)
+
+
+def _fmt_mapping(mapping: Any) -> str:
+    if not mapping:
+        return "not recorded"
+    if not isinstance(mapping, dict):
+        return str(mapping)
+    return ", ".join(f"{key} {value}" for key, value in mapping.items())
+
+
+def _fmt_policy(policy: Any) -> str:
+    """The warm-start policy: its ``description`` (older manifests hold the text itself)."""
+    if isinstance(policy, dict):
+        return str(policy.get("description") or _fmt_mapping(policy))
+    return str(policy) if policy else "not recorded"
+
+
+def _fidelity_labels(runs: pd.DataFrame) -> str:
+    labels = runs.groupby("benchmark", sort=False)["fidelity"].unique()
+    return "; ".join(f"{benchmark}: {' / '.join(map(str, values))}" for benchmark, values in labels.items())
+
+
+def _fmt_hardware(hardware: Any) -> str:
+    if not isinstance(hardware, dict) or not hardware:
+        return str(hardware) if hardware else "not recorded"
+    gpus = hardware.get("gpus")
+    gpu_text = ("none" if not gpus else ", ".join(gpus)) if isinstance(gpus, list) else str(gpus)
+    return (f"{hardware.get('cpu_model', 'unknown CPU')}, {hardware.get('cpu_count', '?')} cores, "
+            f"{hardware.get('machine', '')}; GPUs: {gpu_text}")
+
+
+def _fmt_wall(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "not recorded"
+    return f"{seconds:,.0f} s ({seconds / 60:.1f} min)"
+
+
+def _checksum_status(directory: Path, expected: Any) -> str:
+    """Whether the CSVs match the sha256 sums the manifest recorded for them."""
+    if not isinstance(expected, dict) or not expected:
+        return "not recorded"
+    verdicts = []
+    for name in ("runs.csv", "trials.csv", "curves.csv"):
+        if name in expected:
+            actual = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+            verdicts.append(f"{name} {'matches' if actual == expected[name] else WARNING + ' differs from'} the manifest")
+    return "; ".join(verdicts) or "not recorded"
