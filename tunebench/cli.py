@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tunebench: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("\ntunebench: interrupted; results already in the output directory are untouched", file=sys.stderr)
+        print("\ntunebench: interrupted; results already in the output directory are untouched "
+              "(run the same command again to resume)", file=sys.stderr)
         return 130
     except Exception:
         traceback.print_exc()
