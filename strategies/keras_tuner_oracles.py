@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from typing import Any
 
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
@@ -89,7 +90,13 @@ class RandomSearch(KerasTunerStrategy):
 
 
 class BayesianOptimization(KerasTunerStrategy):
-    """keras-tuner's BayesianOptimizationOracle: a Gaussian process with an upper confidence bound."""
+    """keras-tuner's BayesianOptimizationOracle: a Gaussian process with an upper confidence bound.
+
+    scikit-learn's ``ConvergenceWarning`` from the GP's kernel fit (a length scale at the
+    Matern kernel's default lower bound, 1e-5) is silenced during ``ask()``: keras-tuner
+    builds the kernel and offers no way to change its bounds, and the warning filled the
+    regress log.
+    """
 
     def build_oracle(self, keras_tuner, context):
         return keras_tuner.oracles.BayesianOptimizationOracle(
@@ -98,6 +105,13 @@ class BayesianOptimization(KerasTunerStrategy):
             num_initial_points=context.initial_random_trials,
             hyperparameters=context.space.to_keras_tuner(),
         )
+
+    def ask(self) -> Suggestion | None:
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super().ask()
 
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "num_initial_points": self.oracle.num_initial_points}

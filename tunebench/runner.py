@@ -61,6 +61,7 @@ from tunebench.resume import (
 from tunebench.seeding import derive_seed
 from tunebench.strategies import Observation, StrategyContext, make_strategy
 from tunebench.suite import BenchmarkPlan, Suite
+from tunebench.threads import StrategyThreads
 
 RESULT_FILES = ("trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "manifest.json",
                 "journal.jsonl")
@@ -486,6 +487,7 @@ def run_one(benchmark, task: RunTask, journal: Journal, *, replay: list[dict[str
     """
     plan, seed = task.plan, task.seed
     strategy = make_strategy(task.strategy, strategy_context(task, benchmark))
+    one_thread = StrategyThreads()
     ledger = EpochLedger(plan.budget_epochs, plan.max_seconds)
     store = StateStore(task.states_dir)
     marker = AttemptMarker(task.attempt_path)
@@ -503,7 +505,8 @@ def run_one(benchmark, task: RunTask, journal: Journal, *, replay: list[dict[str
                 status = "time_cap"
                 break
             asked = time.perf_counter()
-            suggestion = strategy.ask()
+            with one_thread():
+                suggestion = strategy.ask()
             if suggestion is None:
                 status = "strategy_exhausted"
                 break
@@ -523,7 +526,8 @@ def run_one(benchmark, task: RunTask, journal: Journal, *, replay: list[dict[str
                 record = pending.pop(0)
                 _check_replayed(task, record, number, suggestion, warm_start is not None, initial_epoch)
                 failed = record["status"] == TRIAL_FAILED
-                strategy.tell(suggestion, Observation(val_accuracy=record["val_accuracy"], failed=failed))
+                with one_thread():
+                    strategy.tell(suggestion, Observation(val_accuracy=record["val_accuracy"], failed=failed))
                 if keep_state and not failed:
                     states[suggestion.trial_id] = StoredState(store, suggestion.trial_id)
                 epochs_used = ledger.charge(record["epochs_trained"],
@@ -539,8 +543,9 @@ def run_one(benchmark, task: RunTask, journal: Journal, *, replay: list[dict[str
                 failed = trained.failed
                 last = trained.curve[-1] if trained.curve and not failed else None
                 told = time.perf_counter()
-                strategy.tell(suggestion, Observation(val_accuracy=math.nan if failed else last.val_accuracy,
-                                                      failed=failed))
+                with one_thread():
+                    strategy.tell(suggestion, Observation(val_accuracy=math.nan if failed else last.val_accuracy,
+                                                          failed=failed))
                 overhead += time.perf_counter() - told
                 epochs_trained = len(trained.curve) if failed else charge
                 epochs_used = ledger.charge(epochs_trained, seconds=trained.seconds + overhead)
