@@ -33,7 +33,9 @@ How
   the benchmark with a message saying so.
 - BLAS/OpenMP thread pools are limited to one thread (threadpoolctl) for the whole module:
   with OpenBLAS's default threads, Bayesian's ask was 5-7x slower and far noisier on the
-  loaded, shared 2-core machine. The numbers are therefore single-thread latencies.
+  loaded, shared 2-core machine. The numbers are therefore single-thread latencies, as in
+  a run: the runner limits the pools to one thread around ``ask()`` and ``tell()`` too
+  (``tunebench/threads.py``).
 - Rounds: 9 for Bayesian's slow asks (no warm-up), 25 to 200 for the others (one warm-up
   round each), so that each benchmark's rounds span about a second or more.
 
