@@ -8,9 +8,10 @@ import pytest
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.replay import RECORDINGS_ENV, ReplayBenchmark
+from tunebench.benchmarks.surrogate import encode
 from tunebench.cli import main
 from tunebench.errors import InputError
-from tunebench.recording import load_recording
+from tunebench.recording import from_unit, load_recording
 from tunebench.results import without_timing
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import parse_suite
@@ -67,6 +68,16 @@ def test_an_unrecorded_config_goes_to_the_surrogate(recordings):
     assert table.val_accuracy.min() <= values.min() and values.max() <= table.val_accuracy.max()
     assert first.seconds > 0
     assert np.array(first.test_confusion).shape == (10, 10)
+
+
+def test_the_surrogate_predicts_what_the_forest_predicts(recordings):
+    """CurveSurrogate.predict averages the trees itself (fast); the numbers must be the forest's."""
+    surrogate = replay(recordings).recorded.surrogate
+    configs = [from_unit(surrogate.space, point) for point in np.random.default_rng(0).random((7, 9))]
+    forest = surrogate._model.predict(encode(surrogate.space, configs)).reshape(7, -1)
+    expected = (forest * surrogate._scale + surrogate._mean).reshape(7, *surrogate._shape)
+    assert np.array_equal(surrogate.predict(configs), expected)
+    assert np.array_equal(surrogate.predict(configs[2:3])[0], expected[2])
 
 
 def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
