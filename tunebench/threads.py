@@ -2,9 +2,10 @@
 
 A strategy's numerical work (keras-tuner's Gaussian process, Optuna's and hyperopt's
 TPE) is on matrices of a few dozen rows. With OpenBLAS's default of one thread per core,
-its idle threads spin after every call: on a 2-core machine one keras-tuner Bayesian run
-used twice the CPU time for the same wall time, and two such runs side by side (``--workers
-2``) slowed each other several-fold. :class:`StrategyThreads` limits the pools to one
+its idle threads spin after every call: on the 2-core development machine a keras-tuner
+Bayesian run used twice the CPU time for the same wall time, and with two runs side by side
+(``--workers 2``) each Bayesian run took about 3x as long as with one thread each.
+:class:`StrategyThreads` limits the pools to one
 thread around ``ask()`` and ``tell()`` only; training keeps its own threads (TensorFlow's
 are not BLAS pools, and any limit is undone when the strategy returns).
 
