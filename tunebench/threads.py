@@ -5,12 +5,12 @@ TPE) is on matrices of a few dozen rows. With OpenBLAS's default of one thread p
 its idle threads spin after every call: on the 2-core development machine a keras-tuner
 Bayesian run used twice the CPU time for the same wall time, and with two runs side by side
 (``--workers 2``) each Bayesian run took about 3x as long as with one thread each.
-:class:`StrategyThreads` limits the pools to one
-thread around ``ask()`` and ``tell()`` only; training keeps its own threads (TensorFlow's
-are not BLAS pools, and any limit is undone when the strategy returns).
+:class:`StrategyThreads` limits the pools to one thread around ``ask()`` and ``tell()``
+only; training keeps its own threads (TensorFlow's are not BLAS pools, and any limit is
+undone when the strategy returns).
 
-The thread count does not change a suggestion here: the strategies' matrices are below
-OpenBLAS's threading threshold (the replay suite gave identical trials either way).
+The thread count did not change a suggestion: the regress suite's Bayesian runs gave
+identical trials either way (the strategies' matrices are small).
 """
 
 from __future__ import annotations
