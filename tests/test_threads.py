@@ -6,7 +6,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from tunebench.strategies.keras_tuner_oracles import BayesianOptimization
 from tunebench.progress import Progress
-from tunebench.runner import run_suite
+from tunebench.runner import make_benchmark, run_suite
 from tunebench.suite import parse_suite
 from tunebench.threads import StrategyThreads
 
@@ -38,8 +38,6 @@ def test_the_runner_asks_and_tells_with_one_thread_and_trains_with_more(tiny_dat
         return tell(self, suggestion, observation)
 
     def factory(spec, splits, plan):
-        from tunebench.runner import make_benchmark
-
         benchmark = make_benchmark(spec, splits, plan)
         evaluate = benchmark.evaluate
 
