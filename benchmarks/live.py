@@ -24,6 +24,7 @@ import numpy as np
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.datasets import Splits
 from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
+from tunebench.precision import FLOAT32, KERAS_POLICIES
 from tunebench.seeding import derive_seed
 from tunebench.space import Config
 
@@ -63,12 +64,16 @@ class LiveKerasBenchmark:
         Passed to ``model.compile``.
     fidelity:
         ``full`` or what this run reduced (the suite plan's label).
+    precision:
+        ``float32`` or ``bfloat16`` (:mod:`tunebench.precision`; already resolved).
     """
 
     def __init__(self, spec: BenchmarkSpec, splits: Splits, options: dict[str, Any], max_epochs: int,
-                 batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION, fidelity: str = "full"):
+                 batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION, fidelity: str = "full",
+                 precision: str = FLOAT32):
         self.spec = spec
         self.fidelity = fidelity
+        self.precision = precision
         self.name = spec.name
         self.space = spec.make_space(options)
         self.max_epochs = max_epochs
@@ -86,8 +91,14 @@ class LiveKerasBenchmark:
         return self._train
 
     def build(self, config: Config):
-        """The compiled model for ``config`` (a fresh one every call)."""
-        return self.spec.build_model(config, self.steps_per_execution)
+        """The compiled model for ``config`` (a fresh one every call), its layers in this
+        benchmark's precision (Keras's global dtype policy is restored afterwards)."""
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(KERAS_POLICIES[self.precision])
+        try:
+            return self.spec.build_model(config, self.steps_per_execution)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:

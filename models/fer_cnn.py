@@ -60,7 +60,7 @@ def build_model(config: Config, steps_per_execution: int = 1):
         keras.layers.Flatten(),
         keras.layers.Dense(config["dense_units"], activation="relu"),
         keras.layers.Dropout(0.5),
-        keras.layers.Dense(N_CLASSES, activation="softmax"),
+        keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
     ]
     model = keras.Sequential(layers, name="fer_cnn")
     return compile_classifier(model, config["learning_rate"], steps_per_execution)

@@ -72,6 +72,6 @@ def build_model(config: Config, steps_per_execution: int = 1):
     for i in range(1, 5):
         layers.append(keras.layers.Dense(config[f"units_{i}"], activation="relu"))
         layers.append(keras.layers.Dropout(config[f"dropout_{i}"]))
-    layers.append(keras.layers.Dense(N_CLASSES, activation="softmax"))
+    layers.append(keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32"))
     model = keras.Sequential(layers, name="mnist_mlp")
     return compile_classifier(model, config["learning_rate"], steps_per_execution)

@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow C++ info and graph warnings
 
 from tunebench.errors import InputError  # noqa: E402
+from tunebench.precision import PRECISIONS  # noqa: E402
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=int, help="epoch budget per run, for every selected benchmark")
     run.add_argument("--max-seconds", type=float, help="wall-clock cap per run: no new trial starts after it")
     run.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
+    run.add_argument("--precision", choices=PRECISIONS,
+                     help="numeric precision of live training (default: the suite's, else float32; "
+                          "auto = bfloat16 where the CPU runs it natively)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace results already in the output directory (at the end), and discard an "
                           "interrupted run there that cannot be resumed (another suite, options or schema)")
@@ -69,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", default="results/recordings", help="recordings folder (default results/recordings)")
     record.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
+    record.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="numeric precision of the training (default float32; stored in the header)")
 
     report = commands.add_parser("report", help="write report.md and figures/ from a results directory's CSVs")
     report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
@@ -110,7 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
-                            budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id})
+                            budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
+                            precision=args.precision)
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,
@@ -133,7 +140,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     written, directory = record_benchmark(
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
         grid_configs=args.grid_configs, epochs=args.epochs, subset=args.subset, seed=args.seed,
-        chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id)
+        chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id, precision=args.precision)
     print(f"wrote {len(written)} chunk(s) to {directory}")
     return EXIT_OK
 

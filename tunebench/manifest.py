@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tunebench import SCHEMA_VERSION, __version__
+from tunebench.precision import native_bfloat16
 
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
             "pandas", "scikit-learn")
@@ -36,10 +38,25 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def keras_backend() -> str:
+    """The Keras backend that trains (``tensorflow``, ``jax`` or ``torch``), from ``KERAS_BACKEND``
+    or Keras's configuration, without importing Keras."""
+    name = os.environ.get("KERAS_BACKEND")
+    if not name:
+        config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+        try:
+            name = json.loads(config.read_text(encoding="utf-8")).get("backend")
+        except (OSError, ValueError, AttributeError):
+            name = None
+    return name or "tensorflow"
+
+
 def hardware() -> dict[str, Any]:
-    """CPU model and count, memory, and GPUs that TensorFlow sees."""
+    """CPU model and count, whether it multiplies bfloat16 natively, the Keras backend, and the
+    GPUs that TensorFlow sees."""
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
-                            "cpu_count": os.cpu_count(), "cpu_model": _cpu_model()}
+                            "cpu_count": os.cpu_count(), "cpu_model": _cpu_model(),
+                            "native_bfloat16": native_bfloat16(), "keras_backend": keras_backend()}
     try:
         import tensorflow as tf
 

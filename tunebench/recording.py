@@ -262,7 +262,7 @@ def parse_subset(text: str | None) -> Any:
 
 def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid_configs: int, epochs: int | None,
                      subset: str | None, seed: int, chunk_size: int, max_chunks: int | None,
-                     benchmark_id: str | None) -> tuple[list[Path], Path]:
+                     benchmark_id: str | None, precision: str | None = None) -> tuple[list[Path], Path]:
     """``tunebench record``: record benchmark ``name`` into ``out/<name>/``.
 
     The options are checked like a suite's (:func:`tunebench.suite.parse_suite`); the data is
@@ -272,7 +272,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     Returns the chunk files written and the recording's folder.
     """
     from tunebench.benchmarks import get_benchmark_spec
-    from tunebench.manifest import hardware, package_versions
+    from tunebench.manifest import hardware, keras_backend, package_versions
     from tunebench.progress import format_duration
     from tunebench.runner import load_run_data, make_benchmark, training_seed
     from tunebench.suite import parse_suite
@@ -289,6 +289,8 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
         table["subset"] = parse_subset(subset)
     if benchmark_id is not None:
         table["id"] = benchmark_id
+    if precision is not None:
+        table["precision"] = precision
     plan = parse_suite({"name": "record", "seeds": [seed], "strategies": ["random"], "benchmarks": {name: table}},
                        source="(tunebench record options)").benchmarks[0]
     spec = get_benchmark_spec(plan.name)
@@ -299,6 +301,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     header = {
         "benchmark": plan.name, "options": plan.options, "max_epochs": plan.max_epochs,
         "batch_size": plan.batch_size, "subset": plan.subset, "fidelity": plan.fidelity, "seed": seed,
+        "precision": plan.resolved_precision, "keras_backend": keras_backend(),
         "data": {"file": Path(splits.source).name, "sizes": splits.sizes(), "class_names": list(splits.class_names)},
         "training_seed": "derive_seed('train', seed, config): what a run with this seed trains the config with",
     }

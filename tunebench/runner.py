@@ -182,7 +182,8 @@ def make_benchmark(spec, splits: Splits | None, plan: BenchmarkPlan):
     from tunebench.benchmarks.live import LiveKerasBenchmark
 
     _quiet_tensorflow()
-    return LiveKerasBenchmark(spec, splits, plan.options, plan.max_epochs, plan.batch_size, fidelity=plan.fidelity)
+    return LiveKerasBenchmark(spec, splits, plan.options, plan.max_epochs, plan.batch_size, fidelity=plan.fidelity,
+                              precision=plan.resolved_precision)
 
 
 def build_benchmark(plan: BenchmarkPlan, seed: int, data_dir: Path, factory: Callable[..., Any] | None = None):

@@ -14,6 +14,7 @@ path ending in ``.toml``::
     batch_size = 32                      # default: the benchmark's
     subset = { train = 1000, val = 300, test = 300 }   # or a count / fraction for all splits
     max_seconds = 600                    # optional wall-clock cap per run
+    precision = "bfloat16"               # live benchmarks: float32 (default), bfloat16 or auto
     id = "57935022"                      # benchmark options (mnist-mlp: id)
 
 Command-line options override the file (:func:`apply_overrides`). Every problem raises
@@ -31,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
+from tunebench import precision as numeric
 from tunebench.errors import SuiteError
 from tunebench.strategies import STRATEGIES, get_spec
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks"}
-_BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds"}
+_BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,17 @@ class BenchmarkPlan:
     subset: Any = None
     max_seconds: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    precision: str = numeric.FLOAT32
+
+    @property
+    def resolved_precision(self) -> str:
+        """The concrete precision (``float32`` or ``bfloat16``) ``precision`` means on this machine."""
+        return numeric.resolve(self.precision)
 
     @property
     def fidelity(self) -> str:
-        """``full``, or ``reduced`` with what was reduced (labelled in every output)."""
+        """``full``, or ``reduced`` with what was reduced (labelled in every output), followed by
+        ``(bfloat16)`` when the run trains in bfloat16."""
         spec = get_benchmark_spec(self.name)
         reductions = []
         if self.max_epochs < spec.max_epochs:
@@ -64,7 +73,9 @@ class BenchmarkPlan:
             if isinstance(subset, dict):
                 subset = " ".join(f"{split}={value}" for split, value in subset.items())
             reductions.append(f"data subset {subset}")
-        return "full" if not reductions else "reduced: " + "; ".join(reductions)
+        label = "full" if not reductions else "reduced: " + "; ".join(reductions)
+        resolved = self.resolved_precision
+        return label if resolved == numeric.FLOAT32 else f"{label} ({resolved})"
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class Suite:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each benchmark's fidelity label."""
         data = asdict(self)
-        data["benchmarks"] = [asdict(b) | {"fidelity": b.fidelity} for b in self.benchmarks]
+        data["benchmarks"] = [asdict(b) | {"fidelity": b.fidelity, "resolved_precision": b.resolved_precision}
+                              for b in self.benchmarks]
         return data
 
 
@@ -200,9 +212,11 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     subset = table.get("subset")
     if subset is not None and not isinstance(subset, (int, float, dict)):
         raise SuiteError(f"{where}: 'subset' must be a count, a fraction or a table of them, got {subset!r}")
+    precision = _check_precision(spec, table.get("precision", numeric.FLOAT32), f"{where}: 'precision'")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
-                         batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options)
+                         batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
+                         precision=precision)
     _check_options(plan, where)
     return plan
 
@@ -218,6 +232,15 @@ def _check_seconds(value: Any, where: str) -> None:
         raise SuiteError(f"{where} must be a positive, finite number of seconds, got {value!r}")
 
 
+def _check_precision(spec, value: Any, where: str) -> str:
+    if value not in numeric.PRECISIONS:
+        raise SuiteError(f"{where} must be one of {', '.join(numeric.PRECISIONS)}, got {value!r}")
+    if spec.recording and value != numeric.FLOAT32:
+        raise SuiteError(f"{where}: {spec.name} replays a recording, whose precision is the recording's; "
+                         "set the precision of its live benchmark when recording it")
+    return value
+
+
 def _check_options(plan: BenchmarkPlan, where: str) -> None:
     try:
         get_benchmark_spec(plan.name).make_space(plan.options)
@@ -227,12 +250,13 @@ def _check_options(plan: BenchmarkPlan, where: str) -> None:
 
 def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
                     benchmarks: str | None = None, budget: int | None = None,
-                    max_seconds: float | None = None, options: dict[str, Any] | None = None) -> Suite:
+                    max_seconds: float | None = None, options: dict[str, Any] | None = None,
+                    precision: str | None = None) -> Suite:
     """The suite with command-line values in place of the file's (``None`` keeps the file's).
 
     ``benchmarks`` selects among the suite's benchmarks; ``budget`` sets every selected
     benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
-    benchmarks that have that option.
+    benchmarks that have that option; ``precision`` applies to the live benchmarks.
     """
     if seeds is not None:
         suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"))
@@ -257,6 +281,14 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
     if max_seconds is not None:
         _check_seconds(max_seconds, "option --max-seconds")
         plans = [replace(p, max_seconds=max_seconds) for p in plans]
+    if precision is not None:
+        live = [p for p in plans if get_benchmark_spec(p.name).dataset]
+        if not live:
+            raise SuiteError("option --precision: none of the selected benchmarks trains (replay benchmarks "
+                             "answer at their recording's precision)")
+        for plan in live:
+            _check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
+        plans = [replace(p, precision=precision) if p in live else p for p in plans]
     for key, value in (options or {}).items():
         if value is None:
             continue
