@@ -1,8 +1,11 @@
 """Benchmarks: a dataset, a model builder, a search space and a full fidelity.
 
-:data:`BENCHMARKS` maps each name to its :class:`BenchmarkSpec`; a new benchmark is one
-entry. Every live benchmark ``NAME`` has a replay twin ``NAME@replay`` that answers from its
-recording (:mod:`tunebench.benchmarks.replay`) instead of training. Suites (TOML files in ``suites/``) choose benchmarks, budgets and seeds.
+:data:`BENCHMARKS` maps each name to its :class:`BenchmarkSpec`. The built-in ones are
+listed here; every live benchmark ``NAME`` has a replay twin ``NAME@replay`` that answers
+from its recording (:mod:`tunebench.benchmarks.replay`) instead of training. A user's own
+package adds benchmarks without editing this file (:mod:`tunebench.plugins`), through
+:func:`register_benchmark`. Suites (TOML files in ``suites/``) choose benchmarks, budgets
+and seeds.
 """
 
 from __future__ import annotations
@@ -41,14 +44,32 @@ LIVE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
 )
 
 
+def _replay(spec: BenchmarkSpec, splits, plan) -> Benchmark:
+    # Imported on use: it loads scikit-learn, which listing benchmarks does not need.
+    from tunebench.benchmarks.replay import ReplayBenchmark
+
+    return ReplayBenchmark(spec, plan)
+
+
 def _replay_twin(spec: BenchmarkSpec) -> BenchmarkSpec:
-    return replace(spec, name=spec.name + "@replay", dataset=None, recording=spec.name,
+    return replace(spec, name=spec.name + "@replay", dataset=None, recording=spec.name, factory=_replay,
                    description=f"{spec.name} answered from its recording (results/recordings/{spec.name}) and surrogate")
 
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {
     spec.name: spec for spec in LIVE_BENCHMARKS + tuple(_replay_twin(s) for s in LIVE_BENCHMARKS)
 }
+
+
+def register_benchmark(spec: BenchmarkSpec) -> None:
+    """Add ``spec`` to :data:`BENCHMARKS` (again with the same spec: nothing happens);
+    :class:`SuiteError` if its name is taken by another benchmark."""
+    if not isinstance(spec, BenchmarkSpec):
+        raise SuiteError(f"register_benchmark: expected a BenchmarkSpec, got {type(spec).__name__}")
+    known = BENCHMARKS.get(spec.name)
+    if known is not None and known != spec:
+        raise SuiteError(f"benchmark name {spec.name!r} is taken (by {known.description!r})")
+    BENCHMARKS[spec.name] = spec
 
 
 def get_benchmark_spec(name: str) -> BenchmarkSpec:
@@ -60,4 +81,4 @@ def get_benchmark_spec(name: str) -> BenchmarkSpec:
 
 
 __all__ = ["BENCHMARKS", "LIVE_BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "TrialFailed",
-           "get_benchmark_spec"]
+           "get_benchmark_spec", "register_benchmark"]

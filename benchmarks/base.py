@@ -134,6 +134,10 @@ class BenchmarkSpec:
         ``(config, steps_per_execution) -> compiled keras.Model``.
     recording:
         For a replay benchmark: the live benchmark whose recording it answers from.
+    factory:
+        ``(spec, splits, plan) -> Benchmark`` for a benchmark that is not live Keras
+        training on ``dataset`` (a replay, or a plug-in's own); ``None``: the live harness
+        (:class:`tunebench.benchmarks.live.LiveKerasBenchmark`) trains ``build_model``.
     """
 
     name: str
@@ -147,3 +151,4 @@ class BenchmarkSpec:
     make_space: Callable[[dict[str, Any]], SearchSpace]
     build_model: Callable[..., Any]
     recording: str | None = None
+    factory: Callable[..., Any] | None = None

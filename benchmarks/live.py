@@ -25,7 +25,7 @@ from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation, Tr
 from tunebench.datasets import Splits
 from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
 from tunebench.precision import FLOAT32, KERAS_POLICIES
-from tunebench.seeding import derive_seed
+from tunebench.seeding import continuation_seed
 from tunebench.space import Config
 
 #: Fused training steps per call into TensorFlow (measured: see the README's "Measured numbers").
@@ -66,7 +66,17 @@ class LiveKerasBenchmark:
         ``full`` or what this run reduced (the suite plan's label).
     precision:
         ``float32`` or ``bfloat16`` (:mod:`tunebench.precision`; already resolved).
+
+    Attributes
+    ----------
+    test_every_epoch:
+        Measure the test set after every epoch (recordings keep per-epoch test numbers).
+        Default ``False``: only after a trial's last epoch, the one a run reports; the other
+        epochs' test columns in ``curves.csv`` are then empty. Validation is measured after
+        every epoch either way.
     """
+
+    test_every_epoch = False
 
     def __init__(self, spec: BenchmarkSpec, splits: Splits, options: dict[str, Any], max_epochs: int,
                  batch_size: int, steps_per_execution: int = STEPS_PER_EXECUTION, fidelity: str = "full",
@@ -109,13 +119,14 @@ class LiveKerasBenchmark:
         """
         started = time.perf_counter()
         guard = _FiniteLossGuard()
-        recorder = _EpochRecorder(self._val, self._test, len(self.class_names), guard)
+        recorder = _EpochRecorder(self._val, self._test, len(self.class_names), guard,
+                                  test_epochs=None if self.test_every_epoch else {epochs - 1})
         try:
             keras.backend.clear_session()
             enable_determinism()
             # A continuation draws fresh data orders and dropout masks for its epochs rather
             # than replaying the ones its parent drew for epoch 1 onwards.
-            trial_seed = seed if initial_epoch == 0 else derive_seed(seed, initial_epoch)
+            trial_seed = seed if initial_epoch == 0 else continuation_seed(seed, initial_epoch)
             keras.utils.set_random_seed(trial_seed)
             with _private_python_random(trial_seed):
                 model = self.build(config)
@@ -186,13 +197,16 @@ class _FiniteLossGuard(keras.callbacks.Callback):
 
 
 class _EpochRecorder(keras.callbacks.Callback):
-    """Measures validation and test metrics after every epoch (none after an epoch that
-    ``guard`` stopped: it was not completed)."""
+    """Measures validation metrics after every epoch and test metrics after the epochs in
+    ``test_epochs`` (0-based; ``None``: every epoch); nothing after an epoch that ``guard``
+    stopped (it was not completed). Unmeasured test numbers are NaN, their confusion ``None``."""
 
-    def __init__(self, val, test, n_classes: int, guard: _FiniteLossGuard | None = None):
+    def __init__(self, val, test, n_classes: int, guard: _FiniteLossGuard | None = None,
+                 test_epochs: set[int] | None = None):
         super().__init__()
         self._val, self._test, self._n_classes = val, test, n_classes
         self._guard = guard
+        self._test_epochs = test_epochs
         self.curve: list[EpochRecord] = []
         self.confusions: list[list[list[int]]] = []  # the test confusion matrix after each epoch
         self._epoch_started = 0.0
@@ -211,8 +225,13 @@ class _EpochRecorder(keras.callbacks.Callback):
             return
         logs = logs or {}
         val_probabilities, val_confusion = self._measure(self.model, self._val)
-        _, test_confusion = self._measure(self.model, self._test)
-        self.confusions.append(test_confusion.tolist())
+        if self._test_epochs is None or epoch in self._test_epochs:
+            test_confusion = self._measure(self.model, self._test)[1]
+            test_accuracy, test_f1 = accuracy(test_confusion), macro_f1(test_confusion)
+            self.confusions.append(test_confusion.tolist())
+        else:
+            test_accuracy = test_f1 = math.nan
+            self.confusions.append(None)
         self.curve.append(EpochRecord(
             epoch=epoch + 1,
             loss=float(logs.get("loss", np.nan)),
@@ -220,8 +239,8 @@ class _EpochRecorder(keras.callbacks.Callback):
             val_loss=cross_entropy(val_probabilities, self._val[1]),
             val_accuracy=accuracy(val_confusion),
             val_f1=macro_f1(val_confusion),
-            test_accuracy=accuracy(test_confusion),
-            test_f1=macro_f1(test_confusion),
+            test_accuracy=test_accuracy,
+            test_f1=test_f1,
             epoch_seconds=time.perf_counter() - self._epoch_started,
         ))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +30,7 @@ import pandas as pd
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
 from tunebench.benchmarks.surrogate import TARGETS, encode, fit_surrogate, table_configs
 from tunebench.errors import InputError
-from tunebench.recording import load_recording
+from tunebench.benchmarks.recording import load_recording
 from tunebench.space import Config
 
 SUFFIX = "@replay"
@@ -106,6 +107,10 @@ class ReplayBenchmark:
     """
 
     simulated_clock = True
+    #: A recording whose surrogate ranks held-out configurations worse than this (Spearman,
+    #: 5-fold by configuration, final-epoch validation accuracy) is refused unless the suite
+    #: sets ``allow_weak_surrogate = true``.
+    spearman_floor = 0.8
 
     def __init__(self, spec: BenchmarkSpec, plan, directory: Path | None = None):
         directory = Path(directory or recordings_dir() / spec.recording)
@@ -126,9 +131,25 @@ class ReplayBenchmark:
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
+        weak = self._check_surrogate(recorded.meta.get("surrogate_quality"), plan, directory, where)
+        if weak:
+            self.fidelity += f"; {weak}"
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
                        "configs_recorded": len(recorded.curves), "chunks_sha256": recorded.digest, "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
+
+    def _check_surrogate(self, quality: Any, plan, directory: Path, where: str) -> str | None:
+        """``None`` for a good surrogate; a label for a weak one the suite allows; else InputError."""
+        spearman = quality.get("spearman") if isinstance(quality, dict) else None
+        if isinstance(spearman, (int, float)) and math.isfinite(spearman) and spearman >= self.spearman_floor:
+            return None
+        shown = "unknown" if spearman is None else f"{spearman:.3f}"
+        if not plan.allow_weak_surrogate:
+            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman {shown}, "
+                             f"5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "
+                             "record would be answered by a poor model. Set allow_weak_surrogate = true in the suite's "
+                             f"[benchmarks.{plan.name}] table to replay it anyway (every output then says so)")
+        return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor})"
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:

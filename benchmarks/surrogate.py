@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tunebench.results import HP_PREFIX
+from tunebench.schema import HP_PREFIX
 from tunebench.space import Config, Float, SearchSpace
 
 #: Columns of an epoch record the surrogate predicts (``epoch`` is an input).

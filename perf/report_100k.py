@@ -27,7 +27,7 @@ import pandas as pd
 
 from tunebench import SCHEMA_VERSION
 from tunebench.report import build_report
-from tunebench.results import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TRIAL_FAILED, TRIAL_OK
+from tunebench.schema import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TrialStatus
 from tunebench.strategies import STRATEGIES
 
 EPOCHS_PER_TRIAL = 3
@@ -75,7 +75,7 @@ def synthetic_trials(seeds: int, trials: int, rng: np.random.Generator) -> pd.Da
         val[failed] = np.nan
         frame = frame.assign(
             trial_id=[f"{t - 1:04d}" for t in frame["trial"]], parent_trial_id=None,
-            status=np.where(failed, TRIAL_FAILED, TRIAL_OK), epochs=epochs, initial_epoch=0, epochs_trained=epochs,
+            status=np.where(failed, TrialStatus.FAILED, TrialStatus.OK), epochs=epochs, initial_epoch=0, epochs_trained=epochs,
             val_accuracy=val, val_f1=val - 0.01, val_loss=1 - val, test_accuracy=val - 0.005 + rng.normal(0, 0.004, n),
             test_f1=val - 0.015, train_seconds=epochs * rng.uniform(1.5, 2.5, n),
             overhead_seconds=rng.uniform(0.001, 0.05, n), training_seed=rng.integers(0, 2**31, n),
@@ -100,7 +100,7 @@ def synthetic_trials(seeds: int, trials: int, rng: np.random.Generator) -> pd.Da
 def runs_from_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """runs.csv rows: the incumbent (best ok val_accuracy, earliest on ties) and the run's costs."""
     groups = trials.groupby(RUN_KEY, sort=False)
-    ok = trials[trials["status"] == TRIAL_OK]
+    ok = trials[trials["status"] == TrialStatus.OK]
     best = ok.sort_values(["val_accuracy", "trial"], ascending=[False, True]).drop_duplicates(RUN_KEY)
     best = best.set_index(RUN_KEY)
     runs = groups.agg(trials=("trial", "size"), epochs_used=("epochs_used", "last"),
@@ -122,7 +122,7 @@ def runs_from_trials(trials: pd.DataFrame) -> pd.DataFrame:
 
 def synthetic_curves(trials: pd.DataFrame) -> pd.DataFrame:
     """One curves.csv row per trained epoch of every ok trial."""
-    ok = trials[trials["status"] == TRIAL_OK]
+    ok = trials[trials["status"] == TrialStatus.OK]
     repeats = ok["epochs_trained"].to_numpy(dtype=int)
     curves = ok.loc[ok.index.repeat(repeats), RUN_KEY + ["trial", "val_accuracy", "test_accuracy", "val_f1", "test_f1"]]
     curves["epoch"] = curves.groupby(level=0).cumcount() + 1

@@ -1,7 +1,8 @@
 """Search strategies behind one ask/tell interface, and the registry that names them.
 
-A new strategy is one entry in :data:`STRATEGIES`: a name, a one-line description and a
-factory taking a :class:`StrategyContext`.
+A new built-in strategy is one entry in :data:`STRATEGIES`: a name, a one-line description
+and a factory taking a :class:`StrategyContext`. A user's own package adds strategies without
+editing this file (:mod:`tunebench.plugins`), through :func:`register_strategy`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,17 @@ STRATEGIES: dict[str, StrategySpec] = {
 }
 
 
+def register_strategy(spec: StrategySpec) -> None:
+    """Add ``spec`` to :data:`STRATEGIES` (again with the same spec: nothing happens);
+    :class:`SuiteError` if its name is taken by another strategy."""
+    if not isinstance(spec, StrategySpec):
+        raise SuiteError(f"register_strategy: expected a StrategySpec, got {type(spec).__name__}")
+    known = STRATEGIES.get(spec.name)
+    if known is not None and known != spec:
+        raise SuiteError(f"strategy name {spec.name!r} is taken (by {known.description!r})")
+    STRATEGIES[spec.name] = spec
+
+
 def make_strategy(name: str, context: StrategyContext) -> Strategy:
     """Build the strategy registered as ``name``; unknown names raise :class:`SuiteError`."""
     return get_spec(name).factory(context)
@@ -62,4 +74,5 @@ def get_spec(name: str) -> StrategySpec:
         raise SuiteError(f"unknown strategy {name!r}; known strategies: {', '.join(STRATEGIES)}") from None
 
 
-__all__ = ["STRATEGIES", "Observation", "Strategy", "StrategyContext", "StrategySpec", "Suggestion", "get_spec", "make_strategy"]
+__all__ = ["STRATEGIES", "Observation", "Strategy", "StrategyContext", "StrategySpec", "Suggestion", "get_spec", "make_strategy",
+           "register_strategy"]

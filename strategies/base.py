@@ -107,6 +107,9 @@ class Strategy(ABC):
 
     #: Whether suggestions may continue a parent's weights (the runner then keeps them).
     warm_starts: bool = False
+    #: With warm starts: each trial is continued at most once, so the runner may drop a
+    #: parent's saved state as soon as its promotion has used it (keras-tuner's Hyperband).
+    parent_used_once: bool = False
 
     @abstractmethod
     def ask(self) -> Suggestion | None:

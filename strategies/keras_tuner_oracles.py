@@ -125,6 +125,7 @@ class Hyperband(KerasTunerStrategy):
     """
 
     warm_starts = True
+    parent_used_once = True  # a Hyperband bracket promotes each trial at most once
 
     def build_oracle(self, keras_tuner, context):
         return keras_tuner.oracles.HyperbandOracle(

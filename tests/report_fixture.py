@@ -16,7 +16,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from tunebench import SCHEMA_VERSION
-from tunebench.results import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, TRIAL_COLUMNS, TRIAL_OK, summarize_run
+from tunebench.results import summarize_run
+from tunebench.schema import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, TRIAL_COLUMNS, TrialStatus
 
 HP_NAMES = ("learning_rate", "units", "activation")
 CLASS_NAMES = ["cat", "dog", "bird"]
@@ -29,11 +30,11 @@ def make_run(benchmark: str, strategy: str, seed: int, val_accuracies: Sequence[
 
     A trial whose status is not ``ok`` gets NaN metrics, no curve, 0 epochs and an ``error``.
     """
-    statuses = list(trial_statuses or [TRIAL_OK] * len(val_accuracies))
+    statuses = list(trial_statuses or [TrialStatus.OK] * len(val_accuracies))
     trials, curves = [], []
     epochs_used, elapsed = 0, 0.0
     for number, (val, trial_status) in enumerate(zip(val_accuracies, statuses), start=1):
-        ok = trial_status == TRIAL_OK
+        ok = trial_status == TrialStatus.OK
         trained = epochs_each if ok else 0
         epochs_used += trained
         elapsed += 1.5 * trained + 0.25
@@ -52,7 +53,7 @@ def make_run(benchmark: str, strategy: str, seed: int, val_accuracies: Sequence[
 def _trial_row(benchmark, strategy, seed, number, val, status, trained, epochs_used, elapsed) -> dict[str, Any]:
     return {
         "benchmark": benchmark, "strategy": strategy, "seed": seed, "trial": number, "trial_id": f"{number - 1:04d}",
-        "parent_trial_id": None, "status": status, "error": None if status == TRIAL_OK else "RuntimeError: planted",
+        "parent_trial_id": None, "status": status, "error": None if status == TrialStatus.OK else "RuntimeError: planted",
         "epochs": trained, "initial_epoch": 0,
         "epochs_trained": trained, "val_accuracy": val, "val_f1": val - 0.02, "val_loss": 1 - val,
         "test_accuracy": val - 0.01, "test_f1": val - 0.02, "train_seconds": 1.5 * trained,

@@ -21,7 +21,7 @@ import pytest
 from tunebench.benchmarks.base import TrialFailed
 from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.progress import Progress
-from tunebench.results import without_timing
+from tunebench.schema import without_timing
 from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
 from tunebench.strategies import STRATEGIES
 from tunebench.strategies.keras_tuner_oracles import MAX_CONSECUTIVE_FAILED_TRIALS
@@ -166,10 +166,10 @@ def test_repeated_failures_stop_each_run_and_the_suite_goes_on(tiny_data_dir, tm
 
 def test_too_many_failures_from_the_command_line(tiny_data_dir, tmp_path, capsys, monkeypatch):
     """Exit 0 with a summary on stderr: the suite finished, some runs stopped."""
-    import tunebench.runner
+    import tunebench.runner.tasks
     from tunebench.cli import main
 
-    monkeypatch.setattr(tunebench.runner, "make_benchmark", AlwaysRaising)
+    monkeypatch.setattr(tunebench.runner.tasks, "make_benchmark", AlwaysRaising)
     suite_file = tmp_path / "s.toml"
     suite_file.write_text('strategies = ["random"]\n[benchmarks.mnist-mlp]\nmax_epochs = 1\ntrials = 6\n')
     assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]) == 0

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 
 from tunebench.cli import main
-from tunebench.results import without_timing
+from tunebench.schema import without_timing
 
 
 def test_two_workers_give_the_rows_of_one(small_suite_results, small_suite_file, tiny_data_dir, tmp_path):
@@ -27,9 +27,9 @@ def test_two_workers_give_the_rows_of_one(small_suite_results, small_suite_file,
 
 def test_unreachable_scheduler_exits_2_before_writing_anything(small_suite_file, tiny_data_dir, tmp_path,
                                                                monkeypatch, capsys):
-    import tunebench.parallel
+    import tunebench.runner.executors
 
-    monkeypatch.setattr(tunebench.parallel, "CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr(tunebench.runner.executors, "CONNECT_TIMEOUT", 2.0)
     out = tmp_path / "out"
     code = main(["run", str(small_suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out),
                  "--scheduler", "tcp://127.0.0.1:9"])

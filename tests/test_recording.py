@@ -10,8 +10,9 @@ import pytest
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
-from tunebench.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube, load_recording,
-                                 parse_subset)
+from tunebench.benchmarks.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube,
+                                            load_recording)
+from tunebench.record import parse_subset
 
 MNIST_SPACE = mnist_mlp.search_space(mnist_mlp.DEFAULT_ID)
 

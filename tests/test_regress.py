@@ -97,6 +97,7 @@ strategies = ["random", "tpe"]
 [benchmarks."mnist-mlp@replay"]
 max_epochs = 2
 trials = 6
+allow_weak_surrogate = true  # a 16-configuration recording
 """
 
 

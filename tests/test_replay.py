@@ -11,8 +11,8 @@ from tunebench.benchmarks.replay import RECORDINGS_ENV, ReplayBenchmark
 from tunebench.benchmarks.surrogate import encode
 from tunebench.cli import main
 from tunebench.errors import InputError
-from tunebench.recording import from_unit, load_recording
-from tunebench.results import without_timing
+from tunebench.benchmarks.recording import from_unit, load_recording
+from tunebench.schema import without_timing
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import parse_suite
 
@@ -29,7 +29,7 @@ def recordings(tiny_data_dir, tmp_path_factory):
 
 
 def plan(max_epochs=EPOCHS, **options):
-    table = {"max_epochs": max_epochs, "trials": 2, **options}
+    table = {"max_epochs": max_epochs, "trials": 2, "allow_weak_surrogate": True, **options}
     return parse_suite({"name": "t", "seeds": [0], "strategies": ["random"],
                         "benchmarks": {"mnist-mlp@replay": table}}, source="test").benchmarks[0]
 
@@ -92,6 +92,7 @@ name = "tiny-replay"
 seeds = [0, 1]
 strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
 [benchmarks."mnist-mlp@replay"]
+allow_weak_surrogate = true  # a 12-configuration recording
 max_epochs = 3
 trials = 4
 """
@@ -151,4 +152,49 @@ def test_a_missing_recording_exits_2_before_writing(tmp_path, capsys, monkeypatc
     out = tmp_path / "out"
     assert main(["run", str(tmp_path / "suite.toml"), "--out", str(out)]) == 2
     assert "make it with 'tunebench record'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("spearman", [0.5, None])
+def test_a_recording_below_the_spearman_floor_is_refused_unless_allowed(recordings, tmp_path, spearman):
+    import shutil
+
+    directory = tmp_path / "mnist-mlp"
+    shutil.copytree(recordings / "mnist-mlp", directory)
+    meta = json.loads((directory / "recording.json").read_text())
+    meta["surrogate_quality"]["spearman"] = spearman
+    (directory / "recording.json").write_text(json.dumps(meta))
+    spec = get_benchmark_spec("mnist-mlp@replay")
+    with pytest.raises(InputError, match=r"weak surrogate \(held-out Spearman (0\.500|unknown).*allow_weak_surrogate"):
+        ReplayBenchmark(spec, plan(allow_weak_surrogate=False), directory)
+    allowed = ReplayBenchmark(spec, plan(allow_weak_surrogate=True), directory)
+    assert "WEAK SURROGATE" in allowed.fidelity
+
+
+def test_a_recording_above_the_floor_replays_without_a_flag(recordings, tmp_path):
+    import shutil
+
+    directory = tmp_path / "mnist-mlp"
+    shutil.copytree(recordings / "mnist-mlp", directory)
+    meta = json.loads((directory / "recording.json").read_text())
+    meta["surrogate_quality"]["spearman"] = 0.9
+    (directory / "recording.json").write_text(json.dumps(meta))
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(allow_weak_surrogate=False), directory)
+    assert "WEAK" not in benchmark.fidelity
+
+
+def test_a_weak_recording_exits_2_from_the_command_line(recordings, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    shutil.copytree(recordings / "mnist-mlp", tmp_path / "recordings" / "mnist-mlp")
+    path = tmp_path / "recordings" / "mnist-mlp" / "recording.json"
+    meta = json.loads(path.read_text())
+    meta["surrogate_quality"]["spearman"] = 0.3
+    path.write_text(json.dumps(meta))
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path / "recordings"))
+    (tmp_path / "suite.toml").write_text(SUITE.replace("allow_weak_surrogate = true", ""))
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "suite.toml"), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "Spearman 0.300" in error and str(tmp_path / "recordings" / "mnist-mlp") in error
     assert not out.exists()

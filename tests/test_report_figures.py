@@ -8,7 +8,7 @@ import pytest
 
 from report_fixture import make_run, manifest, write_results
 from tunebench.report import build_report
-from tunebench.report_data import load_results
+from tunebench.results_dir import load_results
 from tunebench.report_figures import best_so_far, render_figures, strategy_colors
 from tunebench.strategies import STRATEGIES
 

@@ -4,7 +4,9 @@ import math
 import pandas as pd
 import pytest
 
-from tunebench.results import CURVE_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS, summarize_run, tables_from_records, write_atomically
+from tunebench.files import write_atomically
+from tunebench.results import summarize_run, tables_from_records
+from tunebench.schema import CURVE_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS
 
 
 def trial(n, val, test, epochs_used, elapsed, status="ok"):

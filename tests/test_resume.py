@@ -21,7 +21,7 @@ import pytest
 from tunebench.cli import main
 from tunebench.journal import Journal, JournalError
 from tunebench.resume import STAGING, StateStore
-from tunebench.results import without_timing
+from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV
 
 FILES = ("trials.csv", "curves.csv", "runs.csv")

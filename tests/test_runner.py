@@ -14,7 +14,7 @@ from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.cli import main
 from tunebench.datasets import load_dataset
 from tunebench.progress import Progress, format_duration
-from tunebench.results import without_timing
+from tunebench.schema import without_timing
 from tunebench.runner import run_suite
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import load_suite

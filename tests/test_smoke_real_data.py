@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tunebench.results import without_timing
+from tunebench.schema import without_timing
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import load_suite
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from tunebench.errors import InputError
-from tunebench.results import CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, TRIAL_COLUMNS, write_tables
+from tunebench.results import write_tables
+from tunebench.schema import CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, TRIAL_COLUMNS
 from tunebench.tracking import default_tracking_uri, log_results
 
 #: (strategy, trial, trial_id, status, learning_rate, units_1 or None, val accuracy per epoch)

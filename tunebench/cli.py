@@ -111,7 +111,8 @@ def cmd_list() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
-    from tunebench.runner import MAX_CONSECUTIVE_FAILURES, TOO_MANY_FAILURES, run_suite
+    from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
+    from tunebench.schema import RunStatus
     from tunebench.suite import apply_overrides, load_suite
 
     suite = load_suite(args.suite)
@@ -129,13 +130,13 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if outcome.stopped_runs:
         print(f"tunebench: {len(outcome.stopped_runs)} run(s) stopped after {MAX_CONSECUTIVE_FAILURES} failed trials "
-              f"in a row (status {TOO_MANY_FAILURES}): {', '.join(outcome.stopped_runs)}", file=sys.stderr)
+              f"in a row (status {RunStatus.TOO_MANY_FAILURES}): {', '.join(outcome.stopped_runs)}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
-    from tunebench.recording import record_benchmark
+    from tunebench.record import record_benchmark
 
     written, directory = record_benchmark(
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,

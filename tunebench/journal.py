@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from tunebench.errors import InputError
+from tunebench.files import fsync_dir
 
 
 class JournalError(InputError):
@@ -69,7 +70,7 @@ class Journal:
         records: list[dict[str, Any]] = []
         offset = 0
         for number, raw in enumerate(lines, start=1):
-            record = _parse(raw)
+            record = parse_line(raw)
             if record is None:
                 if number == len(lines) and not tail:  # the last line, garbled by an interrupted write
                     return self._drop_tail(records, number, offset, stream)
@@ -100,7 +101,7 @@ class Journal:
             yield
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
+def parse_line(raw: bytes) -> dict[str, Any] | None:
     try:
         record = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -137,17 +138,3 @@ def hold_lock(path: Path, timeout: float = 0.0, what: str | None = None):
         yield
     finally:
         handle.close()  # releases the lock
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a folder's entries (a new or renamed file) durable; best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -18,7 +18,6 @@ recording is another benchmark, so the baseline must be made again
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tunebench.datasets import resolve_data_dir
 from tunebench.errors import InputError
-from tunebench.results import write_atomically
+from tunebench.results_dir import load_results
+from tunebench.runner import run_suite
+from tunebench.suite import load_suite
+from tunebench.files import write_atomically
 from tunebench.stats import MIN_SEEDS_FOR_TEST, holm
 
 DEFAULT_SUITE = "regress"
@@ -157,9 +160,7 @@ def save_baseline(run_dir: Path, directory: Path, effect: float) -> None:
     meta = {"suite": manifest["suite"]["name"], "seeds": manifest["seeds"], "effect": effect,
             "recordings": recordings_fingerprint(manifest), "versions": manifest["versions"],
             "git_commit": manifest["git_commit"], "made": manifest["finished"]}
-    tmp = directory / f".{BASELINE_RUNS}.tmp"
-    shutil.copyfile(Path(run_dir) / "runs.csv", tmp)
-    tmp.replace(directory / BASELINE_RUNS)
+    write_atomically(directory / BASELINE_RUNS, (Path(run_dir) / "runs.csv").read_bytes())
     write_atomically(directory / BASELINE_META, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
@@ -181,10 +182,6 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
     gate passed; raises :class:`InputError` for a missing, unreadable or mismatched baseline
     (checked before the suite runs where possible).
     """
-    from tunebench.datasets import resolve_data_dir
-    from tunebench.runner import run_suite
-    from tunebench.suite import load_suite
-
     suite = load_suite(suite_name)
     meta, baseline = (None, None) if update else load_baseline(baseline_dir)
     if effect is None:
@@ -195,9 +192,9 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
         save_baseline(out_dir, baseline_dir, effect)
         print(f"baseline saved to {baseline_dir}")
         return True
-    manifest = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
-    check_same_recordings(meta, manifest, baseline_dir)
-    result = compare(baseline, pd.read_csv(Path(out_dir) / "runs.csv"), effect=effect, alpha=alpha)
+    current = load_results(Path(out_dir))
+    check_same_recordings(meta, current.manifest, baseline_dir)
+    result = compare(baseline, current.runs, effect=effect, alpha=alpha)
     print(f"{METRIC} per seed against {baseline_dir} (regressed: a drop larger than {effect} by a one-sided "
           f"paired Wilcoxon test, Holm-corrected at {alpha}):")
     print(format_table(result.table))

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from tunebench.report_data import ResultsData, load_results
+from tunebench.results_dir import ResultsData, load_results
 from tunebench.report_figures import FigureFile, render_figures
 from tunebench.report_tables import (
     BenchmarkTables,
@@ -25,7 +25,7 @@ from tunebench.report_tables import (
     headline_markdown,
     reproducibility_markdown,
 )
-from tunebench.results import write_atomically
+from tunebench.files import write_atomically
 from tunebench.stats import MIN_SEEDS_FOR_TEST
 
 REPORT_NAME = "report.md"

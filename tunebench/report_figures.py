@@ -39,8 +39,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from tunebench.report_data import ResultsData, completed, order_strategies
-from tunebench.results import RUN_KEY
+from tunebench.results_dir import ResultsData, completed, order_strategies
+from tunebench.schema import RUN_KEY
 from tunebench.stats import bootstrap_ci, mean_ranks, sorted_median
 from tunebench.strategies import STRATEGIES
 

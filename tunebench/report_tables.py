@@ -22,8 +22,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from tunebench.report_data import ResultsData, order_strategies
-from tunebench.results import RUN_KEY, TRIAL_OK
+from tunebench.results_dir import ResultsData, order_strategies
+from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
 from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon
 
 #: runs.csv accuracy columns summarised over seeds, with their labels.
@@ -54,9 +54,8 @@ ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
-#: Run statuses that legitimately spend less than the budget.
-UNDER_BUDGET_STATUSES = frozenset({"next_trial_exceeds_budget", "strategy_exhausted", "time_cap"})
-BUDGET_STATUS = "budget_exhausted"
+#: A run that ended this way must have spent its whole budget.
+BUDGET_STATUS = RunStatus.BUDGET_EXHAUSTED
 
 #: Benchmarks with more runs than this get a flagged-runs-only audit table plus a per-status count.
 AUDIT_FULL_LIMIT = 60
@@ -172,7 +171,7 @@ def _metric_statistics(metric: str, values: np.ndarray) -> dict[str, float]:
 
 def _failed_trials(trials: pd.DataFrame) -> pd.Series:
     """Trials with a status other than ok, per strategy."""
-    return (trials["status"] != TRIAL_OK).groupby(trials["strategy"]).sum()
+    return (trials["status"] != TrialStatus.OK).groupby(trials["strategy"]).sum()
 
 
 def comparison_pairs(ranking: Sequence[str]) -> list[tuple[str, str]]:

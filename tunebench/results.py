@@ -1,66 +1,20 @@
-"""The results schema and the pure functions that turn journal records into tidy tables.
-
-Files (all in the output directory; schema version :data:`tunebench.SCHEMA_VERSION`):
-
-- ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS` then one ``hp_<name>`` column
-  per hyperparameter (empty where a parameter was inactive), then ``test_confusion`` (empty
-  for a failed trial) and ``error`` (why a trial failed; empty for the others).
-- ``curves.csv``: one row per trial-epoch, :data:`CURVE_COLUMNS`.
-- ``runs.csv``: one row per (benchmark, strategy, seed) run, :data:`RUN_COLUMNS`.
-- ``best_hyperparameters.json``: each run's incumbent (:func:`best_hyperparameters`).
-- ``manifest.json``: the suite as run, versions, hardware, seeds, budgets.
-
-Columns in :data:`TIMING_COLUMNS` hold wall-clock measurements; every other column is
-reproducible for the same suite and seed on the same machine.
+"""Pure functions that turn journal records into the tidy tables and files of
+:mod:`tunebench.schema`: a run's summary, the three CSV tables, the incumbents.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-RUN_KEY = ["benchmark", "strategy", "seed"]
-
-#: A trial's ``status``: it trained to its fidelity, or it failed (``error`` says why).
-TRIAL_OK, TRIAL_FAILED = "ok", "failed"
-
-TRIAL_COLUMNS = RUN_KEY + [
-    "trial", "trial_id", "parent_trial_id", "status",
-    "epochs", "initial_epoch", "epochs_trained",
-    "val_accuracy", "val_f1", "val_loss", "test_accuracy", "test_f1",
-    "train_seconds", "overhead_seconds", "epochs_used", "elapsed_seconds", "training_seed",
-]
-
-CURVE_COLUMNS = RUN_KEY + [
-    "trial", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_f1",
-    "test_accuracy", "test_f1", "epoch_seconds",
-]
-
-RUN_COLUMNS = RUN_KEY + [
-    "status", "fidelity", "budget_epochs", "epochs_used", "max_seconds", "trials",
-    "best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
-    "trials_to_best", "epochs_to_best", "seconds_to_best", "wall_seconds", "overhead_seconds",
-]
-
-TIMING_COLUMNS = frozenset({
-    "train_seconds", "overhead_seconds", "elapsed_seconds", "epoch_seconds",
-    "seconds_to_best", "wall_seconds",
-})
-
-HP_PREFIX = "hp_"
-
-#: trials.csv's last column: why a trial failed (``status`` :data:`TRIAL_FAILED`), else empty.
-ERROR_COLUMN = "error"
-
-
-def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` less its :data:`TIMING_COLUMNS`: what must be equal between reruns."""
-    return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
+from tunebench.files import write_atomically
+from tunebench.schema import (
+    CONFUSION_COLUMN, CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TrialStatus,
+)
 
 
 def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -83,7 +37,7 @@ def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
         incumbent finished), ``epochs_used``, ``overhead_seconds``; NaN where no trial
         completed.
     """
-    completed = [t for t in trials if t["status"] == TRIAL_OK and not _isnan(t["val_accuracy"])]
+    completed = [t for t in trials if t["status"] == TrialStatus.OK and not _isnan(t["val_accuracy"])]
     summary: dict[str, Any] = {
         "trials": len(trials),
         "epochs_used": trials[-1]["epochs_used"] if trials else 0,
@@ -124,7 +78,7 @@ def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataF
                     hp_names.append(column)
                 row[column] = value
             confusion = record.get("test_confusion")
-            row["test_confusion"] = None if confusion is None else json.dumps(confusion, separators=(",", ":"))
+            row[CONFUSION_COLUMN] = None if confusion is None else json.dumps(confusion, separators=(",", ":"))
             row[ERROR_COLUMN] = record.get(ERROR_COLUMN)
             trials.append(row)
             curves.extend({**{k: record[k] for k in RUN_KEY}, "trial": record["trial"], **point}
@@ -132,7 +86,7 @@ def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataF
         elif kind == "run":
             runs.append({c: record[c] for c in RUN_COLUMNS})
     return {
-        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + ["test_confusion", ERROR_COLUMN]),
+        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + [CONFUSION_COLUMN, ERROR_COLUMN]),
         "curves": pd.DataFrame(curves, columns=CURVE_COLUMNS),
         "runs": pd.DataFrame(runs, columns=RUN_COLUMNS),
     }
@@ -164,17 +118,6 @@ def best_hyperparameters(records: Iterable[dict[str, Any]]) -> list[dict[str, An
                 entry |= {name: incumbent[name] for name in fields}
             best.append(entry)
     return best
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], directory: Path) -> list[Path]:

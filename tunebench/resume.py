@@ -40,8 +40,8 @@ import numpy as np
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
-from tunebench.journal import fsync_dir, hold_lock
-from tunebench.results import write_atomically
+from tunebench.files import atomic_file, fsync_dir, write_atomically
+from tunebench.journal import hold_lock
 
 STAGING = ".partial"
 HEADER = "header.json"
@@ -234,13 +234,8 @@ class StateStore:
         """Write ``state`` atomically (fsync'd)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         arrays = _encode_state(state)
-        path = self.path(trial_id)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as handle:
+        with atomic_file(self.path(trial_id)) as handle:
             np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
         fsync_dir(self.directory)
 
     def load(self, trial_id: str) -> Any:

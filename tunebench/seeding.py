@@ -28,3 +28,42 @@ def derive_seed(*parts: object) -> int:
     text = json.dumps(parts, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return 1 + int.from_bytes(digest[:8], "big") % (SEED_MODULUS - 1)
+
+
+class RunSeeds:
+    """Every seed of one (benchmark, strategy, seed) run, each derived from the run seed and
+    its label here, the only place that names them.
+
+    The same run seed gives every strategy the same validation split, subsample and
+    training seeds, so strategies differ only in what they choose.
+    """
+
+    def __init__(self, benchmark: str, seed: int):
+        self.benchmark = benchmark
+        self.seed = seed
+
+    @property
+    def split(self) -> int:
+        """The validation split (datasets without one of their own)."""
+        return derive_seed("split", self.seed)
+
+    @property
+    def subset(self) -> int:
+        """The stratified subsample of a suite's ``subset``."""
+        return derive_seed("subset", self.seed)
+
+    @property
+    def strategy(self) -> int:
+        """The strategy's own random numbers."""
+        return derive_seed("strategy", self.benchmark, self.seed)
+
+    def training(self, config: dict) -> int:
+        """The seed ``config`` trains with: the same whichever strategy proposed it."""
+        return derive_seed("train", self.seed, config)
+
+
+def continuation_seed(training_seed: int, initial_epoch: int) -> int:
+    """The seed of a warm-started continuation's epochs (fresh data orders and dropout masks
+    from ``initial_epoch`` on). It has no label, as it had before labels were named here:
+    adding one would change every recorded Hyperband promotion."""
+    return derive_seed(training_seed, initial_epoch)

@@ -7,6 +7,7 @@ path ending in ``.toml``::
     description = "..."
     seeds = [0, 1]                       # or a count: seeds = 2 means 0, 1
     strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
+    plugins = ["my_bench.py:SPECS"]      # optional: benchmarks and strategies from outside (tunebench.plugins)
 
     [benchmarks.mnist-mlp]
     max_epochs = 2                       # full fidelity for this suite (default: the benchmark's)
@@ -34,11 +35,13 @@ from typing import Any
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
 from tunebench.errors import SuiteError
+from tunebench.plugins import load_plugins, resolve_reference
 from tunebench.strategies import STRATEGIES, get_spec
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
-_SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks"}
-_BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision"}
+_SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
+_BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
+                   "allow_weak_surrogate"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class BenchmarkPlan:
     max_seconds: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
     precision: str = numeric.FLOAT32
+    allow_weak_surrogate: bool = False
 
     @property
     def resolved_precision(self) -> str:
@@ -88,6 +92,7 @@ class Suite:
     seeds: tuple[int, ...]
     strategies: tuple[str, ...]
     benchmarks: tuple[BenchmarkPlan, ...]
+    plugins: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each benchmark's fidelity label."""
@@ -133,6 +138,7 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
     name = raw.get("name", Path(source).stem)
     if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
         raise SuiteError(f"{where}: 'name' must be letters, digits, '.', '_' or '-' (it names the output folder), got {name!r}")
+    plugins = _parse_plugins(raw.get("plugins", []), Path(source).parent, f"{where}: 'plugins'")
     seeds = parse_seeds(raw.get("seeds", 1), f"{where}: 'seeds'")
     strategies = _parse_strategies(raw.get("strategies", list(STRATEGIES)), f"{where}: 'strategies'")
     tables = raw.get("benchmarks")
@@ -140,7 +146,19 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
         raise SuiteError(f"{where}: needs at least one [benchmarks.<name>] table; known: {', '.join(BENCHMARKS)}")
     plans = tuple(_parse_benchmark(bench, table, f"{where}: [benchmarks.{bench}]") for bench, table in tables.items())
     return Suite(name=name, description=str(raw.get("description", "")), source=source,
-                 seeds=seeds, strategies=strategies, benchmarks=plans)
+                 seeds=seeds, strategies=strategies, benchmarks=plans, plugins=plugins)
+
+
+def _parse_plugins(value: Any, base_dir: Path, where: str) -> tuple[str, ...]:
+    """Load the installed plug-ins and the suite's own (``module:attribute`` references)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SuiteError(f"{where}: expected a list of 'module:attribute' strings, got {value!r}")
+    try:
+        references = tuple(resolve_reference(v, base_dir) for v in value)
+        load_plugins(references)
+    except SuiteError as error:
+        raise SuiteError(f"{where}: {error}") from None
+    return references
 
 
 def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
@@ -213,10 +231,14 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     if subset is not None and not isinstance(subset, (int, float, dict)):
         raise SuiteError(f"{where}: 'subset' must be a count, a fraction or a table of them, got {subset!r}")
     precision = _check_precision(spec, table.get("precision", numeric.FLOAT32), f"{where}: 'precision'")
+    allow_weak = table.get("allow_weak_surrogate", False)
+    if not isinstance(allow_weak, bool) or (allow_weak and not spec.recording):
+        raise SuiteError(f"{where}: 'allow_weak_surrogate' must be true or false, and only a replay benchmark "
+                         f"takes it, got {allow_weak!r}")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
-                         precision=precision)
+                         precision=precision, allow_weak_surrogate=allow_weak)
     _check_options(plan, where)
     return plan
 

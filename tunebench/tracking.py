@@ -36,7 +36,6 @@ MLflow is optional: ``pip install 'tunebench[tracking]'``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -45,15 +44,15 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
-import pandas as pd
 
 from tunebench.errors import InputError
-from tunebench.results import CURVE_COLUMNS, HP_PREFIX, RUN_KEY
+from tunebench.files import environment
+from tunebench.results_dir import ResultsData, load_results
+from tunebench.schema import CURVE_COLUMNS, ERROR_COLUMN, RUN_KEY
 
 #: Files logged as artifacts of the suite run when present (figures/*.png as well).
 ARTIFACT_FILES = ("trials.csv", "curves.csv", "runs.csv", "manifest.json",
                   "best_hyperparameters.json", "report.md")
-REQUIRED_FILES = ("manifest.json", "runs.csv", "trials.csv", "curves.csv")
 
 #: trials.csv columns logged as metrics of a trial run (the rest are params or tags).
 TRIAL_METRICS = ("val_accuracy", "val_f1", "val_loss", "test_accuracy", "test_f1",
@@ -66,7 +65,6 @@ RUN_PARAMS = ("budget_epochs", "fidelity", "max_seconds")
 RUN_TEXT = ("status", "fidelity")
 
 #: trials.csv's column saying why a trial failed (logged as the tag ``tunebench.error``).
-ERROR_COLUMN = "error"
 MAX_TAG_LENGTH = 5000  # MLflow's smallest limit on a tag value across versions
 _INSTALL_HINT = "pip install 'tunebench[tracking]' (or pip install mlflow)"
 
@@ -115,59 +113,22 @@ def log_results(out_dir: Path, uri: str | None = None) -> str:
 # --------------------------------------------------------------------------- reading
 
 class _Results:
-    """The parsed files of one results directory."""
+    """A results directory as :func:`tunebench.results_dir.load_results` reads it (``hp_*``
+    columns as written), with its suite's name and an id (the manifest's sha256)."""
 
-    def __init__(self, manifest: dict, manifest_sha: str, runs: pd.DataFrame,
-                 trials: pd.DataFrame, curves: pd.DataFrame):
-        self.manifest = manifest
-        self.results_id = manifest_sha
-        self.runs = runs
-        self.trials = trials
-        self.curves = curves
-        self.hp_columns = [c for c in trials.columns if c.startswith(HP_PREFIX)]
-        suite = manifest.get("suite")
-        if not isinstance(suite, dict) or not isinstance(suite.get("name"), str) or not suite["name"]:
-            raise InputError("manifest.json has no suite name (suite.name)")
+    def __init__(self, data: ResultsData):
+        self.manifest = data.manifest
+        self.results_id = data.manifest_sha256
+        self.runs, self.trials, self.curves = data.runs, data.trials, data.curves
+        self.hp_columns = data.hp_columns
+        suite = data.suite
+        if not isinstance(suite.get("name"), str) or not suite["name"]:
+            raise InputError(f"{data.directory / 'manifest.json'} has no suite name (suite.name)")
         self.suite_name: str = suite["name"]
 
 
 def _read_results(out_dir: Path) -> _Results:
-    if not out_dir.is_dir():
-        raise InputError(f"results directory {out_dir} does not exist")
-    missing = [name for name in REQUIRED_FILES if not (out_dir / name).is_file()]
-    if missing:
-        raise InputError(f"results directory {out_dir} lacks {', '.join(missing)}: "
-                         "is it the output directory of a finished `tunebench run`?")
-    manifest_bytes = (out_dir / "manifest.json").read_bytes()
-    try:
-        manifest = json.loads(manifest_bytes)
-    except ValueError as exc:
-        raise InputError(f"{out_dir / 'manifest.json'} is not valid JSON: {exc}") from None
-    if not isinstance(manifest, dict):
-        raise InputError(f"{out_dir / 'manifest.json'} is not a JSON object")
-    runs = _read_csv(out_dir / "runs.csv", RUN_KEY + ["fidelity"], text=["fidelity", "status"])
-    trial_path = out_dir / "trials.csv"
-    try:
-        header = list(pd.read_csv(trial_path, nrows=0).columns)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{trial_path} cannot be read as CSV: {exc}") from None
-    # Params keep the CSV's own text ("80", not "80.0" where other benchmarks leave it empty).
-    text = [c for c in header if c.startswith(HP_PREFIX)] + [
-        "trial_id", "parent_trial_id", "training_seed", "status", ERROR_COLUMN]
-    trials = _read_csv(trial_path, RUN_KEY + ["trial", "status"], text=text)
-    curves = _read_csv(out_dir / "curves.csv", RUN_KEY + ["trial", "epoch"])
-    return _Results(manifest, hashlib.sha256(manifest_bytes).hexdigest(), runs, trials, curves)
-
-
-def _read_csv(path: Path, required: list[str], text: list[str] = ()) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype={c: str for c in text}, keep_default_na=True)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path} cannot be read as CSV: {exc}") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path} lacks the column(s) {', '.join(missing)}")
-    return frame
+    return _Results(load_results(out_dir, as_written=True))
 
 
 # --------------------------------------------------------------------------- connecting
@@ -186,26 +147,11 @@ def _is_file_store(uri: str) -> bool:
 
 
 @contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of the block, then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
 def _file_store_allowed(uri: str) -> Iterator[None]:
     """MLflow >= 3.7 refuses file stores unless ``MLFLOW_ALLOW_FILE_STORE`` is set: a URI that
     names one asks for one, so allow it for this call only."""
     if _is_file_store(uri) and "MLFLOW_ALLOW_FILE_STORE" not in os.environ:
-        with _environment(MLFLOW_ALLOW_FILE_STORE="true"):
+        with environment(MLFLOW_ALLOW_FILE_STORE="true"):
             yield
     else:
         yield
@@ -223,7 +169,7 @@ def _connect(uri: str):
         if db_path is not None and not db_path.exists():
             _create_wal_database(db_path)
     # Fail fast on an unreachable server instead of MLflow's minutes of retries.
-    with _environment(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="15"):
+    with environment(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="15"):
         try:
             client = MlflowClient(tracking_uri=uri)
             client.search_experiments(max_results=1)

@@ -1,6 +1,8 @@
-"""Runs on Dask workers: a local cluster (``--workers N``) or an existing one (``--scheduler``).
+"""Executors: where a suite's runs are done. In this process, one after another
+(:class:`InProcessExecutor`), or on Dask workers: a local cluster (``--workers N``) or an
+existing one (``--scheduler``) (:class:`DaskExecutor`).
 
-Each (benchmark, strategy, seed) run is one Dask task, :func:`tunebench.runner.execute_run_task`.
+Each (benchmark, strategy, seed) run is one Dask task, :func:`tunebench.runner.execute.execute_run_task`.
 The worker that does a run builds its own benchmark (loads the data, imports TensorFlow)
 and is the only writer of that run's journal (``.partial/runs/<run>.jsonl``, under a lock);
 the driving process reads the journals as they grow, for the progress line and the
@@ -26,8 +28,9 @@ from typing import Any, Callable
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
-from tunebench.journal import _parse
-from tunebench.runner import THREAD_ENV
+from tunebench.journal import parse_line
+from tunebench.runner.execute import execute_run, execute_run_task
+from tunebench.runner.tasks import THREAD_ENV, RunTask, build_benchmark
 
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 10.0
@@ -59,7 +62,26 @@ class JournalTail:
         if end < 0:
             return []
         self.offset += end + 1
-        return [record for record in map(_parse, data[:end].split(b"\n")) if record is not None]
+        return [record for record in map(parse_line, data[:end].split(b"\n")) if record is not None]
+
+
+class InProcessExecutor:
+    """Runs one after another in this process; consecutive runs on the same (benchmark,
+    seed) share one benchmark (the data is split once)."""
+
+    description = "in-process"
+
+    def run(self, tasks: list[RunTask], monitor, benchmark_factory: Callable[..., Any] | None = None) -> None:
+        cached_key, benchmark = None, None
+        for task in tasks:
+            monitor.start(task)
+            key = (task.plan.name, task.seed)
+            if key != cached_key:
+                benchmark = None  # free the previous data first
+                benchmark = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
+                cached_key = key
+            record = execute_run(task, benchmark=benchmark, observer=monitor)
+            monitor.finish(task, record)
 
 
 class DaskExecutor:
@@ -92,7 +114,7 @@ class DaskExecutor:
         if it cannot be reached."""
         if self.scheduler is None:
             return
-        from distributed import Client
+        from distributed import Client  # lazy: Dask takes seconds to import and most runs never need it
 
         try:
             self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
@@ -105,7 +127,7 @@ class DaskExecutor:
         """Start the local cluster (no more workers than ``runs``), unless connected."""
         if self.client is not None:
             return
-        import dask
+        import dask  # lazy, as in connect()
         from distributed import Client, LocalCluster
 
         # Dask's nanny pins OpenMP, MKL and OpenBLAS to one thread in its workers; TensorFlow
@@ -144,8 +166,6 @@ class DaskExecutor:
         The first run that fails (not a failed trial: an error outside any trial) cancels
         the others and is raised here; their journals stay, so running again resumes.
         """
-        from tunebench.runner import execute_run_task
-
         token = uuid.uuid4().hex[:8]
         tails = {task.index: JournalTail(task.journal_path) for task in tasks}
         futures = {}
@@ -195,4 +215,4 @@ class DaskExecutor:
         self.client = self.cluster = None
 
 
-__all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "JournalTail", "POLL_SECONDS"]
+__all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "InProcessExecutor", "JournalTail", "POLL_SECONDS"]

@@ -1,4 +1,4 @@
-"""Load and validate a results directory for the report: the four files and nothing else.
+"""The one reader of a results directory: report, regress and tracking all use it.
 
 :func:`load_results` reads ``runs.csv``, ``trials.csv``, ``curves.csv`` and ``manifest.json``
 (schema :data:`tunebench.SCHEMA_VERSION`) and raises :class:`tunebench.errors.InputError`,
@@ -11,6 +11,7 @@ left for the report to count.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,10 @@ import pandas as pd
 
 from tunebench import SCHEMA_VERSION
 from tunebench.errors import InputError
-from tunebench.results import CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TRIAL_OK
+from tunebench.schema import (
+    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TEXT_COLUMNS, TRIAL_COLUMNS, TrialStatus,
+)
 from tunebench.strategies import STRATEGIES
-
-#: Required columns that hold text; every other required column must be numeric.
-TEXT_COLUMNS = frozenset({"benchmark", "strategy", "status", "fidelity", "trial_id", "parent_trial_id", "error"})
-
-#: The trials.csv column with the incumbent's test confusion matrix (JSON, rows = true class).
-CONFUSION_COLUMN = "test_confusion"
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,7 @@ class ResultsData:
     trials: pd.DataFrame
     curves: pd.DataFrame
     manifest: dict[str, Any]
+    manifest_sha256: str = ""
 
     @property
     def suite(self) -> dict[str, Any]:
@@ -84,7 +82,7 @@ def completed(trials: pd.DataFrame) -> pd.Series:
     pandas.Series
         True for completed trials (failed ones never count towards a best).
     """
-    return (trials["status"] == TRIAL_OK) & trials["val_accuracy"].notna()
+    return (trials["status"] == TrialStatus.OK) & trials["val_accuracy"].notna()
 
 
 def order_strategies(names: Any) -> list[str]:
@@ -94,13 +92,17 @@ def order_strategies(names: Any) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def load_results(directory: Path) -> ResultsData:
+def load_results(directory: Path, *, as_written: bool = False) -> ResultsData:
     """Read and validate the four files of a results directory.
 
     Parameters
     ----------
     directory:
         A directory written by ``tunebench run``.
+    as_written:
+        Keep every column as pandas reads it and the ``hp_*`` columns as their text (for
+        MLflow parameters: ``80``, not ``80.0``), after the same checks; default: required
+        numeric columns as float64.
 
     Returns
     -------
@@ -112,14 +114,18 @@ def load_results(directory: Path) -> ResultsData:
         The message names the file and, where relevant, the column and row.
     """
     directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"results directory {directory} does not exist")
     manifest = load_manifest(directory / "manifest.json")
-    runs = load_table(directory / "runs.csv", RUN_COLUMNS)
+    runs = load_table(directory / "runs.csv", RUN_COLUMNS, as_written=as_written)
     if runs.empty:
         raise InputError(f"{directory / 'runs.csv'}: no runs (the file has a header but no rows)")
     _reject_duplicate_runs(runs, directory / "runs.csv")
-    trials = load_table(directory / "trials.csv", TRIAL_COLUMNS)
-    curves = load_table(directory / "curves.csv", CURVE_COLUMNS)
-    return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest)
+    trials = load_table(directory / "trials.csv", TRIAL_COLUMNS, as_written=as_written)
+    curves = load_table(directory / "curves.csv", CURVE_COLUMNS, as_written=as_written)
+    sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+    return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest,
+                       manifest_sha256=sha)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -161,7 +167,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_table(path: Path, required: list[str]) -> pd.DataFrame:
+def load_table(path: Path, required: list[str], *, as_written: bool = False) -> pd.DataFrame:
     """Read one CSV, check that ``required`` columns are present and numeric ones are numbers.
 
     Parameters
@@ -183,20 +189,25 @@ def load_table(path: Path, required: list[str]) -> pd.DataFrame:
         Missing or unreadable file, missing column, or text in a numeric column (the
         message gives the file, the column, the line and the value).
     """
-    frame = _read_csv(path)
+    frame = _read_csv(path, hp_as_text=as_written)
     missing = [column for column in required if column not in frame.columns]
     if missing:
         names = ", ".join(repr(column) for column in missing)
         raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {names}")
     for column in required:
         if column not in TEXT_COLUMNS:
-            frame[column] = _numeric_column(frame[column], path, column)
+            numbers = _numeric_column(frame[column], path, column)
+            if not as_written:
+                frame[column] = numbers
     return frame
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, hp_as_text: bool = False) -> pd.DataFrame:
     text_dtypes = {column: "str" for column in TEXT_COLUMNS | {CONFUSION_COLUMN}}
     try:
+        if hp_as_text:
+            header = pd.read_csv(path, nrows=0).columns
+            text_dtypes |= {column: "str" for column in header if column.startswith(HP_PREFIX)}
         return pd.read_csv(path, dtype=text_dtypes, low_memory=False)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found (a results directory holds runs.csv, trials.csv, "

@@ -1,0 +1,77 @@
+"""The two ways tunebench touches the outside world besides its journals: files written
+atomically, and environment variables set for a while.
+
+Every file tunebench replaces (results, recordings, baselines, warm-start states, markers)
+is written through :func:`atomic_file`: a temporary file beside the target, flushed and
+fsync'd, then ``os.replace``-d over it, so a reader sees the old file or the new one,
+never a part of one.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing (``mode`` ``"wb"`` or ``"w"``); when
+    the block ends normally it is fsync'd and replaces ``path``; on an error it is removed
+    and ``path`` is untouched."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    text = "b" not in mode
+    try:
+        with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if text else {})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_file`)."""
+    with atomic_file(path, "w" if isinstance(data, str) else "wb") as handle:
+        handle.write(data)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a folder's entries (a new or renamed file) durable; best effort."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def set_environment(values: Iterable[tuple[str, str | None]]) -> None:
+    """Set each ``(name, value)``; a value of ``None`` removes the variable."""
+    for name, value in values:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (or, with ``None``, remove) environment variables for the block, then restore them."""
+    saved = [(name, os.environ.get(name)) for name in values]
+    set_environment(values.items())
+    try:
+        yield
+    finally:
+        set_environment(saved)
+
+
+__all__ = ["atomic_file", "environment", "fsync_dir", "set_environment", "write_atomically"]

@@ -1,0 +1,175 @@
+"""``tunebench record``: train a benchmark's recording design and store its curves.
+
+The design and the file format are :mod:`tunebench.benchmarks.recording`'s. A recording is
+made in chunks of consecutive configurations, each written atomically when it is finished:
+a killed recording loses at most the chunk in progress, and running the same command again
+goes on with the next missing chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
+from tunebench.benchmarks.surrogate import surrogate_quality
+from tunebench.errors import InputError
+from tunebench.files import write_atomically
+from tunebench.manifest import hardware, keras_backend, package_versions
+from tunebench.progress import format_duration
+from tunebench.runner.tasks import load_run_data, make_benchmark
+from tunebench.seeding import RunSeeds
+from tunebench.space import Config, SearchSpace
+from tunebench.suite import parse_suite
+
+
+def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any], spec: DesignSpec,
+           training_seed: Callable[[Config], int], *, max_chunks: int | None = None,
+           on_config: Callable[[int, int], None] | None = None, machine: dict[str, Any] | None = None) -> list[Path]:
+    """Record the design's configurations chunk by chunk into ``directory``.
+
+    Parameters
+    ----------
+    benchmark:
+        A live benchmark (``evaluate(config, epochs, seed, keep_state=False)``) whose
+        ``max_epochs`` is the recording's fidelity.
+    space:
+        Its search space.
+    directory:
+        The recording's folder; created if missing.
+    header:
+        What was recorded (benchmark, options, epochs, data...), stored in ``recording.json``.
+        An existing recording with another header or design is refused (:class:`InputError`).
+    spec:
+        The design.
+    training_seed:
+        ``config -> seed`` each configuration trains with.
+    max_chunks:
+        Stop after writing this many new chunks (``None``: until the design is done).
+    on_config:
+        Called with ``(configs done, configs total)`` after each configuration.
+    machine:
+        Versions and hardware, stored with each chunk written.
+
+    Returns
+    -------
+    list of Path
+        The chunk files written by this call.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta_path = directory / RECORDING_FILE
+    wanted = {"header": header, "design": asdict(spec)}
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {**wanted, "chunks": {}}
+    for key, value in wanted.items():
+        if json.loads(json.dumps(value, default=str)) != meta.get(key):
+            raise InputError(f"recording {meta_path} was made with another {key} ({meta.get(key)}); "
+                             "choose another --out or delete that folder")
+    configs = design(space, spec)
+    meta["total_configs"] = len(configs)
+    written = []
+    for index, start in enumerate(range(0, len(configs), spec.chunk_size)):
+        path = chunk_path(directory, index)
+        if path.name in meta["chunks"]:
+            continue
+        if max_chunks is not None and len(written) >= max_chunks:
+            break
+        started = time.time()
+        rows = []
+        for config_id in range(start, min(start + spec.chunk_size, len(configs))):
+            origin, config = configs[config_id]
+            seed = training_seed(config)
+            evaluation = benchmark.evaluate(config, benchmark.max_epochs, seed)
+            rows.extend(rows_for(config_id, origin, config, seed, evaluation.curve, evaluation.epoch_confusions))
+            if on_config:
+                on_config(config_id + 1, len(configs))
+        meta["chunks"][path.name] = {"sha256": write_chunk(path, rows, space), "configs": [start, config_id + 1],
+                                     "wall_seconds": round(time.time() - started, 1), "machine": machine}
+        written.append(path)
+        if len(meta["chunks"]) * spec.chunk_size >= len(configs) or (max_chunks and len(written) >= max_chunks):
+            meta["surrogate_quality"] = _quality(space, directory, meta)
+        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    return written
+
+
+def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The surrogate's held-out quality on every chunk finished so far (incl. the one not yet in
+    ``recording.json``)."""
+    frames = [pd.read_csv(directory / name) for name in sorted(meta["chunks"])]
+    return surrogate_quality(space, pd.concat(frames, ignore_index=True))
+
+
+def parse_subset(text: str | None) -> Any:
+    """``--subset``: ``None``, a count (``4000``), a fraction (``0.2``) or ``train=N,val=N,test=N``."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            return float(text) if "." in text else int(text)
+        parts = dict(item.split("=", 1) for item in text.split(","))
+        return {split.strip(): float(v) if "." in v else int(v) for split, v in parts.items()}
+    except ValueError:
+        raise InputError(f"--subset {text!r}: expected a count, a fraction or train=N,val=N,test=N") from None
+
+
+def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid_configs: int, epochs: int | None,
+                     subset: str | None, seed: int, chunk_size: int, max_chunks: int | None,
+                     benchmark_id: str | None, precision: str | None = None) -> tuple[list[Path], Path]:
+    """``tunebench record``: record benchmark ``name`` into ``out/<name>/``.
+
+    The options are checked like a suite's (:func:`tunebench.suite.parse_suite`); the data is
+    split and subsampled with the seeds a run with seed ``seed`` uses, and every
+    configuration trains with the training seed such a run would give it.
+
+    Returns the chunk files written and the recording's folder.
+    """
+    for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, got {value}")
+    if grid_configs < 0:
+        raise InputError(f"--grid-configs must be 0 or more, got {grid_configs}")
+    table: dict[str, Any] = {"trials": 1}
+    if epochs is not None:
+        table["max_epochs"] = epochs
+    if subset is not None:
+        table["subset"] = parse_subset(subset)
+    if benchmark_id is not None:
+        table["id"] = benchmark_id
+    if precision is not None:
+        table["precision"] = precision
+    plan = parse_suite({"name": "record", "seeds": [seed], "strategies": ["random"], "benchmarks": {name: table}},
+                       source="(tunebench record options)").benchmarks[0]
+    spec = get_benchmark_spec(plan.name)
+    if spec.recording:
+        raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
+    splits = load_run_data(plan, data_dir, seed)
+    benchmark = make_benchmark(spec, splits, plan)
+    benchmark.test_every_epoch = True  # a recording keeps every epoch's test numbers
+    header = {
+        "benchmark": plan.name, "options": plan.options, "max_epochs": plan.max_epochs,
+        "batch_size": plan.batch_size, "subset": plan.subset, "fidelity": plan.fidelity, "seed": seed,
+        "precision": plan.resolved_precision, "keras_backend": keras_backend(),
+        "data": {"file": Path(splits.source).name, "sizes": splits.sizes(), "class_names": list(splits.class_names)},
+        "training_seed": "derive_seed('train', seed, config): what a run with this seed trains the config with",
+    }
+    directory = Path(out) / plan.name
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        print(f"  config {done}/{total}  {format_duration(elapsed)} elapsed", flush=True)
+
+    written = record(benchmark, benchmark.space, directory, header,
+                     DesignSpec(configs=configs, grid_configs=grid_configs, seed=seed, chunk_size=chunk_size),
+                     RunSeeds(plan.name, seed).training, max_chunks=max_chunks, on_config=report,
+                     machine={"versions": package_versions(), "hardware": hardware()})
+    return written, directory
+
+
+__all__ = ["parse_subset", "record", "record_benchmark"]

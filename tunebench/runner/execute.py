@@ -1,0 +1,101 @@
+"""Doing one run in some process: its journal, its benchmark, its trial loop.
+
+:func:`execute_run` is what every executor calls for a run; :func:`execute_run_task` is a
+Dask worker's entry point (it keeps the worker's last benchmark for its next run on the
+same benchmark and seed, so the data is loaded once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from tunebench import SCHEMA_VERSION
+from tunebench.errors import InputError
+from tunebench.files import set_environment
+from tunebench.journal import Journal
+from tunebench.plugins import load_plugins
+from tunebench.runner.tasks import RunTask, build_benchmark
+from tunebench.runner.trial_loop import run_one
+
+
+def run_header(task: RunTask) -> dict[str, Any]:
+    """The first line of a run's journal: which run of which suite it belongs to."""
+    return {"kind": "header", "schema_version": SCHEMA_VERSION, "fingerprint": task.fingerprint,
+            "index": task.index, **task.key}
+
+
+def check_run_header(task: RunTask, records: list[dict[str, Any]]) -> None:
+    """:class:`InputError` if a journal's first line is not ``task``'s header."""
+    if not records:
+        return
+    expected = run_header(task)
+    found = {k: records[0].get(k) for k in expected}
+    if found != expected:
+        raise InputError(f"{task.journal_path} line 1 is not the header of run {task.index} ({task.label}) of this "
+                         "suite; the partial run is damaged: pass --overwrite to start again")
+
+
+def scan_journal(task: RunTask) -> list[dict[str, Any]]:
+    """A run's journal as this process finds it: a torn last line dropped (with a warning)
+    and its header checked."""
+    records = Journal(task.journal_path).recover()
+    check_run_header(task, records)
+    return records
+
+
+def execute_run(task: RunTask, *, benchmark=None, benchmark_factory: Callable[..., Any] | None = None,
+                observer=None) -> dict[str, Any]:
+    """Do (or resume, or just report) one run; returns its ``run`` record.
+
+    Holds the run journal's lock throughout, so two processes never write one run.
+    """
+    journal = Journal(task.journal_path)
+    with journal.lock():
+        records = journal.recover()
+        check_run_header(task, records)
+        if not records:
+            journal.append(run_header(task))
+        done = [r for r in records if r["kind"] == "run"]
+        if done:
+            return done[0]
+        if benchmark is None:
+            benchmark = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
+        journaled = [r for r in records if r["kind"] == "trial"]
+        return run_one(benchmark, task, journal, journaled=journaled, observer=observer)
+
+
+_WORKER_BENCHMARK: tuple[str, Any] | None = None
+
+
+def execute_run_task(task: RunTask, benchmark_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """A Dask worker's entry point: loads the suite's plug-ins, builds the benchmark here
+    (data loaded, TensorFlow imported in the worker), keeps the last one for the worker's next
+    run on the same (benchmark, seed), and does the run."""
+    global _WORKER_BENCHMARK
+    apply_thread_environment(task.environment)
+    load_plugins(task.plugins)
+    key = json.dumps([asdict(task.plan), task.seed, task.data_dir, repr(benchmark_factory)], sort_keys=True, default=str)
+    if _WORKER_BENCHMARK is None or _WORKER_BENCHMARK[0] != key:
+        _WORKER_BENCHMARK = None
+        _WORKER_BENCHMARK = (key, build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory))
+    return execute_run(task, benchmark=_WORKER_BENCHMARK[1])
+
+
+def apply_thread_environment(environment: tuple[tuple[str, str | None], ...]) -> None:
+    """Give this worker the driving process's thread settings (before TensorFlow is imported)."""
+    if all(os.environ.get(name) == value for name, value in environment):
+        return
+    if "tensorflow" in sys.modules:
+        print(f"tunebench: warning: this worker imported TensorFlow with other thread settings than the driving "
+              f"process ({dict(environment)}); its numbers may differ from a one-process run", file=sys.stderr)
+        return
+    set_environment(environment)
+
+
+__all__ = ["apply_thread_environment", "check_run_header", "execute_run", "execute_run_task", "run_header",
+           "scan_journal"]

@@ -1,0 +1,88 @@
+"""The final files of a suite: derived from the run journals, in suite order, and moved
+into the output directory, the manifest last.
+
+The manifest holds the checksums of the files moved before it: a crash between renames
+leaves files that do not match their manifest, which is detectable, and running the
+command again redoes this step from the journals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tunebench import SCHEMA_VERSION
+from tunebench.files import write_atomically
+from tunebench.journal import Journal
+from tunebench.manifest import build_manifest
+from tunebench.resume import FINISHING, finish_staging
+from tunebench.results import best_hyperparameters, tables_from_records, write_tables
+from tunebench.runner.kill_hook import kill_hook
+from tunebench.runner.tasks import RunTask
+from tunebench.runner.training import MAX_TRIAL_STARTS
+from tunebench.runner.trial_loop import MAX_CONSECUTIVE_FAILURES
+from tunebench.schema import TIMING_COLUMNS
+from tunebench.suite import Suite
+
+
+def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, suite: Suite, data_dir, data_sources,
+                       header: dict[str, Any], sessions: list[dict[str, Any]], clock_start: float,
+                       execution: dict[str, Any]) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Derive the final files from the run journals (in suite order) and move them into
+    ``out_dir``, the manifest last; returns the paths and the merged records."""
+    records: list[dict[str, Any]] = []
+    settings: dict[str, Any] = {}
+    for task in tasks:
+        mine = [r for r in Journal(task.journal_path).recover() if r["kind"] in ("trial", "run")]
+        if not mine or mine[-1]["kind"] != "run":
+            raise RuntimeError(f"run {task.label} did not finish ({task.journal_path} has no run record)")
+        settings.setdefault(task.plan.name, {}).setdefault(task.strategy, mine[-1].get("settings"))
+        records.extend(mine)
+
+    files = write_tables(tables_from_records(records), staging)
+    best = {
+        "schema_version": SCHEMA_VERSION, "suite": suite.name,
+        "objective": "val_accuracy at the last trained epoch (maximised); test numbers are reported, never used to choose",
+        "runs": best_hyperparameters(records),
+    }
+    write_atomically(staging / "best_hyperparameters.json", json.dumps(best, indent=2, default=str) + "\n")
+    write_atomically(staging / "journal.jsonl",
+                     "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in records))
+    files += [staging / "best_hyperparameters.json", staging / "journal.jsonl"]
+    manifest = build_manifest(
+        suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
+        seeds=list(suite.seeds), budgets={p.name: p.budget_epochs for p in suite.benchmarks},
+        timing_columns=sorted(TIMING_COLUMNS), started=header["started"], finished=now(),
+        wall_seconds=round(time.monotonic() - clock_start, 3), sessions=sessions, execution=execution,
+        failure_policy={"max_consecutive_failures": MAX_CONSECUTIVE_FAILURES, "max_trial_starts": MAX_TRIAL_STARTS,
+                        "failed_trial_charge": "the epochs completed before the failure"},
+        files={path.name: _sha256(path) for path in files},
+    )
+    write_atomically(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    # The manifest moves last and holds the checksums of the files moved before it: a
+    # crash between renames leaves files that do not match their manifest, which is
+    # detectable, and running the command again redoes this step from the journals.
+    write_atomically(staging / FINISHING, now() + "\n")
+    final = []
+    for path in files + [staging / "manifest.json"]:
+        target = out_dir / path.name
+        path.replace(target)
+        final.append(target)
+        kill_hook("moving")
+    finish_staging(staging)
+    return final, records
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+__all__ = ["now", "write_final_files"]

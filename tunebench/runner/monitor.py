@@ -1,0 +1,97 @@
+"""Progress and messages for the driving process of a suite.
+
+The monitor is fed each new trial and each finished run, by the run itself (in-process) or
+from the run journals (Dask workers), and draws them through :class:`tunebench.progress.Progress`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tunebench.progress import Progress
+from tunebench.runner.tasks import RunTask
+from tunebench.runner.trial_loop import MAX_CONSECUTIVE_FAILURES
+from tunebench.schema import ERROR_COLUMN, RunStatus, TrialStatus
+
+
+class SuiteMonitor:
+    """Progress and messages for the driving process: fed each new trial and each finished
+    run, by the run itself (in-process) or from the run journals (workers).
+
+    A failed trial and a run stopped after too many failures are said on stderr (through
+    :meth:`Progress.message`, so they show whether or not the progress line is drawn).
+    """
+
+    def __init__(self, progress: Progress, parallel: bool = False):
+        self.progress = progress
+        self.parallel = parallel
+        self._epochs: dict[int, int] = {}
+        self._best: dict[int, float] = {}
+        self._done = 0
+        self._running: set[int] = set()
+
+    def _note(self, task: RunTask, record: dict[str, Any]) -> None:
+        self._epochs[task.index] = record["epochs_used"]
+        value = record["val_accuracy"]
+        if record["status"] == TrialStatus.OK and not math.isnan(value) and value > self._best.get(task.index, -math.inf):
+            self._best[task.index] = value
+
+    def skip(self, task: RunTask, run_record: dict[str, Any]) -> None:
+        """A run that was already complete (resuming)."""
+        self._done += 1
+        self._epochs[task.index] = task.plan.budget_epochs
+        self.progress.skip_run(task.plan.budget_epochs)
+
+    def resumed_later(self, task: RunTask, last: dict[str, Any]) -> None:
+        """A run with journaled trials, to be resumed (only matters for the parallel line)."""
+        if self.parallel:
+            self._note(task, last)
+            self.progress.resumed(last["epochs_used"])
+
+    def start(self, task: RunTask) -> None:
+        """A run begins (said once; later calls for the same run do nothing)."""
+        if task.index in self._running:
+            return
+        self._running.add(task.index)
+        if not self.parallel:
+            self.progress.start_run(task.index, task.label, task.plan.budget_epochs)
+
+    def resumed(self, task: RunTask, last: dict[str, Any]) -> None:
+        """An in-process run finished replaying its journal (``last`` is its last trial)."""
+        self._note(task, last)
+        self.progress.resumed(last["epochs_used"])
+        self._draw(task, last)
+
+    def trial(self, task: RunTask, record: dict[str, Any]) -> None:
+        self._note(task, record)
+        if record["status"] == TrialStatus.FAILED:
+            self.progress.message(f"tunebench: warning: {task.label} trial {record['trial']} failed after "
+                                  f"{record['epochs_trained']} epoch(s): {record[ERROR_COLUMN]}; the run goes on")
+        self._draw(task, record)
+
+    def finish(self, task: RunTask, run_record: dict[str, Any]) -> None:
+        self._running.discard(task.index)
+        self._done += 1
+        self._epochs[task.index] = task.plan.budget_epochs
+        if run_record["status"] == RunStatus.TOO_MANY_FAILURES:
+            self.progress.message(f"tunebench: {task.label}: {MAX_CONSECUTIVE_FAILURES} trials failed in a row "
+                                  f"(last: {run_record.get('error')}); the run stopped with status "
+                                  f"{RunStatus.TOO_MANY_FAILURES}, the suite goes on")
+        if self.parallel:
+            self._draw(task, None)
+        else:
+            self.progress.end_run()
+
+    def _draw(self, task: RunTask, record: dict[str, Any] | None) -> None:
+        if self.parallel:
+            best = max(self._best.values(), default=None)
+            self.progress.update_suite(self._done, len(self._running), sum(self._epochs.values()), best)
+        elif record is not None:
+            self.progress.update(trial=record["trial"], best=self._best.get(task.index), epochs_used=record["epochs_used"])
+
+    def close(self) -> None:
+        self.progress.close()
+
+
+__all__ = ["SuiteMonitor"]

@@ -1,0 +1,173 @@
+"""Running a suite: every (benchmark, strategy, seed) run, each under the same budget.
+
+:func:`run_suite` checks every input, opens the suite's staging folder (``<out>/.partial/``,
+:mod:`tunebench.resume`), plans the runs (:mod:`.tasks`), hands the pending ones to an
+executor (:mod:`.executors`) that does each with the trial loop (:mod:`.trial_loop`) while
+a monitor shows progress (:mod:`.monitor`), and then derives the final files from the run
+journals (:mod:`.final_files`).
+
+Output safety: the finished files replace the old ones only at the end, one ``os.replace``
+each, the manifest last, so an interrupted or failed suite never damages results already in
+``<out>``. An ``<out>`` that already holds results is refused unless ``overwrite`` is set.
+
+Resume: running the same suite into the same ``<out>`` after an interruption (even
+``kill -9``) goes on where it stopped: completed runs are kept, a run in progress catches up
+with its journal and goes on, and the final files are those of an uninterrupted suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tunebench.errors import InputError
+from tunebench.journal import Journal
+from tunebench.progress import Progress
+from tunebench.resume import SESSIONS, make_header, open_staging, read_header
+from tunebench.runner.executors import DaskExecutor, InProcessExecutor
+from tunebench.runner.execute import scan_journal
+from tunebench.runner.final_files import now, write_final_files
+from tunebench.runner.kill_hook import kill_hook
+from tunebench.runner.monitor import SuiteMonitor
+from tunebench.runner.tasks import check_inputs, plan_tasks
+from tunebench.schema import RESULT_FILES, RunStatus, TrialStatus
+from tunebench.suite import Suite
+from tunebench.tracking import log_results
+
+
+@dataclass
+class RunOutcome:
+    """What :func:`run_suite` wrote."""
+
+    out_dir: Path
+    files: list[Path]
+    runs: int
+    wall_seconds: float
+    failed_trials: int = 0
+    stopped_runs: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+
+
+def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = False,
+              progress: Progress | None = None,
+              benchmark_factory: Callable[..., Any] | None = None,
+              workers: int = 1, scheduler: str | None = None,
+              optuna_storage: str | None = None, mlflow_uri: str | None = None) -> RunOutcome:
+    """Run (or resume) every (benchmark, strategy, seed) of ``suite`` and write the results to ``out_dir``.
+
+    Parameters
+    ----------
+    suite:
+        A validated suite (overrides applied).
+    out_dir:
+        Where trials.csv, curves.csv, runs.csv, best_hyperparameters.json, manifest.json and
+        journal.jsonl go. A ``.partial/`` there from the same suite and options is resumed.
+    data_dir:
+        Where the datasets are.
+    overwrite:
+        Replace results already in ``out_dir`` (at the end of the run, not before); discard
+        a ``.partial/`` that cannot be resumed (another suite, options or schema version).
+    progress:
+        A progress display (default: one on stderr, drawn only when it is a terminal).
+    benchmark_factory:
+        ``(spec, splits, plan) -> Benchmark``; default :func:`make_benchmark`. With workers it
+        is pickled to them.
+    workers:
+        Runs in parallel on a local Dask cluster of this many single-threaded worker
+        processes; 1 runs them one after another in this process.
+    scheduler:
+        ``tcp://host:port`` of an existing Dask scheduler to run on instead (``out_dir`` and
+        ``data_dir`` must then be the same paths on every worker: a shared filesystem).
+    optuna_storage:
+        An Optuna storage URL for the Optuna strategy's studies (one study per run, named
+        ``<suite>/<benchmark>/<strategy>/seed-<seed>``).
+    mlflow_uri:
+        ``None``: no MLflow. Otherwise log the finished results to MLflow
+        (:func:`tunebench.tracking.log_results`) at this tracking URI, ``""`` meaning the
+        default store.
+
+    Raises
+    ------
+    InputError
+        Bad option, output directory, partial run, scheduler address or data (raised
+        before any training starts).
+    """
+    clock_start = time.monotonic()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"--workers must be a positive integer, got {workers!r}")
+    if scheduler is not None and workers > 1:
+        raise InputError("--workers and --scheduler exclude each other: --workers starts a local cluster, "
+                         "--scheduler uses an existing one")
+    _check_mlflow(mlflow_uri)
+    data_sources = check_inputs(suite, data_dir)  # every data problem surfaces before anything is written
+    out_dir = Path(out_dir)
+    header = make_header(suite.to_dict(), data_sources, str(data_dir), overwrite)
+    total_runs = len(suite.benchmarks) * len(suite.seeds) * len(suite.strategies)
+    total_epochs = sum(p.budget_epochs for p in suite.benchmarks) * len(suite.seeds) * len(suite.strategies)
+
+    with ExitStack() as stack:
+        executor = None
+        if scheduler is not None or workers > 1:
+            executor = stack.enter_context(DaskExecutor(workers=workers, scheduler=scheduler))
+            executor.connect()  # an unreachable scheduler fails here, before anything is written
+        staging, resumed = stack.enter_context(open_staging(out_dir, header, overwrite, RESULT_FILES))
+        header = read_header(staging) or header  # a resumed run keeps its first start time
+        sessions = Journal(staging / SESSIONS)
+        sessions.recover()
+        sessions.append({"started": now(), "resumed": resumed, "workers": workers, "scheduler": scheduler,
+                         "host": os.uname().nodename, "pid": os.getpid()})
+        kill_hook("started")
+
+        tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
+        journals = {task.index: scan_journal(task) for task in tasks}
+        monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs), parallel=executor is not None)
+        pending = []
+        for task in tasks:
+            done = [r for r in journals[task.index] if r["kind"] == "run"]
+            if done:
+                monitor.skip(task, done[0])
+            else:
+                pending.append(task)
+                trials = [r for r in journals[task.index] if r["kind"] == "trial"]
+                if trials:
+                    monitor.resumed_later(task, trials[-1])
+        if executor is not None:
+            if pending:
+                executor.start(len(pending))
+                executor.check_workers(staging.resolve())
+                executor.run(pending, monitor, benchmark_factory)
+        else:
+            InProcessExecutor().run(pending, monitor, benchmark_factory)
+        monitor.close()
+
+        kill_hook("finishing")
+        final, records = write_final_files(
+            tasks, staging, out_dir, suite=suite, data_dir=data_dir, data_sources=data_sources, header=header,
+            sessions=list(sessions.records()), clock_start=clock_start,
+            execution={"workers": workers, "scheduler": scheduler,
+                       "mode": InProcessExecutor.description if executor is None else executor.description})
+
+    if mlflow_uri is not None:
+        try:
+            log_results(out_dir, mlflow_uri or None)
+        except InputError as error:
+            raise InputError(f"the results are complete in {out_dir}, but logging them to MLflow failed: {error}") from None
+    failed = sum(1 for r in records if r["kind"] == "trial" and r["status"] == TrialStatus.FAILED)
+    stopped = [f"{r['benchmark']}/{r['strategy']}/seed {r['seed']}" for r in records
+               if r["kind"] == "run" and r["status"] == RunStatus.TOO_MANY_FAILURES]
+    return RunOutcome(out_dir=out_dir, files=final, runs=total_runs, wall_seconds=time.monotonic() - clock_start,
+                      failed_trials=failed, stopped_runs=stopped, resumed=resumed)
+
+
+def _check_mlflow(uri: str | None) -> None:
+    if uri is not None and importlib.util.find_spec("mlflow") is None:
+        raise InputError("--mlflow: mlflow is not installed (pip install 'tunebench[tracking]' or pip install mlflow)")
+
+
+__all__ = ["RunOutcome", "run_suite"]

@@ -1,0 +1,248 @@
+"""The trial loop of one run: ask, check, pay, evaluate, tell, charge, journal.
+
+Every trial takes one path. Its outcome comes from training, or, when a run is resumed,
+from the run's journal (catching up: the strategy is re-asked each journaled trial, in
+order, the suggestion must match the journal, and it is told what the journal says,
+without training). Both feed the same steps: tell the strategy, charge the ledger, keep a
+warm-start state, append to the journal (trained trials only).
+
+A trial whose training raises, goes NaN or runs out of memory is recorded as failed with
+its error, charged the epochs it completed, told to the strategy as a failure, and the run
+goes on; :data:`MAX_CONSECUTIVE_FAILURES` failures in a row stop the run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tunebench.errors import InputError
+from tunebench.journal import Journal
+from tunebench.ledger import EpochLedger
+from tunebench.resume import AttemptMarker, StateStore, StoredState
+from tunebench.results import summarize_run
+from tunebench.runner.tasks import RunTask, strategy_context
+from tunebench.runner.training import train
+from tunebench.schema import RunRecord, RunStatus, TrialRecord, TrialStatus
+from tunebench.strategies import Observation, Suggestion, make_strategy
+from tunebench.threads import StrategyThreads
+
+#: Failed trials in a row that stop a run (status ``too_many_failures``).
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+class InvalidSuggestion(RuntimeError):
+    """A strategy suggested something outside the search space or the run's fidelity (a bug
+    in the strategy: the run stops before anything is trained)."""
+
+
+@dataclass
+class _Step:
+    """One asked trial, planned: what it continues and what it costs."""
+
+    number: int
+    suggestion: Suggestion
+    warm_start: Any
+    initial_epoch: int
+    charge: int
+    keep_state: bool
+    overhead: float  # seconds spent asking and planning
+
+
+@dataclass
+class _Outcome:
+    """What a trial gave, from training or from the journal."""
+
+    failed: bool
+    val_accuracy: float
+    epochs_trained: int
+    train_seconds: float
+    journaled: dict[str, Any] | None = None  # the journal's record when catching up
+    trained: Any = None  # the _Trained when trained here
+
+
+def run_one(benchmark, task: RunTask, journal: Journal, *, journaled: list[dict[str, Any]] = (),
+            observer=None) -> dict[str, Any]:
+    """One (benchmark, strategy, seed) run; appends its trials and its run record to
+    ``journal`` and returns the run record.
+
+    ``journaled`` holds the trials the journal already has (a resumed run): they are caught
+    up with, not trained. ``observer`` (a :class:`~tunebench.runner.monitor.SuiteMonitor`)
+    hears of every new trial.
+    """
+    return TrialLoop(benchmark, task, journal, journaled, observer).run()
+
+
+class TrialLoop:
+    """The state of one run's loop (see the module docstring)."""
+
+    def __init__(self, benchmark, task: RunTask, journal: Journal, journaled, observer):
+        self.benchmark, self.task, self.journal, self.observer = benchmark, task, journal, observer
+        self.strategy = make_strategy(task.strategy, strategy_context(task, benchmark))
+        self.one_thread = StrategyThreads()
+        self.ledger = EpochLedger(task.plan.budget_epochs, task.plan.max_seconds)
+        self.store = StateStore(task.states_dir)
+        self.marker = AttemptMarker(task.attempt_path)
+        self.states: dict[str, Any] = {}
+        self.trials: list[dict[str, Any]] = []
+        self.pending = list(journaled)
+        self.failures_in_a_row = 0
+
+    def run(self) -> dict[str, Any]:
+        try:
+            status = self._loop()
+            settings = self.strategy.settings()
+        finally:
+            self.strategy.close()
+        if self.pending:
+            raise self._resume_error(len(self.trials) + 1, f"the journal has {len(self.pending)} more trial(s) than "
+                                                            f"the strategy now asks for (it stopped with status {status})")
+        plan = self.task.plan
+        record = RunRecord(**self.task.key, status=status, fidelity=self.benchmark.fidelity,
+                           budget_epochs=plan.budget_epochs, max_seconds=plan.max_seconds,
+                           wall_seconds=self.ledger.elapsed(), summary=summarize_run(self.trials), settings=settings,
+                           error=self.trials[-1].get("error") if status == RunStatus.TOO_MANY_FAILURES else None)
+        line = record.to_journal()
+        self.journal.append(line)
+        self.marker.clear()
+        self.store.clear()
+        return line
+
+    def _loop(self) -> RunStatus:
+        while True:
+            if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                return RunStatus.TOO_MANY_FAILURES
+            if self.ledger.out_of_time():
+                return RunStatus.TIME_CAP
+            step = self._ask()
+            if isinstance(step, RunStatus):
+                return step
+            outcome = self._catch_up(step) if self.pending else self._train(step)
+            record = self._settle(step, outcome)
+            self.trials.append(record)
+            self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
+            if self.observer is not None:
+                if outcome.journaled is None:
+                    self.observer.trial(self.task, record)
+                elif not self.pending:
+                    self.observer.resumed(self.task, record)
+
+    def _ask(self) -> _Step | RunStatus:
+        """The next trial, planned; or why the run ends."""
+        asked = time.perf_counter()
+        with self.one_thread():
+            suggestion = self.strategy.ask()
+        if suggestion is None:
+            return RunStatus.STRATEGY_EXHAUSTED
+        self._check(suggestion)
+        parent = suggestion.parent
+        if parent is None:
+            warm_start = None
+        else:
+            warm_start = self.states.pop(parent, None) if self.strategy.parent_used_once else self.states.get(parent)
+        initial_epoch = suggestion.initial_epoch if warm_start is not None else 0
+        charge = suggestion.epochs - initial_epoch
+        if not self.ledger.can_pay(charge):
+            return RunStatus.NEXT_TRIAL_EXCEEDS_BUDGET if self.ledger.remaining > 0 else RunStatus.BUDGET_EXHAUSTED
+        keep_state = self.strategy.warm_starts and suggestion.epochs < self.task.plan.max_epochs  # a full-fidelity trial is never continued
+        return _Step(len(self.trials) + 1, suggestion, warm_start, initial_epoch, charge, keep_state,
+                     overhead=time.perf_counter() - asked)
+
+    def _check(self, suggestion: Suggestion) -> None:
+        """Every suggestion is checked at the boundary, before anything is trained."""
+        where = f"strategy {self.task.strategy!r} ({self.task.label})"
+        try:
+            self.benchmark.space.validate(suggestion.config)
+        except ValueError as error:
+            raise InvalidSuggestion(f"{where} suggested {suggestion.config}: {error}") from None
+        max_epochs = self.task.plan.max_epochs
+        if not 0 <= suggestion.initial_epoch < suggestion.epochs <= max_epochs:
+            raise InvalidSuggestion(f"{where} suggested epochs {suggestion.initial_epoch}..{suggestion.epochs}; "
+                                    f"expected 0 <= initial_epoch < epochs <= {max_epochs}")
+
+    def _catch_up(self, step: _Step) -> _Outcome:
+        record = self.pending.pop(0)
+        self._check_journaled(record, step)
+        return _Outcome(failed=record["status"] == TrialStatus.FAILED, val_accuracy=record["val_accuracy"],
+                        epochs_trained=record["epochs_trained"], train_seconds=record["train_seconds"],
+                        journaled=record)
+
+    def _train(self, step: _Step) -> _Outcome:
+        seed = self.task.seeds.training(step.suggestion.config)
+        trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
+                        step.keep_state, self.marker.start(step.number))
+        last = trained.curve[-1] if trained.curve and not trained.failed else None
+        return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
+                        epochs_trained=len(trained.curve) if trained.failed else step.charge,
+                        train_seconds=trained.seconds, trained=trained)
+
+    def _settle(self, step: _Step, outcome: _Outcome) -> dict[str, Any]:
+        """Tell, charge, keep the state, journal; returns the trial's record."""
+        told = time.perf_counter()
+        with self.one_thread():
+            self.strategy.tell(step.suggestion, Observation(val_accuracy=outcome.val_accuracy, failed=outcome.failed))
+        if outcome.journaled is not None:
+            record = outcome.journaled
+            overhead = record["overhead_seconds"]
+        else:
+            overhead = step.overhead + time.perf_counter() - told
+        epochs_used = self.ledger.charge(outcome.epochs_trained, seconds=outcome.train_seconds + overhead)
+        trial_id = step.suggestion.trial_id
+        if outcome.journaled is not None:
+            if epochs_used != record["epochs_used"]:
+                raise self._resume_error(step.number, f"the ledger has {epochs_used} epochs used, the journal "
+                                                      f"{record['epochs_used']}")
+            if step.keep_state and not outcome.failed:
+                self.states[trial_id] = StoredState(self.store, trial_id)
+            return record
+        if step.keep_state and not outcome.failed:
+            self.states[trial_id] = outcome.trained.state
+            self.store.save(trial_id, outcome.trained.state)  # before the journal line that needs it
+        record = self._trial_record(step, outcome, overhead, epochs_used).to_journal()
+        self.journal.append(record)
+        if step.warm_start is not None and self.strategy.parent_used_once:
+            self.store.discard(step.suggestion.parent)  # only once the promotion's line is written
+        return record
+
+    def _trial_record(self, step: _Step, outcome: _Outcome, overhead: float, epochs_used: int) -> TrialRecord:
+        trained, suggestion = outcome.trained, step.suggestion
+        last = None if outcome.failed else trained.curve[-1]
+
+        def metric(name: str) -> float:
+            return math.nan if last is None else getattr(last, name)
+
+        return TrialRecord(
+            **self.task.key, trial=step.number, trial_id=suggestion.trial_id,
+            parent_trial_id=suggestion.parent if step.warm_start is not None else None,
+            status=TrialStatus.FAILED if outcome.failed else TrialStatus.OK, error=trained.error,
+            epochs=step.initial_epoch + outcome.epochs_trained, initial_epoch=step.initial_epoch,
+            epochs_trained=outcome.epochs_trained, val_accuracy=metric("val_accuracy"), val_f1=metric("val_f1"),
+            val_loss=metric("val_loss"), test_accuracy=metric("test_accuracy"), test_f1=metric("test_f1"),
+            train_seconds=trained.seconds, overhead_seconds=overhead, epochs_used=epochs_used,
+            elapsed_seconds=self.ledger.elapsed(), training_seed=self.task.seeds.training(suggestion.config),
+            config=suggestion.config, curve=[asdict(point) for point in trained.curve],
+            test_confusion=trained.test_confusion, traceback=trained.trace or None)
+
+    def _check_journaled(self, record: dict[str, Any], step: _Step) -> None:
+        suggestion = step.suggestion
+        expected = {"trial": step.number, "trial_id": suggestion.trial_id,
+                    "config": json.loads(json.dumps(suggestion.config, allow_nan=True)),
+                    "initial_epoch": step.initial_epoch,
+                    "parent_trial_id": suggestion.parent if step.warm_start is not None else None}
+        found = {key: record.get(key) for key in expected}
+        if found != expected:
+            differences = ", ".join(f"{key}: journal {found[key]!r}, strategy now {expected[key]!r}"
+                                    for key in expected if found[key] != expected[key])
+            raise self._resume_error(step.number, differences)
+
+    def _resume_error(self, number: int, detail: str) -> InputError:
+        task = self.task
+        return InputError(f"cannot resume {task.label} from {task.journal_path}: trial {number}: {detail}. The "
+                          "strategy did not reproduce the journaled run (another library version, or a changed "
+                          "strategy?); pass --overwrite to start the interrupted run again")
+
+
+__all__ = ["InvalidSuggestion", "MAX_CONSECUTIVE_FAILURES", "TrialLoop", "run_one"]

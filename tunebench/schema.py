@@ -1,0 +1,167 @@
+"""The results schema: the one owner of every column, status and record tunebench writes.
+
+Files (all in the output directory; schema version :data:`tunebench.SCHEMA_VERSION`):
+
+- ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS` then one ``hp_<name>`` column
+  per hyperparameter (empty where a parameter was inactive), then ``test_confusion`` (empty
+  for a failed trial) and ``error`` (why a trial failed; empty for the others).
+- ``curves.csv``: one row per trial-epoch, :data:`CURVE_COLUMNS`.
+- ``runs.csv``: one row per (benchmark, strategy, seed) run, :data:`RUN_COLUMNS`.
+- ``best_hyperparameters.json``: each run's incumbent.
+- ``manifest.json``: the suite as run, versions, hardware, seeds, budgets, checksums.
+
+Columns in :data:`TIMING_COLUMNS` hold wall-clock measurements; every other column is
+reproducible for the same suite and seed on the same machine.
+
+A run's journal holds :class:`TrialRecord` and :class:`RunRecord` lines (``kind`` ``trial``
+and ``run``); the CSVs are derived from them (:mod:`tunebench.results`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+RUN_KEY = ["benchmark", "strategy", "seed"]
+HP_PREFIX = "hp_"
+#: trials.csv's last column: why a trial failed (status ``failed``), else empty.
+ERROR_COLUMN = "error"
+#: trials.csv's column with the trial's test confusion matrix (JSON, rows = true class).
+CONFUSION_COLUMN = "test_confusion"
+#: The files of a finished results directory.
+RESULT_FILES = ("trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "manifest.json",
+                "journal.jsonl")
+
+
+class TrialStatus(StrEnum):
+    """A trial's ``status``: it trained to its fidelity, or it failed (``error`` says why)."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """Why a run ended (``runs.csv`` ``status``)."""
+
+    BUDGET_EXHAUSTED = "budget_exhausted"  #: the ledger could not pay for another trial
+    NEXT_TRIAL_EXCEEDS_BUDGET = "next_trial_exceeds_budget"  #: the next trial was larger than what was left
+    STRATEGY_EXHAUSTED = "strategy_exhausted"  #: the strategy had nothing more to try
+    TIME_CAP = "time_cap"  #: the run's wall-clock cap passed
+    TOO_MANY_FAILURES = "too_many_failures"  #: too many failed trials in a row
+
+
+#: Statuses of a run that ended before spending its whole budget, for a reason of its own.
+UNDER_BUDGET_STATUSES = frozenset({RunStatus.NEXT_TRIAL_EXCEEDS_BUDGET, RunStatus.STRATEGY_EXHAUSTED,
+                                   RunStatus.TIME_CAP})
+
+TRIAL_COLUMNS = RUN_KEY + [
+    "trial", "trial_id", "parent_trial_id", "status",
+    "epochs", "initial_epoch", "epochs_trained",
+    "val_accuracy", "val_f1", "val_loss", "test_accuracy", "test_f1",
+    "train_seconds", "overhead_seconds", "epochs_used", "elapsed_seconds", "training_seed",
+]
+
+CURVE_COLUMNS = RUN_KEY + [
+    "trial", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_f1",
+    "test_accuracy", "test_f1", "epoch_seconds",
+]
+
+RUN_COLUMNS = RUN_KEY + [
+    "status", "fidelity", "budget_epochs", "epochs_used", "max_seconds", "trials",
+    "best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
+    "trials_to_best", "epochs_to_best", "seconds_to_best", "wall_seconds", "overhead_seconds",
+]
+
+#: Required columns that hold text; every other required column is numeric.
+TEXT_COLUMNS = frozenset({"benchmark", "strategy", "status", "fidelity", "trial_id", "parent_trial_id", ERROR_COLUMN})
+
+TIMING_COLUMNS = frozenset({
+    "train_seconds", "overhead_seconds", "elapsed_seconds", "epoch_seconds",
+    "seconds_to_best", "wall_seconds",
+})
+
+#: The summary fields of a run (:func:`tunebench.results.summarize_run`).
+SUMMARY_FIELDS = ("trials", "epochs_used", "overhead_seconds", "best_trial", "best_val_accuracy", "best_val_f1",
+                  "test_accuracy", "test_f1", "trials_to_best", "epochs_to_best", "seconds_to_best")
+
+
+def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` less its :data:`TIMING_COLUMNS`: what must be equal between reruns."""
+    return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
+
+
+@dataclass
+class TrialRecord:
+    """One trained (or failed) trial, as its run's journal holds it (``kind`` = ``trial``).
+
+    Metrics are those of the last trained epoch (NaN for a failed trial); ``curve`` has one
+    dict per trained epoch (:class:`tunebench.benchmarks.base.EpochRecord` fields).
+    """
+
+    benchmark: str
+    strategy: str
+    seed: int
+    trial: int
+    trial_id: str
+    parent_trial_id: str | None
+    status: TrialStatus
+    error: str | None
+    epochs: int
+    initial_epoch: int
+    epochs_trained: int
+    val_accuracy: float
+    val_f1: float
+    val_loss: float
+    test_accuracy: float
+    test_f1: float
+    train_seconds: float
+    overhead_seconds: float
+    epochs_used: int
+    elapsed_seconds: float
+    training_seed: int
+    config: dict[str, Any]
+    curve: list[dict[str, Any]]
+    test_confusion: list[list[int]] | None
+    traceback: str | None = None
+
+    def to_journal(self) -> dict[str, Any]:
+        """The journal line (``traceback`` only where there is one)."""
+        record = {"kind": "trial", **asdict(self)}
+        if record["traceback"] is None:
+            del record["traceback"]
+        return record
+
+
+@dataclass
+class RunRecord:
+    """A finished run, as its journal's last line holds it (``kind`` = ``run``)."""
+
+    benchmark: str
+    strategy: str
+    seed: int
+    status: RunStatus
+    fidelity: str
+    budget_epochs: int
+    max_seconds: float | None
+    wall_seconds: float
+    summary: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_journal(self) -> dict[str, Any]:
+        """The journal line: the summary's fields inline; ``error`` only for a run stopped by failures."""
+        record = {"kind": "run", "benchmark": self.benchmark, "strategy": self.strategy, "seed": self.seed,
+                  "status": self.status, "fidelity": self.fidelity, "budget_epochs": self.budget_epochs,
+                  "max_seconds": self.max_seconds, "wall_seconds": self.wall_seconds, **self.summary,
+                  "settings": self.settings}
+        if self.error is not None or self.status == RunStatus.TOO_MANY_FAILURES:
+            record["error"] = self.error
+        return record
+
+
+__all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RUN_COLUMNS", "RUN_KEY",
+           "RunRecord", "RunStatus", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
+           "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]
