@@ -131,19 +131,19 @@ class ReplayBenchmark:
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
-        weak = self._check_surrogate(recorded.meta.get("surrogate_quality"), plan, directory, where)
-        if weak:
-            self.fidelity += f"; {weak}"
+        self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), plan, directory, where)
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
                        "configs_recorded": len(recorded.curves), "chunks_sha256": recorded.digest, "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
 
-    def _check_surrogate(self, quality: Any, plan, directory: Path, where: str) -> str | None:
-        """``None`` for a good surrogate; a label for a weak one the suite allows; else InputError."""
+    def _check_surrogate(self, quality: Any, plan, directory: Path, where: str) -> str:
+        """The surrogate's label for the fidelity column; :class:`InputError` for a weak one
+        that the suite does not allow."""
         spearman = quality.get("spearman") if isinstance(quality, dict) else None
-        if isinstance(spearman, (int, float)) and math.isfinite(spearman) and spearman >= self.spearman_floor:
-            return None
-        shown = "unknown" if spearman is None else f"{spearman:.3f}"
+        good = isinstance(spearman, (int, float)) and math.isfinite(spearman)
+        shown = f"{spearman:.3f}" if good else "unknown"
+        if good and spearman >= self.spearman_floor:
+            return f"surrogate held-out Spearman {shown}"
         if not plan.allow_weak_surrogate:
             raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman {shown}, "
                              f"5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "

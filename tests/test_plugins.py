@@ -139,3 +139,16 @@ def test_a_plugin_cannot_replace_a_builtin(tmp_path, registries, capsys):
     (tmp_path / "plugged.toml").write_text(SUITE)
     assert main(["run", str(tmp_path / "plugged.toml"), "--out", str(tmp_path / "out")]) == 2
     assert "'mnist-mlp' is taken" in capsys.readouterr().err
+
+
+def test_a_suggestion_outside_the_space_stops_the_run_before_training(tmp_path, registries, capsys):
+    plugin = PLUGIN.replace("config = self.grid[0] if self.count == 1 else self.rng.choice(self.grid)",
+                            'config = {"alpha": 5.0, "loss": "hinge"}')
+    (tmp_path / "my_plugin.py").write_text(plugin)
+    (tmp_path / "plugged.toml").write_text(SUITE.replace(
+        '["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt", "first-then-random"]',
+        '["first-then-random"]'))
+    assert main(["run", str(tmp_path / "plugged.toml"), "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "InvalidSuggestion" in error and "'first-then-random'" in error and "alpha=5.0" in error
+    assert not (tmp_path / "out" / "trials.csv").exists()

@@ -180,7 +180,7 @@ def test_a_recording_above_the_floor_replays_without_a_flag(recordings, tmp_path
     meta["surrogate_quality"]["spearman"] = 0.9
     (directory / "recording.json").write_text(json.dumps(meta))
     benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(allow_weak_surrogate=False), directory)
-    assert "WEAK" not in benchmark.fidelity
+    assert "WEAK" not in benchmark.fidelity and "surrogate held-out Spearman 0.900" in benchmark.fidelity
 
 
 def test_a_weak_recording_exits_2_from_the_command_line(recordings, tmp_path, capsys, monkeypatch):

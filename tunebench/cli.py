@@ -93,19 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_list() -> int:
     from tunebench.benchmarks import BENCHMARKS
+    from tunebench.plugins import load_entry_points
     from tunebench.strategies import STRATEGIES
     from tunebench.suite import load_suite, named_suites
 
+    load_entry_points()  # installed plug-ins are listed too
+    width = max(len(name) for name in [*BENCHMARKS, *STRATEGIES, *named_suites()]) + 2
     print("benchmarks:")
     for spec in BENCHMARKS.values():
-        print(f"  {spec.name:<13} {spec.description} [dataset {spec.dataset}, {spec.max_epochs} epochs]")
+        data = ("replays its recording" if spec.recording else
+                f"dataset {spec.dataset}" if spec.dataset else "brings its own data")
+        print(f"  {spec.name:<{width}}{spec.description} [{data}, {spec.max_epochs} epochs]")
     print("strategies:")
     for spec in STRATEGIES.values():
-        print(f"  {spec.name:<13} {spec.description}")
+        print(f"  {spec.name:<{width}}{spec.description}")
     print("suites:")
     for name in named_suites():
         suite = load_suite(name)
-        print(f"  {name:<13} {suite.description}")
+        print(f"  {name:<{width}}{suite.description}")
     return EXIT_OK
 
 

@@ -34,7 +34,7 @@ from tunebench.runner.execute import scan_journal
 from tunebench.runner.final_files import now, write_final_files
 from tunebench.runner.kill_hook import kill_hook
 from tunebench.runner.monitor import SuiteMonitor
-from tunebench.runner.tasks import check_inputs, plan_tasks
+from tunebench.runner.tasks import RunTask, check_inputs, plan_tasks
 from tunebench.schema import RESULT_FILES, RunStatus, TrialStatus
 from tunebench.suite import Suite
 from tunebench.tracking import log_results
@@ -118,25 +118,12 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
             executor.connect()  # an unreachable scheduler fails here, before anything is written
         staging, resumed = stack.enter_context(open_staging(out_dir, header, overwrite, RESULT_FILES))
         header = read_header(staging) or header  # a resumed run keeps its first start time
-        sessions = Journal(staging / SESSIONS)
-        sessions.recover()
-        sessions.append({"started": now(), "resumed": resumed, "workers": workers, "scheduler": scheduler,
-                         "host": os.uname().nodename, "pid": os.getpid()})
+        sessions = _log_session(staging, resumed, workers, scheduler)
         kill_hook("started")
 
         tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
-        journals = {task.index: scan_journal(task) for task in tasks}
         monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs), parallel=executor is not None)
-        pending = []
-        for task in tasks:
-            done = [r for r in journals[task.index] if r["kind"] == "run"]
-            if done:
-                monitor.skip(task, done[0])
-            else:
-                pending.append(task)
-                trials = [r for r in journals[task.index] if r["kind"] == "trial"]
-                if trials:
-                    monitor.resumed_later(task, trials[-1])
+        pending = _pending(tasks, monitor)
         if executor is not None:
             if pending:
                 executor.start(len(pending))
@@ -163,6 +150,31 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
                if r["kind"] == "run" and r["status"] == RunStatus.TOO_MANY_FAILURES]
     return RunOutcome(out_dir=out_dir, files=final, runs=total_runs, wall_seconds=time.monotonic() - clock_start,
                       failed_trials=failed, stopped_runs=stopped, resumed=resumed)
+
+
+def _log_session(staging: Path, resumed: bool, workers: int, scheduler: str | None) -> Journal:
+    """Append this invocation to the staging folder's sessions journal (the manifest lists them)."""
+    sessions = Journal(staging / SESSIONS)
+    sessions.recover()
+    sessions.append({"started": now(), "resumed": resumed, "workers": workers, "scheduler": scheduler,
+                     "host": os.uname().nodename, "pid": os.getpid()})
+    return sessions
+
+
+def _pending(tasks: list[RunTask], monitor: SuiteMonitor) -> list[RunTask]:
+    """The runs still to do (a resumed suite skips the finished ones, telling the monitor)."""
+    pending = []
+    for task in tasks:
+        journal = scan_journal(task)
+        done = [r for r in journal if r["kind"] == "run"]
+        if done:
+            monitor.skip(task, done[0])
+            continue
+        pending.append(task)
+        trials = [r for r in journal if r["kind"] == "trial"]
+        if trials:
+            monitor.resumed_later(task, trials[-1])
+    return pending
 
 
 def _check_mlflow(uri: str | None) -> None:

@@ -1,0 +1,47 @@
+"""tunebench.schema: statuses as they are written, and the journal records."""
+
+import json
+import math
+
+from tunebench.results import tables_from_records
+from tunebench.schema import RunRecord, RunStatus, TrialRecord, TrialStatus
+from tunebench.seeding import RunSeeds, continuation_seed, derive_seed
+
+
+def trial(**changes):
+    fields = dict(benchmark="b", strategy="s", seed=0, trial=1, trial_id="t1", parent_trial_id=None,
+                  status=TrialStatus.OK, error=None, epochs=1, initial_epoch=0, epochs_trained=1, val_accuracy=0.5,
+                  val_f1=0.4, val_loss=1.0, test_accuracy=0.45, test_f1=0.4, train_seconds=1.0, overhead_seconds=0.1,
+                  epochs_used=1, elapsed_seconds=1.1, training_seed=7, config={"x": 1}, curve=[],
+                  test_confusion=[[1]])
+    return TrialRecord(**(fields | changes))
+
+
+def test_statuses_are_written_as_their_plain_names():
+    assert json.dumps({"status": TrialStatus.FAILED}) == '{"status": "failed"}'
+    tables = tables_from_records([trial().to_journal()])
+    assert tables["trials"].to_csv(index=False).splitlines()[1].split(",")[6] == "ok"
+    assert f"{RunStatus.TIME_CAP}" == "time_cap"
+
+
+def test_a_trial_line_has_a_traceback_only_when_there_is_one():
+    assert "traceback" not in trial().to_journal()
+    assert trial(traceback="Traceback ...").to_journal()["traceback"] == "Traceback ..."
+    assert trial().to_journal()["kind"] == "trial"
+
+
+def test_a_run_line_has_an_error_only_when_failures_stopped_it():
+    summary = {"trials": 1, "best_val_accuracy": math.nan}
+    done = RunRecord("b", "s", 0, RunStatus.BUDGET_EXHAUSTED, "full", 10, None, 1.0, summary).to_journal()
+    assert "error" not in done and done["best_val_accuracy"] != done["best_val_accuracy"]
+    stopped = RunRecord("b", "s", 0, RunStatus.TOO_MANY_FAILURES, "full", 10, None, 1.0, summary, error="boom")
+    assert stopped.to_journal()["error"] == "boom"
+
+
+def test_run_seeds_are_the_labelled_derivations():
+    seeds = RunSeeds("mnist-mlp", 3)
+    assert seeds.split == derive_seed("split", 3) and seeds.subset == derive_seed("subset", 3)
+    assert seeds.strategy == derive_seed("strategy", "mnist-mlp", 3)
+    assert seeds.training({"a": 1}) == derive_seed("train", 3, {"a": 1})
+    assert len({seeds.split, seeds.subset, seeds.strategy, seeds.training({"a": 1})}) == 4
+    assert continuation_seed(11, 2) == derive_seed(11, 2) != continuation_seed(11, 3)
