@@ -15,6 +15,7 @@ from typing import Any
 
 from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.errors import SuiteError
+from tunebench.registry import register_unique
 from tunebench.models import fer_cnn, mnist_mlp
 
 
@@ -64,12 +65,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
 def register_benchmark(spec: BenchmarkSpec) -> None:
     """Add ``spec`` to :data:`BENCHMARKS` (again with the same spec: nothing happens);
     :class:`SuiteError` if its name is taken by another benchmark."""
-    if not isinstance(spec, BenchmarkSpec):
-        raise SuiteError(f"register_benchmark: expected a BenchmarkSpec, got {type(spec).__name__}")
-    known = BENCHMARKS.get(spec.name)
-    if known is not None and known != spec:
-        raise SuiteError(f"benchmark name {spec.name!r} is taken (by {known.description!r})")
-    BENCHMARKS[spec.name] = spec
+    register_unique(BENCHMARKS, spec, "benchmark", BenchmarkSpec)
 
 
 def get_benchmark_spec(name: str) -> BenchmarkSpec:

@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import Callable
 
 from tunebench.errors import SuiteError
+from tunebench.registry import register_unique
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
 
 
@@ -53,12 +54,7 @@ STRATEGIES: dict[str, StrategySpec] = {
 def register_strategy(spec: StrategySpec) -> None:
     """Add ``spec`` to :data:`STRATEGIES` (again with the same spec: nothing happens);
     :class:`SuiteError` if its name is taken by another strategy."""
-    if not isinstance(spec, StrategySpec):
-        raise SuiteError(f"register_strategy: expected a StrategySpec, got {type(spec).__name__}")
-    known = STRATEGIES.get(spec.name)
-    if known is not None and known != spec:
-        raise SuiteError(f"strategy name {spec.name!r} is taken (by {known.description!r})")
-    STRATEGIES[spec.name] = spec
+    register_unique(STRATEGIES, spec, "strategy", StrategySpec)
 
 
 def make_strategy(name: str, context: StrategyContext) -> Strategy:
