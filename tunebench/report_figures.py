@@ -525,7 +525,8 @@ def _incumbent_figure(data: ResultsData, runs: pd.DataFrame, trials: pd.DataFram
     caption = ("Source: `curves.csv` `accuracy`, `val_accuracy`, `test_accuracy` per `epoch` of the incumbent "
                "(with the epochs of the warm-start parents it continued) and `trials.csv` `test_confusion` of the "
                "incumbent trial of the run with the highest `runs.csv` `best_val_accuracy`; cells show counts, "
-               "colour is the fraction of the true class.")
+               "colour is the fraction of the true class. A live run measures the test set only after each trial's "
+               "last epoch, so its test line is a point there (recordings, and so replay runs, have every epoch).")
     return "incumbent", figure, f"{benchmark}: the best run's incumbent", caption
 
 
