@@ -23,6 +23,7 @@ import numpy as np
 
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.datasets import Splits
+from tunebench.interrupts import raise_if_stopping
 from tunebench.metrics import accuracy, confusion_matrix, cross_entropy, macro_f1
 from tunebench.precision import FLOAT32, KERAS_POLICIES
 from tunebench.seeding import continuation_seed
@@ -134,7 +135,7 @@ class LiveKerasBenchmark:
                     _restore(model, warm_start)
                 model.fit(
                     *self._train, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
-                    shuffle=True, verbose=0, callbacks=[guard, recorder],
+                    shuffle=True, verbose=0, callbacks=[_StopWhenAsked(), guard, recorder],
                 )
         except Exception as error:  # out of memory, a bad configuration, ...: the trial fails, the run goes on
             text = f"{type(error).__name__}: {error}"
@@ -169,6 +170,14 @@ def _private_python_random(seed: int):
         yield
     finally:
         seed_generator.python_random = saved
+
+
+class _StopWhenAsked(keras.callbacks.Callback):
+    """Raises :class:`~tunebench.interrupts.Stopped` after the batch in which the user asked
+    to stop, even if Python swallowed the first ``KeyboardInterrupt`` inside a library."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_stopping()
 
 
 class _FiniteLossGuard(keras.callbacks.Callback):

@@ -27,6 +27,8 @@ import hashlib
 import io
 import json
 import random
+import re
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -141,9 +143,13 @@ def write_chunk(path: Path, rows: list[dict], space: SearchSpace) -> str:
 
 
 def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """``(recording.json, the table of every finished chunk)``; checks each chunk's sha256.
+    """``(recording.json, the table of every finished chunk)``; checks each chunk's sha256
+    and contents.
 
-    Raises :class:`InputError` naming the file when a file is missing, altered or unreadable.
+    Raises :class:`InputError` naming the file when a file is missing, altered or
+    unreadable, when ``recording.json`` lacks its header or chunk list, and when a chunk is
+    not gzipped CSV, lacks a column of :data:`RECORDING_COLUMNS`, or holds text or
+    non-finite values where numbers are needed.
     """
     directory = Path(directory)
     meta_path = directory / RECORDING_FILE
@@ -151,21 +157,69 @@ def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"recording {meta_path} does not exist; make it with 'tunebench record'") from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"recording {meta_path} cannot be read: {error}") from None
-    frames = []
-    for name, chunk in sorted(meta.get("chunks", {}).items()):
-        path = directory / name
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise InputError(f"recording chunk {path} cannot be read: {error.strerror or error}") from None
-        if hashlib.sha256(data).hexdigest() != chunk["sha256"]:
-            raise InputError(f"recording chunk {path} does not match the sha256 in {meta_path}")
-        frames.append(pd.read_csv(io.BytesIO(gzip.decompress(data))))
+    _check_meta(meta, meta_path)
+    frames = [_read_chunk(directory / name, chunk["sha256"], meta_path) for name, chunk in sorted(meta["chunks"].items())]
     if not frames:
         raise InputError(f"recording {directory} has no finished chunk yet")
     return meta, pd.concat(frames, ignore_index=True)
+
+
+#: What a replay needs from ``recording.json``'s header, and the type of each.
+_HEADER_FIELDS = {"benchmark": str, "options": dict, "max_epochs": int, "fidelity": str, "data": dict}
+_CHUNK_NAME = re.compile(r"chunk-\d{4,}\.csv\.gz")
+#: Chunk columns that must hold a finite number in every row.
+_FINITE_COLUMNS = ["config_id", "training_seed", "epoch", "val_accuracy"]
+
+
+def _check_meta(meta: Any, path: Path) -> None:
+    if not isinstance(meta, dict):
+        raise InputError(f"recording {path} is not a JSON object")
+    header = meta.get("header")
+    if not isinstance(header, dict):
+        raise InputError(f"recording {path} has no header object (the benchmark, options and fidelity recorded)")
+    for field, kind in _HEADER_FIELDS.items():
+        if not isinstance(header.get(field), kind) or isinstance(header.get(field), bool):
+            raise InputError(f"recording {path}: header.{field} must be a {kind.__name__}, "
+                             f"not {header.get(field)!r}")
+    if not isinstance(header["data"].get("class_names"), list):
+        raise InputError(f"recording {path}: header.data.class_names must be a list")
+    chunks = meta.get("chunks", {})
+    if not isinstance(chunks, dict):
+        raise InputError(f"recording {path}: chunks must be an object of file name -> {{sha256: ...}}")
+    meta.setdefault("chunks", chunks)
+    for name, chunk in chunks.items():
+        if not _CHUNK_NAME.fullmatch(name):
+            raise InputError(f"recording {path}: chunk name {name!r} is not of the form chunk-NNNN.csv.gz")
+        if not (isinstance(chunk, dict) and isinstance(chunk.get("sha256"), str)):
+            raise InputError(f"recording {path}: chunk {name} has no sha256 text")
+
+
+def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"recording chunk {path} cannot be read: {error.strerror or error}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise InputError(f"recording chunk {path} does not match the sha256 in {meta_path}")
+    try:
+        table = pd.read_csv(io.BytesIO(gzip.decompress(data)))
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as error:
+        raise InputError(f"recording chunk {path} is not a gzipped CSV table: {error}") from None
+    missing = [column for column in RECORDING_COLUMNS if column not in table.columns]
+    if missing:
+        raise InputError(f"recording chunk {path}: missing column(s) {', '.join(missing)}")
+    for column in METRIC_COLUMNS + ["config_id", "training_seed"]:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() & table[column].notna() if column not in _FINITE_COLUMNS else ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"recording chunk {path}: column {column} row {row + 1} holds "
+                             f"{table[column].iloc[row]!r}, not a {'finite ' if column in _FINITE_COLUMNS else ''}number")
+        table[column] = values
+    return table
 
 
 __all__ = ["DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path", "design", "from_unit",

@@ -125,7 +125,8 @@ def check_split(
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        uint8 images (N, H, W) and int64 labels (N,), N > 0.
+        uint8 images (N, H, W) and int64 labels (N,), N > 0; the training split holds at
+        least two classes.
     """
     x = check_images(x, source=source, key=f"x_{split}", image_shape=image_shape, hint=hint)
     y = check_labels(y, source=source, key=f"y_{split}", n_classes=n_classes, hint=hint)
@@ -137,4 +138,11 @@ def check_split(
         )
     if len(x) == 0:
         raise _fail(source, f"the {split} split is empty", hint)
+    if split == "train" and len(np.unique(y)) < 2:
+        raise _fail(
+            source,
+            f"every label in y_{split} is {int(y[0])}: a classifier cannot learn from one class "
+            "(labels swapped for a constant, or a file of one class only?)",
+            hint,
+        )
     return x, y

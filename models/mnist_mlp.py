@@ -37,7 +37,7 @@ def unit_ranges(student_id: str = DEFAULT_ID) -> list[tuple[int, int]]:
         If ``student_id`` is not exactly 8 digits.
     """
     text = str(student_id)
-    if len(text) != 8 or not text.isdigit():
+    if not (len(text) == 8 and text.isascii() and text.isdigit()):  # "²" is a digit to str.isdigit
         raise SuiteError(f"mnist-mlp option id={student_id!r}: expected exactly 8 digits, e.g. {DEFAULT_ID}")
     ranges = []
     for i, (centre0, low0, high0) in enumerate(_DEFAULT_RANGES):

@@ -10,16 +10,11 @@ suggestions.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tunebench.errors import InputError
+from tunebench.redaction import redact_text
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password (``postgresql://user:secret@host/db`` -> ``postgresql://user@host/db``)."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@]*):[^@/?#]*@", r"\1@", url)
 
 
 def default_study_name(context: StrategyContext) -> str:
@@ -48,12 +43,12 @@ class OptunaTPE(Strategy):
     def _create_stored_study(self, url: str, name: str):
         """A fresh study ``name`` in the storage at ``url`` (an old one of that name is deleted)."""
         optuna = self._optuna
-        shown = redact_url(url)
+        shown = redact_text(url)
         try:
             storage = optuna.storages.get_storage(url)
         except Exception as exc:  # SQLAlchemy's ArgumentError/OperationalError, a missing driver, ...
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"cannot open the Optuna storage {shown!r}: {detail.replace(url, shown)} "
+            raise InputError(f"cannot open the Optuna storage {shown!r}: {redact_text(detail)} "
                              "(expected a database URL that Optuna accepts, such as "
                              "sqlite:///results/optuna.db in an existing directory)") from None
         try:
@@ -80,5 +75,5 @@ class OptunaTPE(Strategy):
         settings = {"library": f"optuna {self._optuna.__version__}", "sampler": "TPESampler",
                     "seed": self._context.seed, "n_startup_trials": self._context.initial_random_trials}
         if self._context.storage is not None:
-            settings |= {"storage": redact_url(self._context.storage), "study_name": self._study_name}
+            settings |= {"storage": redact_text(self._context.storage), "study_name": self._study_name}
         return settings

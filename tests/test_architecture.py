@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (
     ("core", ("tunebench", "tunebench.errors", "tunebench.space", "tunebench.seeding", "tunebench.schema",
               "tunebench.files", "tunebench.precision", "tunebench.metrics", "tunebench.journal", "tunebench.ledger",
-              "tunebench.threads", "tunebench.progress", "tunebench.stats", "tunebench.registry")),
+              "tunebench.threads", "tunebench.progress", "tunebench.stats", "tunebench.registry",
+              "tunebench.redaction", "tunebench.interrupts")),
     ("parts", ("tunebench.strategies", "tunebench.datasets", "tunebench.models")),
     ("benchmarks", ("tunebench.benchmarks",)),
     ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.manifest", "tunebench.resume",

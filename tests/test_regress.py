@@ -8,6 +8,7 @@ import pytest
 
 from tunebench.benchmarks.replay import RECORDINGS_ENV
 from tunebench.cli import main
+from tunebench.errors import InputError
 from tunebench.regress import compare, drop_test
 from tunebench.strategies import STRATEGIES, StrategySpec
 from tunebench.strategies.base import Strategy, Suggestion
@@ -57,11 +58,11 @@ def test_noise_without_a_systematic_drop_passes():
     assert compare(runs({"tpe": BASE}), runs({"tpe": noisy}), effect=0.005).passed
 
 
-def test_a_missing_strategy_fails_and_few_seeds_are_not_tested():
+def test_a_missing_strategy_fails_and_too_few_seeds_fail_untested():
     result = compare(runs({"tpe": BASE, "random": BASE}), runs({"tpe": BASE}))
     assert not result.passed and verdicts(result)["random"] == "missing"
     few = compare(runs({"tpe": BASE[:3]}), runs({"tpe": [v - 0.1 for v in BASE[:3]]}))
-    assert few.passed and verdicts(few) == {"tpe": "too few seeds"}
+    assert not few.passed and verdicts(few) == {"tpe": "too few seeds"}  # a gate that cannot test cannot pass
     assert np.isnan(drop_test(np.array(BASE[:3]), np.array(BASE[:3]) - 0.1, 0.005))
 
 
@@ -143,3 +144,71 @@ def test_regress_without_a_baseline_exits_2(gate, tmp_path, monkeypatch, capsys)
                  "--out", str(tmp_path / "out")]) == 2
     assert "--update-baseline" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# --- a gate that cannot be talked out of failing (issue 13) ---------------------------------
+
+WORSE = [v - 0.04 for v in BASE]
+
+
+@pytest.mark.parametrize("effect, alpha", [(float("nan"), 0.05), (0.005, float("nan")), (0.005, 0.0),
+                                           (float("inf"), 0.05), (-0.01, 0.05), (0.005, 1.0), (1.5, 0.05)])
+def test_compare_refuses_non_finite_or_out_of_range_options(effect, alpha):
+    assert not compare(runs({"tpe": BASE}), runs({"tpe": WORSE})).passed  # the regression the options must not hide
+    with pytest.raises(InputError, match="effect|alpha"):
+        compare(runs({"tpe": BASE}), runs({"tpe": WORSE}), effect=effect, alpha=alpha)
+
+
+@pytest.mark.parametrize("option", [["--effect", "nan"], ["--alpha", "nan"], ["--alpha", "0"], ["--effect", "inf"],
+                                    ["--effect", "-1"], ["--alpha", "2"], ["--workers", "0"]])
+def test_bad_gate_options_exit_2_before_the_suite_runs(gate, tmp_path, monkeypatch, capsys, option):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    out = tmp_path / "never"
+    assert main(args[:-1] + [str(out)] + option) == 2
+    assert option[0] in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda meta, runs: (meta | {"effect": float("nan")}, runs), "effect"),
+    (lambda meta, runs: (meta | {"effect": "big"}, runs), "effect"),
+    (lambda meta, runs: ([meta], runs), "not a JSON object"),
+    (lambda meta, runs: (meta, runs.assign(best_val_accuracy=runs.best_val_accuracy.astype(object).where(
+        runs.index != 3, "high"))), "row 4"),
+    (lambda meta, runs: (meta, runs.assign(best_val_accuracy=runs.best_val_accuracy + 5)), "accuracy in"),
+    (lambda meta, runs: (meta, runs.assign(seed=runs.seed.astype(float) + 0.5)), "integer seed"),
+    (lambda meta, runs: (meta, pd.concat([runs, runs.iloc[:1]])), "appears twice"),
+])
+def test_a_bad_baseline_exits_2_naming_the_file_before_the_suite_runs(gate, tmp_path, monkeypatch, capsys, edit,
+                                                                     message):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    meta = json.loads((root / "baseline" / "baseline.json").read_text())
+    baseline_runs = pd.read_csv(root / "baseline" / "replay-runs.csv")
+    meta, baseline_runs = edit(meta, baseline_runs)
+    bad = tmp_path / "baseline"
+    bad.mkdir()
+    (bad / "baseline.json").write_text(json.dumps(meta))
+    baseline_runs.to_csv(bad / "replay-runs.csv", index=False)
+    out = tmp_path / "never"
+    assert main(["regress", "--suite", str(root / "suite.toml"), "--baseline", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "baseline" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_regress_out_refuses_another_suites_results(gate, tmp_path, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    other = tmp_path / "other"
+    other.mkdir()
+    manifest = json.dumps({"schema_version": 1, "suite": {"name": "default"}})
+    (other / "manifest.json").write_text(manifest)
+    (other / "runs.csv").write_text("precious\n")
+    assert main(args[:-1] + [str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "'default'" in err and "--overwrite" in err
+    assert (other / "runs.csv").read_text() == "precious\n" and (other / "manifest.json").read_text() == manifest
+    assert main(args[:-1] + [str(other), "--overwrite"]) == 0
+    assert (other / "runs.csv").read_text() != "precious\n"

@@ -15,7 +15,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow C++ info and graph warnings
 
 from tunebench.errors import InputError  # noqa: E402
+from tunebench.files import DISK_FULL, disk_full_message  # noqa: E402
+from tunebench.interrupts import EXIT_STATUS, Stopped, handle_stop_signals  # noqa: E402
 from tunebench.precision import PRECISIONS  # noqa: E402
+from tunebench.redaction import redact_text  # noqa: E402
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -78,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write report.md and figures/ from a results directory's CSVs")
     report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
+    report.add_argument("--ignore-checksums", action="store_true",
+                        help="read results whose files do not match their manifest's sha256 (edited, or mid-replacement)")
 
     regress = commands.add_parser("regress", help="run the replay suite and compare it with the committed baseline")
     regress.add_argument("--suite", default="regress", help="the replay suite to run (default: regress, 10 seeds)")
@@ -87,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "(default: the baseline's, else 0.005)")
     regress.add_argument("--alpha", type=float, default=0.05, help="family-wise level, Holm-corrected (default 0.05)")
     regress.add_argument("--update-baseline", action="store_true", help="make this run the new baseline")
+    regress.add_argument("--overwrite", action="store_true",
+                         help="replace what --out holds even if it is not an earlier run of this suite")
     regress.add_argument("--workers", type=int, default=1, help="run the suite on a local Dask cluster of N processes")
     return parser
 
@@ -154,7 +161,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tunebench.report import build_report
 
-    written = build_report(Path(args.results_dir))
+    written = build_report(Path(args.results_dir), verify=not args.ignore_checksums)
     print(f"wrote {written[-1]} and {len(written) - 1} figure(s) in {Path(args.results_dir) / 'figures'}")
     return EXIT_OK
 
@@ -163,7 +170,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     from tunebench.regress import run_gate
 
     passed = run_gate(args.suite, Path(args.baseline), Path(args.out), effect=args.effect, alpha=args.alpha,
-                      update=args.update_baseline, workers=args.workers)
+                      update=args.update_baseline, workers=args.workers, overwrite=args.overwrite)
     return EXIT_OK if passed else EXIT_FAILURE
 
 
@@ -171,24 +178,40 @@ COMMANDS = {"run": cmd_run, "record": cmd_record, "report": cmd_report, "regress
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status.
+
+    Every message goes through :func:`~tunebench.redaction.redact_text` (no URL password is
+    ever printed). Ctrl-C and SIGTERM stop the command with a line saying how to resume
+    (exit 130 and 143); bad input exits 2, anything unexpected 1 with its traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "list":
-            return cmd_list()
-        return COMMANDS[args.command](args)
+        with handle_stop_signals():
+            if args.command == "list":
+                return cmd_list()
+            return COMMANDS[args.command](args)
     except InputError as error:
-        print(f"tunebench: error: {error}", file=sys.stderr)
+        print(f"tunebench: error: {redact_text(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("\ntunebench: interrupted; results already in the output directory are untouched "
-              "(run the same command again to resume)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        name = stop.signal_name if isinstance(stop, Stopped) else "SIGINT"
+        print(f"\ntunebench: stopped ({'Ctrl-C' if name == 'SIGINT' else name}); results already in the output "
+              "directory are untouched (run the same command again to resume)", file=sys.stderr)
+        return EXIT_STATUS.get(name, 130)
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            return _internal_failure()
+        print(f"tunebench: error: {redact_text(disk_full_message(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception:
-        traceback.print_exc()
-        print("tunebench: internal failure (the traceback above); results already in the output "
-              "directory are untouched", file=sys.stderr)
-        return EXIT_FAILURE
+        return _internal_failure()
+
+
+def _internal_failure() -> int:
+    print(redact_text(traceback.format_exc()), file=sys.stderr, end="")
+    print("tunebench: internal failure (the traceback above); results already in the output "
+          "directory are untouched", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -17,3 +17,7 @@ class DataError(InputError):
 
 class SuiteError(InputError):
     """A suite file or a command-line override is malformed or names unknown things."""
+
+
+class DiskFullError(InputError):
+    """No space left where tunebench writes; the message names the folder and the space needed."""

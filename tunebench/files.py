@@ -9,10 +9,17 @@ never a part of one.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterable, Iterator
+
+from tunebench.errors import DiskFullError
+
+#: The errors that mean "the disk (or the user's quota) is full".
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @contextmanager
@@ -23,12 +30,19 @@ def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     text = "b" not in mode
+    written = 0
     try:
         with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if text else {})) as handle:
             yield handle
+            written = handle.tell()
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.errno in DISK_FULL:
+            raise DiskFullError(disk_full_message(error, path, written or None)) from error
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -38,6 +52,24 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_file`)."""
     with atomic_file(path, "w" if isinstance(data, str) else "wb") as handle:
         handle.write(data)
+
+
+def disk_full_message(error: OSError, path: Path | None = None, needed: int | None = None) -> str:
+    """What to tell a user whose disk filled up while writing ``path`` (``needed`` bytes, if known)."""
+    target = Path(path if path is not None else (error.filename or "."))
+    folder = target if target.is_dir() else target.parent
+    try:
+        free = f"{_megabytes(shutil.disk_usage(folder).free)} free"
+    except OSError:
+        free = "free space unknown"
+    size = f"at least {_megabytes(needed)}" if needed else "its size unknown"
+    return (f"no space left on the device holding {folder.resolve()} while writing {target.name} ({size}; {free}); "
+            "free some space there and run the same command again: everything written before is kept, and an "
+            "interrupted run resumes where it stopped")
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"
 
 
 def fsync_dir(directory: Path) -> None:
@@ -74,4 +106,4 @@ def environment(**values: str | None) -> Iterator[None]:
         set_environment(saved)
 
 
-__all__ = ["atomic_file", "environment", "fsync_dir", "set_environment", "write_atomically"]
+__all__ = ["DISK_FULL", "atomic_file", "disk_full_message", "environment", "fsync_dir", "set_environment", "write_atomically"]

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-from tunebench.errors import InputError
-from tunebench.files import fsync_dir
+from tunebench.errors import DiskFullError, InputError
+from tunebench.files import DISK_FULL, disk_full_message, fsync_dir
 
 
 class JournalError(InputError):
@@ -40,10 +40,15 @@ class Journal:
         """Write one record as one line, then flush and fsync."""
         line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
         created = not self.path.exists()
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:  # a torn line is dropped by recover() when the run resumes
+            if error.errno in DISK_FULL:
+                raise DiskFullError(disk_full_message(error, self.path, len(line.encode()))) from error
+            raise
         if created:
             fsync_dir(self.path.parent)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.precision import native_bfloat16
+from tunebench.redaction import redact_argv
 
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
             "pandas", "scikit-learn")
@@ -91,7 +92,7 @@ def build_manifest(suite: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The manifest: schema version, suite as run, versions, hardware, commit, and ``extra``."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "command": sys.argv,
+        "command": redact_argv(sys.argv),
         "suite": suite,
         "versions": package_versions(),
         "hardware": hardware(),

@@ -18,6 +18,7 @@ recording is another benchmark, so the baseline must be made again
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import pandas as pd
 
 from tunebench.datasets import resolve_data_dir
 from tunebench.errors import InputError
-from tunebench.results_dir import load_results
+from tunebench.results_dir import RESULTS_MARKERS, load_results, read_suite_name
 from tunebench.runner import run_suite
 from tunebench.suite import load_suite
 from tunebench.files import write_atomically
@@ -47,6 +48,20 @@ class GateResult:
 
     table: pd.DataFrame
     passed: bool
+
+
+def check_effect(value: Any, where: str) -> float:
+    """``value`` as an effect size (an accuracy drop in [0, 1)); :class:`InputError` naming ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0 <= value < 1):
+        raise InputError(f"{where}: the effect size must be a finite accuracy drop in [0, 1), not {value!r}")
+    return float(value)
+
+
+def check_alpha(value: Any, where: str = "--alpha") -> float:
+    """``value`` as a test level in (0, 1); :class:`InputError` naming ``where`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0 < value < 1):
+        raise InputError(f"{where}: the family-wise level must be a finite number in (0, 1), not {value!r}")
+    return float(value)
 
 
 def recordings_fingerprint(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +108,15 @@ def compare(baseline: pd.DataFrame, current: pd.DataFrame, effect: float = DEFAU
         median_change (current - baseline, paired), p_value, p_holm, verdict (``regressed``,
         ``ok``, ``improved`` for a median change above +effect, ``missing`` when the strategy is
         absent from one side, ``too few seeds``); ``passed`` is False iff a row regressed or
-        went missing.
+        went missing, or could not be tested (``too few seeds``): a gate that cannot test
+        cannot pass.
+
+    Raises
+    ------
+    InputError
+        ``effect`` or ``alpha`` out of range or not finite.
     """
+    effect, alpha = check_effect(effect, "effect"), check_alpha(alpha, "alpha")
     key = ["benchmark", "strategy", "seed"]
     merged = baseline[key + [METRIC]].merge(current[key + [METRIC]], on=key, how="outer",
                                             suffixes=("_baseline", "_current"))
@@ -114,13 +136,13 @@ def compare(baseline: pd.DataFrame, current: pd.DataFrame, effect: float = DEFAU
     table["p_holm"] = holm(table["p_value"].to_numpy())
     table["verdict"] = [_verdict(row, effect, alpha) for row in table.itertuples()]
     table = table.drop(columns="missing")
-    return GateResult(table=table, passed=not table["verdict"].isin(["regressed", "missing"]).any())
+    return GateResult(table=table, passed=table["verdict"].isin(["ok", "improved"]).all())
 
 
 def _verdict(row, effect: float, alpha: float) -> str:
     if row.missing:
         return "missing"
-    if row.seeds < MIN_SEEDS_FOR_TEST:
+    if row.seeds < MIN_SEEDS_FOR_TEST or not math.isfinite(row.p_holm):
         return "too few seeds"
     if row.p_holm < alpha:
         return "regressed"
@@ -135,7 +157,13 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def load_baseline(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """``(baseline.json, the baseline's runs)``; :class:`InputError` naming the file if absent or bad."""
+    """``(baseline.json, the baseline's runs)``; :class:`InputError` naming the file if absent or bad.
+
+    Checked: baseline.json is an object whose ``effect`` (if present) is a valid effect
+    size; the runs table has the key columns and :data:`METRIC`, one row per (benchmark,
+    strategy, seed), integer seeds, and accuracies in [0, 1] (empty for a run without a
+    completed trial).
+    """
     directory = Path(directory)
     meta_path, runs_path = directory / BASELINE_META, directory / BASELINE_RUNS
     for path in (meta_path, runs_path):
@@ -144,12 +172,35 @@ def load_baseline(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         runs = pd.read_csv(runs_path)
-    except (json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError) as error:
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"baseline in {directory} cannot be read: {error}") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"baseline file {meta_path} is not a JSON object")
+    if "effect" in meta:
+        check_effect(meta["effect"], f"baseline file {meta_path}: effect")
     for column in ("benchmark", "strategy", "seed", METRIC):
         if column not in runs.columns:
             raise InputError(f"baseline file {runs_path}: missing column {column!r}")
+    _check_numbers(runs, runs_path)
+    duplicated = runs.duplicated(["benchmark", "strategy", "seed"])
+    if duplicated.any():
+        row = runs[duplicated].iloc[0]
+        raise InputError(f"baseline file {runs_path}: run {row.benchmark}/{row.strategy}/seed {row.seed} appears twice")
     return meta, runs
+
+
+def _check_numbers(runs: pd.DataFrame, path: Path) -> None:
+    """Seeds are integers and :data:`METRIC` accuracies in [0, 1] or empty; else :class:`InputError`."""
+    seeds = pd.to_numeric(runs["seed"], errors="coerce")
+    metric = pd.to_numeric(runs[METRIC], errors="coerce")
+    bad_seed = ~np.isfinite(seeds) | (seeds != np.round(seeds))
+    bad_metric = (metric.isna() & runs[METRIC].notna()) | ~((metric >= 0) & (metric <= 1) | metric.isna())
+    for column, bad in (("seed", bad_seed), (METRIC, bad_metric)):
+        if bad.any():
+            index = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"baseline file {path}: column {column} row {index + 1} holds {runs[column].iloc[index]!r}"
+                             f", not {'an integer seed' if column == 'seed' else 'an accuracy in [0, 1]'}")
+    runs["seed"], runs[METRIC] = seeds.astype(int), metric
 
 
 def save_baseline(run_dir: Path, directory: Path, effect: float) -> None:
@@ -173,9 +224,13 @@ def check_same_recordings(meta: dict[str, Any], manifest: dict[str, Any], baseli
 
 
 def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: float | None = None,
-             alpha: float = DEFAULT_ALPHA, update: bool = False, workers: int = 1) -> bool:
-    """``tunebench regress``: run the replay suite into ``out_dir`` (replacing what is there),
-    then save it as the baseline (``update``) or compare it with the baseline and print the table.
+             alpha: float = DEFAULT_ALPHA, update: bool = False, workers: int = 1, overwrite: bool = False) -> bool:
+    """``tunebench regress``: run the replay suite into ``out_dir``, then save it as the
+    baseline (``update``) or compare it with the baseline and print the table.
+
+    ``out_dir`` is replaced only when it is empty or holds an earlier run of the same suite
+    (or ``overwrite``); another suite's results there are refused (:class:`InputError`).
+    Every option and the baseline are checked before the suite runs.
 
     ``workers`` > 1 runs the suite on a local Dask cluster (the same rows, sooner).
     ``effect`` defaults to the baseline's (else :data:`DEFAULT_EFFECT`). Returns whether the
@@ -183,10 +238,16 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
     (checked before the suite runs where possible).
     """
     suite = load_suite(suite_name)
+    alpha = check_alpha(alpha)
+    if effect is not None:
+        effect = check_effect(effect, "--effect")
+    if workers < 1:
+        raise InputError(f"--workers {workers}: expected a positive number of processes")
     meta, baseline = (None, None) if update else load_baseline(baseline_dir)
     if effect is None:
         effect = (meta or {}).get("effect", DEFAULT_EFFECT)
-    outcome = run_suite(suite, out_dir, resolve_data_dir(None), overwrite=True, workers=workers)
+    _check_out_dir(Path(out_dir), suite.name, overwrite)
+    outcome = run_suite(suite, out_dir, resolve_data_dir(None), overwrite=True, workers=workers)  # checked above
     print(f"{outcome.runs} replay runs in {outcome.wall_seconds:.1f} s into {out_dir}")
     if update:
         save_baseline(out_dir, baseline_dir, effect)
@@ -202,5 +263,19 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
     return result.passed
 
 
+def _check_out_dir(out_dir: Path, suite_name: str, overwrite: bool) -> None:
+    """Refuse to replace results of another suite in ``out_dir`` (or anything unknown) unless ``overwrite``."""
+    if overwrite or not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} exists and is not a directory")
+    found = read_suite_name(out_dir)
+    if found == suite_name or not any((out_dir / name).exists() for name in RESULTS_MARKERS):
+        return
+    what = f"results of suite {found!r}" if found else "files that are not an earlier run of this suite"
+    raise InputError(f"--out {out_dir} holds {what}; the gate replaces only its own earlier runs of "
+                     f"{suite_name!r} there: choose another --out, or pass --overwrite to replace them")
+
+
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_BASELINE", "DEFAULT_EFFECT", "DEFAULT_SUITE", "GateResult", "METRIC",
-           "check_same_recordings", "compare", "drop_test", "format_table", "load_baseline", "run_gate", "save_baseline"]
+           "check_alpha", "check_effect", "check_same_recordings", "compare", "drop_test", "format_table", "load_baseline", "run_gate", "save_baseline"]

@@ -25,6 +25,7 @@ from tunebench.report_tables import (
     headline_markdown,
     reproducibility_markdown,
 )
+from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.stats import MIN_SEEDS_FOR_TEST
 
@@ -66,7 +67,8 @@ HOW_TO_READ = {
     ),
 }
 
-def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None) -> list[Path]:
+def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None, *,
+                 verify: bool = True) -> list[Path]:
     """Build ``report.md`` and its figures from a results directory.
 
     Parameters
@@ -74,6 +76,8 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     results_dir:
         A directory written by ``tunebench run`` (runs.csv, trials.csv, curves.csv,
         manifest.json).
+    verify:
+        Refuse results whose files do not match their manifest's checksums (default).
     stage_seconds:
         If given, filled with the wall seconds of each stage: ``load``, ``tables``,
         ``figures``, ``write``.
@@ -90,7 +94,10 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     """
     results_dir = Path(results_dir)
     with _timed("load", stage_seconds):
-        data = load_results(results_dir)
+        data = load_results(results_dir, verify=verify)
+    for path, kind in ((results_dir / FIGURES_DIR, "a folder"), (results_dir / REPORT_NAME, "a file")):
+        if path.exists() and path.is_dir() != (kind == "a folder"):
+            raise InputError(f"{path} exists and is not {kind}; move it away so that the report can be written")
     with _timed("tables", stage_seconds):
         tables = benchmark_tables(data)
     with _timed("figures", stage_seconds):

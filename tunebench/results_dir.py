@@ -4,7 +4,8 @@
 (schema :data:`tunebench.SCHEMA_VERSION`) and raises :class:`tunebench.errors.InputError`,
 naming the file and, where one is at fault, the column, when a file is missing or
 unreadable, a required column is missing, a numeric column holds text, ``runs.csv`` has no
-rows, or the manifest is not JSON or has another schema version. Extra columns are kept;
+rows, the manifest is not JSON or has another schema version, or a file does not match the
+checksum its manifest lists (results being replaced, or edited). Extra columns are kept;
 trials with a status other than ``"ok"`` (e.g. ``"failed"`` with NaN metrics) are kept and
 left for the report to count.
 """
@@ -21,8 +22,10 @@ import pandas as pd
 
 from tunebench import SCHEMA_VERSION
 from tunebench.errors import InputError
+from tunebench.resume import HEADER, STAGING, read_header
 from tunebench.schema import (
-    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TEXT_COLUMNS, TRIAL_COLUMNS, TrialStatus,
+    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RESULT_FILES, RUN_COLUMNS, RUN_KEY, TEXT_COLUMNS, TRIAL_COLUMNS,
+    TrialStatus,
 )
 from tunebench.strategies import STRATEGIES
 
@@ -92,7 +95,59 @@ def order_strategies(names: Any) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def load_results(directory: Path, *, as_written: bool = False) -> ResultsData:
+#: Manifest fields that must be JSON objects when present.
+_MANIFEST_OBJECTS = ("suite", "data", "strategies", "files", "versions", "hardware", "budgets", "execution")
+
+#: What marks a folder as holding (or being about to hold) a run's results.
+RESULTS_MARKERS = RESULT_FILES + (STAGING,)
+
+
+def read_suite_name(directory: Path) -> str | None:
+    """The suite whose results (``manifest.json``) or interrupted run (``.partial/header.json``)
+    ``directory`` holds; ``None`` when neither names one."""
+    for read in (lambda: json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8")),
+                 lambda: read_header(Path(directory) / STAGING)):
+        try:
+            found = read()
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        suite = found.get("suite") if isinstance(found, dict) else None
+        if isinstance(suite, dict) and isinstance(suite.get("name"), str):
+            return suite["name"]
+    return None
+
+
+def verify_checksums(directory: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a results folder whose files do not match the sha256 its manifest lists.
+
+    Raises
+    ------
+    InputError
+        Naming the first file that is missing or differs: the folder is being replaced by a
+        run that was interrupted (running its command again finishes it), or was edited.
+    """
+    listed = manifest.get("files")
+    if listed is None:
+        return  # hand-made results without a checksum list
+    if not isinstance(listed, dict):
+        raise InputError(f"{directory / 'manifest.json'}: 'files' must map file names to sha256 checksums")
+    for name, expected in listed.items():
+        path = directory / str(name)
+        try:
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            actual = None
+        if actual != expected:
+            state = "is missing" if actual is None else "does not match the sha256 in manifest.json"
+            partial = (directory / STAGING / HEADER).exists()
+            raise InputError(
+                f"{path} {state}: the results in {directory} are not the set their manifest describes "
+                + ("(a run replacing them was interrupted: run its command again to finish it)" if partial else
+                   "(replaced or edited after the run wrote them)")
+                + "; pass --ignore-checksums to read them anyway")
+
+
+def load_results(directory: Path, *, as_written: bool = False, verify: bool = True) -> ResultsData:
     """Read and validate the four files of a results directory.
 
     Parameters
@@ -103,6 +158,8 @@ def load_results(directory: Path, *, as_written: bool = False) -> ResultsData:
         Keep every column as pandas reads it and the ``hp_*`` columns as their text (for
         MLflow parameters: ``80``, not ``80.0``), after the same checks; default: required
         numeric columns as float64.
+    verify:
+        Check every file against the sha256 the manifest lists (:func:`verify_checksums`).
 
     Returns
     -------
@@ -117,6 +174,8 @@ def load_results(directory: Path, *, as_written: bool = False) -> ResultsData:
     if not directory.is_dir():
         raise InputError(f"results directory {directory} does not exist")
     manifest = load_manifest(directory / "manifest.json")
+    if verify:
+        verify_checksums(directory, manifest)
     runs = load_table(directory / "runs.csv", RUN_COLUMNS, as_written=as_written)
     if runs.empty:
         raise InputError(f"{directory / 'runs.csv'}: no runs (the file has a header but no rows)")
@@ -150,6 +209,9 @@ def load_manifest(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if (path.parent / STAGING / HEADER).exists():
+            raise InputError(f"{path}: file not found: a run writing results into {path.parent} was interrupted "
+                             "(run its command again to finish it)") from None
         raise InputError(f"{path}: file not found (a results directory holds runs.csv, trials.csv, "
                          "curves.csv and manifest.json)") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -164,6 +226,12 @@ def load_manifest(path: Path) -> dict[str, Any]:
     if version != SCHEMA_VERSION:
         found = "no schema_version" if "schema_version" not in manifest else f"schema_version {version!r}"
         raise InputError(f"{path}: {found}; this tunebench reads results schema version {SCHEMA_VERSION}")
+    for key in _MANIFEST_OBJECTS:
+        if key in manifest and not isinstance(manifest[key], dict):
+            raise InputError(f"{path}: {key!r} must be a JSON object, found {type(manifest[key]).__name__}")
+    for name, entry in (manifest.get("data") or {}).items():
+        if not isinstance(entry, dict):
+            raise InputError(f"{path}: data[{name!r}] must be a JSON object, found {type(entry).__name__}")
     return manifest
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import re
 import shutil
 from contextlib import ExitStack, contextmanager
@@ -219,8 +218,8 @@ class StateStore:
     A state is saved before its trial's journal line is written and deleted after the line of
     the promotion that consumed it, so a resumed run continues every promotion from exactly
     the weights and optimizer state an uninterrupted run would have used. States are dicts
-    whose values are lists of arrays (weights, optimizer variables) or JSON values; anything
-    else is pickled.
+    whose values are lists of arrays (weights, optimizer variables) or JSON values, written
+    as plain arrays; a file with anything else (a pickle) is refused on load, never run.
     """
 
     def __init__(self, directory: Path):
@@ -244,7 +243,7 @@ class StateStore:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return _decode_state({name: data[name] for name in data.files})
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:
             raise InputError(f"{path}: the saved warm-start state of trial {trial_id} cannot be read ({error}); "
                              "pass --overwrite to start the interrupted run again") from None
 
@@ -266,32 +265,37 @@ class StoredState:
 
 
 def _encode_state(state: Any) -> dict[str, np.ndarray]:
-    if isinstance(state, dict) and all(isinstance(k, str) and "/" not in k for k in state):
-        arrays: dict[str, np.ndarray] = {}
-        lists: dict[str, int] = {}
-        plain: dict[str, Any] = {}
-        for key, value in state.items():
-            if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
-                lists[key] = len(value)
-                arrays.update({f"{key}/{i:06d}": v for i, v in enumerate(value)})
-            else:
-                plain[key] = value
-        try:
-            text = json.dumps({"lists": lists, "plain": plain}, allow_nan=True)
-        except TypeError:
-            pass
+    """``state`` as plain arrays: each list of arrays under ``<key>/<index>``, the rest as one
+    JSON text under ``__json__``. Anything else is a :class:`TypeError` (a benchmark's bug):
+    states are never pickled, so reading one back can never run code."""
+    if not (isinstance(state, dict) and all(isinstance(k, str) and "/" not in k for k in state)):
+        raise TypeError(f"a warm-start state must be a dict with str keys without '/', not {type(state).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    lists: dict[str, int] = {}
+    plain: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+            if any(v.dtype.hasobject for v in value):
+                raise TypeError(f"warm-start state {key!r} holds an object array, which would need pickle")
+            lists[key] = len(value)
+            arrays.update({f"{key}/{i:06d}": v for i, v in enumerate(value)})
         else:
-            return arrays | {"__json__": np.array(text)}
-    return {"__pickle__": np.frombuffer(pickle.dumps(state), dtype=np.uint8)}
+            plain[key] = value
+    text = json.dumps({"lists": lists, "plain": plain}, allow_nan=True)  # TypeError for non-JSON values
+    return arrays | {"__json__": np.array(text)}
 
 
 def _decode_state(arrays: dict[str, np.ndarray]) -> Any:
-    if "__pickle__" in arrays:
-        return pickle.loads(arrays["__pickle__"].tobytes())
+    """The state :func:`_encode_state` wrote; :class:`ValueError` for anything else."""
+    if "__json__" not in arrays:
+        raise ValueError(f"not a tunebench warm-start state (entries {sorted(arrays)[:5]}, no __json__; "
+                         "tunebench never reads pickled data)")
     meta = json.loads(str(arrays["__json__"]))
+    if not (isinstance(meta, dict) and isinstance(meta.get("lists"), dict) and isinstance(meta.get("plain"), dict)):
+        raise ValueError("its __json__ entry is not a tunebench warm-start state")
     state = dict(meta["plain"])
     for key, count in meta["lists"].items():
-        state[key] = [arrays[f"{key}/{i:06d}"] for i in range(count)]
+        state[key] = [arrays[f"{key}/{i:06d}"] for i in range(int(count))]
     return state
 
 
@@ -300,7 +304,8 @@ class AttemptMarker:
 
     Written before training starts; a trial during which the process died
     :data:`tunebench.runner.MAX_TRIAL_STARTS` times (killed, or out of memory) is recorded
-    as failed instead of being started yet again.
+    as failed instead of being started yet again. A start that the user stopped (Ctrl-C,
+    SIGTERM) is taken back (:meth:`forgive`): it never counts.
     """
 
     def __init__(self, path: Path):
@@ -317,6 +322,14 @@ class AttemptMarker:
             pass
         write_atomically(self.path, json.dumps({"trial": trial, "starts": before + 1}) + "\n")
         return before
+
+    def forgive(self, trial: int, starts_before: int) -> None:
+        """Take back the start of ``trial`` that :meth:`start` recorded: it was stopped by the
+        user (Ctrl-C, SIGTERM), which is not a death to count."""
+        if starts_before == 0:
+            self.clear()
+        else:
+            write_atomically(self.path, json.dumps({"trial": trial, "starts": starts_before}) + "\n")
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

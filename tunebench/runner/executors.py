@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -31,6 +32,10 @@ from tunebench.errors import InputError
 from tunebench.journal import parse_line
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import THREAD_ENV, RunTask, build_benchmark
+
+#: What ``--scheduler`` accepts: ``[tcp|tls|ws|wss|ucx://]host:port`` (a malformed one is
+#: refused before Dask sees it: Dask's half-built client then prints a traceback on exit).
+SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):[0-9]{1,5}")
 
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 10.0
@@ -114,6 +119,9 @@ class DaskExecutor:
         if it cannot be reached."""
         if self.scheduler is None:
             return
+        if not SCHEDULER_ADDRESS.fullmatch(self.scheduler):
+            raise InputError(f"--scheduler {self.scheduler!r}: not a Dask scheduler address; expected "
+                             "[PROTOCOL://]HOST:PORT, such as tcp://10.0.0.5:8786")
         from distributed import Client  # lazy: Dask takes seconds to import and most runs never need it
 
         try:

@@ -1,9 +1,10 @@
 """The final files of a suite: derived from the run journals, in suite order, and moved
 into the output directory, the manifest last.
 
-The manifest holds the checksums of the files moved before it: a crash between renames
-leaves files that do not match their manifest, which is detectable, and running the
-command again redoes this step from the journals.
+An earlier run's manifest is removed before the first file moves, and the new manifest,
+which holds the checksums of the files moved before it, moves last: at every moment the
+folder holds a complete set with its manifest, or no manifest (readers refuse it, naming
+the interrupted run), and running the command again redoes this step from the journals.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tunebench import SCHEMA_VERSION
-from tunebench.files import write_atomically
+from tunebench.files import fsync_dir, write_atomically
 from tunebench.journal import Journal
 from tunebench.manifest import build_manifest
 from tunebench.resume import FINISHING, finish_staging
@@ -67,6 +68,10 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     # crash between renames leaves files that do not match their manifest, which is
     # detectable, and running the command again redoes this step from the journals.
     write_atomically(staging / FINISHING, now() + "\n")
+    # Old results go out of service first: without their manifest no reader takes them for
+    # a complete set while the new files move in one by one.
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    fsync_dir(out_dir)
     final = []
     for path in files + [staging / "manifest.json"]:
         target = out_dir / path.name

@@ -28,6 +28,7 @@ from typing import Any, Callable
 from tunebench.errors import InputError
 from tunebench.journal import Journal
 from tunebench.progress import Progress
+from tunebench.redaction import redact_text
 from tunebench.resume import SESSIONS, make_header, open_staging, read_header
 from tunebench.runner.executors import DaskExecutor, InProcessExecutor
 from tunebench.runner.execute import scan_journal
@@ -137,7 +138,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         final, records = write_final_files(
             tasks, staging, out_dir, suite=suite, data_dir=data_dir, data_sources=data_sources, header=header,
             sessions=list(sessions.records()), clock_start=clock_start,
-            execution={"workers": workers, "scheduler": scheduler,
+            execution={"workers": workers, "scheduler": None if scheduler is None else redact_text(scheduler),
                        "mode": InProcessExecutor.description if executor is None else executor.description})
 
     if mlflow_uri is not None:
@@ -156,7 +157,8 @@ def _log_session(staging: Path, resumed: bool, workers: int, scheduler: str | No
     """Append this invocation to the staging folder's sessions journal (the manifest lists them)."""
     sessions = Journal(staging / SESSIONS)
     sessions.recover()
-    sessions.append({"started": now(), "resumed": resumed, "workers": workers, "scheduler": scheduler,
+    sessions.append({"started": now(), "resumed": resumed, "workers": workers,
+                     "scheduler": None if scheduler is None else redact_text(scheduler),
                      "host": os.uname().nodename, "pid": os.getpid()})
     return sessions
 

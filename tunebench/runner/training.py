@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunebench.benchmarks.base import TrialFailed
+from tunebench.redaction import redact_text
 from tunebench.resume import StoredState
 from tunebench.strategies import Suggestion
 
@@ -48,16 +49,17 @@ def train(benchmark, suggestion: Suggestion, train_seed: int, initial_epoch: int
     except TrialFailed as failure:
         seconds = failure.seconds if failure.seconds is not None else time.perf_counter() - started
         return Trained(curve=failure.curve, seconds=seconds, error=_one_line(failure.error),
-                        trace=traceback.format_exc(limit=20))
+                        trace=redact_text(traceback.format_exc(limit=20)))
     except Exception as error:  # noqa: BLE001 - any error inside one trial fails that trial only
         return Trained(curve=[], seconds=time.perf_counter() - started,
-                        error=_one_line(f"{type(error).__name__}: {error}"), trace=traceback.format_exc(limit=20))
+                        error=_one_line(f"{type(error).__name__}: {error}"),
+                        trace=redact_text(traceback.format_exc(limit=20)))
     return Trained(curve=evaluation.curve, seconds=evaluation.seconds, test_confusion=evaluation.test_confusion,
                     state=evaluation.state)
 
 
 def _one_line(text: str, limit: int = 500) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(redact_text(str(text)).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

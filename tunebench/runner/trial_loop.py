@@ -172,8 +172,13 @@ class TrialLoop:
 
     def _train(self, step: _Step) -> _Outcome:
         seed = self.task.seeds.training(step.suggestion.config)
-        trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
-                        step.keep_state, self.marker.start(step.number))
+        starts_before = self.marker.start(step.number)
+        try:
+            trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
+                            step.keep_state, starts_before)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (tunebench.interrupts): a stop, not a death
+            self.marker.forgive(step.number, starts_before)
+            raise
         last = trained.curve[-1] if trained.curve and not trained.failed else None
         return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
                         epochs_trained=len(trained.curve) if trained.failed else step.charge,
