@@ -4,7 +4,7 @@
 signals into :class:`Stopped`, a ``KeyboardInterrupt``, so the code that cleans up after
 Ctrl-C cleans up after SIGTERM too, and remembers that a stop was asked for. Python may
 swallow a ``KeyboardInterrupt`` raised while a library runs a finaliser or a callback
-("Exception ignored in ..."); :func:`raise_if_stopping`, called between training batches
+("Exception ignored in ...", which is not printed for a stop); :func:`raise_if_stopping`, called between training batches
 (see :class:`tunebench.benchmarks.live.LiveKerasBenchmark`), raises it again, so training
 never carries on after a stop was asked for.
 
@@ -16,6 +16,7 @@ out of memory) counts toward "died twice, recorded as failed".
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -65,11 +66,19 @@ def handle_stop_signals() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    unraisable = sys.unraisablehook
+
+    def quiet_about_stops(info) -> None:  # a stop swallowed in a finaliser: raised again later, not printed
+        if not isinstance(info.exc_value, Stopped):
+            unraisable(info)
+
+    sys.unraisablehook = quiet_about_stops
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = unraisable
         _asked = None
 
 

@@ -274,7 +274,8 @@ def _encode_state(state: Any) -> dict[str, np.ndarray]:
     lists: dict[str, int] = {}
     plain: dict[str, Any] = {}
     for key, value in state.items():
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (np.ndarray, np.generic)) for v in value):
+            value = [np.asarray(v) for v in value]  # numpy scalars (an optimizer's step count) as 0-d arrays
             if any(v.dtype.hasobject for v in value):
                 raise TypeError(f"warm-start state {key!r} holds an object array, which would need pickle")
             lists[key] = len(value)

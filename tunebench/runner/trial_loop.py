@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tunebench.errors import InputError
+from tunebench.interrupts import raise_if_stopping
 from tunebench.journal import Journal
 from tunebench.ledger import EpochLedger
 from tunebench.resume import AttemptMarker, StateStore, StoredState
@@ -113,6 +114,7 @@ class TrialLoop:
 
     def _loop(self) -> RunStatus:
         while True:
+            raise_if_stopping()  # a stop that a library swallowed ends the run here at the latest
             if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
                 return RunStatus.TOO_MANY_FAILURES
             if self.ledger.out_of_time():

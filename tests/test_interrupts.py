@@ -1,0 +1,110 @@
+"""A user's Ctrl-C or SIGTERM: a friendly stop and a resumable run, never a failed trial.
+
+Real Keras training on the tiny data. The in-process tests stop training by raising
+:class:`~tunebench.interrupts.Stopped` from inside the benchmark (what the signal handler
+raises); the subprocess test sends a real SIGTERM to a real `tunebench run`.
+"""
+
+import json
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from tunebench.benchmarks.live import LiveKerasBenchmark
+from tunebench.cli import main
+from tunebench.interrupts import Stopped, handle_stop_signals
+from tunebench.progress import Progress
+from tunebench.resume import STAGING
+from tunebench.runner import run_suite
+from tunebench.schema import without_timing
+from tunebench.suite import parse_suite
+
+from test_resume import assert_same_results, command, journaled_trials, start
+
+SUITE = {"name": "stop", "seeds": [0], "strategies": ["random"],
+         "benchmarks": {"mnist-mlp": {"max_epochs": 1, "trials": 4}}}
+
+
+class StoppedAtEvaluation(LiveKerasBenchmark):
+    """The live mnist-mlp benchmark, stopped by the user (Ctrl-C) at its ``stop_at``-th evaluation."""
+
+    stop_at: int | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def evaluate(self, config, epochs, seed, **kwargs):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise Stopped("SIGINT")
+        return super().evaluate(config, epochs, seed, **kwargs)
+
+
+def factory(stop_at):
+    def make(spec, splits, plan):
+        benchmark = StoppedAtEvaluation(spec, splits, plan.options, plan.max_epochs, plan.batch_size,
+                                        fidelity=plan.fidelity)
+        benchmark.stop_at = stop_at
+        return benchmark
+    return make
+
+
+def starts_counted(out) -> int:
+    """The starts of the trial in training that count toward "died twice" (0 without a marker)."""
+    return sum(json.loads(p.read_text())["starts"] for p in (out / STAGING / "runs").glob("*.attempt"))
+
+
+def run(out, data_dir, stop_at=None):
+    return run_suite(parse_suite(SUITE, source="(test)"), out, data_dir, progress=Progress(1, 1, enabled=False),
+                     benchmark_factory=factory(stop_at))
+
+
+def test_two_ctrl_c_in_the_same_trial_then_resume_gives_the_uninterrupted_results(tiny_data_dir, tmp_path):
+    reference = tmp_path / "reference"
+    run(reference, tiny_data_dir)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(out, tiny_data_dir, stop_at=3)  # trials 1 and 2 trained, trial 3 stopped
+    with pytest.raises(KeyboardInterrupt):
+        run(out, tiny_data_dir, stop_at=1)  # resumed: trials 1-2 caught up, trial 3 stopped again
+    assert starts_counted(out) == 0  # a user's stop is not a death
+    outcome = run(out, tiny_data_dir)
+    assert outcome.failed_trials == 0
+    for name in ("trials.csv", "runs.csv", "curves.csv"):
+        pd.testing.assert_frame_equal(without_timing(pd.read_csv(reference / name)),
+                                      without_timing(pd.read_csv(out / name)))
+
+
+def test_a_stop_swallowed_by_a_library_still_stops_training_at_the_next_batch(tiny_data_dir, tmp_path):
+    """Python drops a KeyboardInterrupt raised inside a finaliser ("Exception ignored in ..."):
+    the stop is remembered, and the live benchmark raises it again between batches."""
+    from tunebench import interrupts
+
+    run(tmp_path / "warm", tiny_data_dir)  # data and Keras loaded
+    with handle_stop_signals():
+        interrupts._asked = "SIGINT"  # what the handler leaves behind when its exception was swallowed
+        with pytest.raises(Stopped):
+            run(tmp_path / "out", tiny_data_dir)
+    assert interrupts.stop_asked() is None  # reset when the command ends
+    assert journaled_trials(tmp_path / "out") == 0
+
+
+def test_sigterm_stops_with_a_friendly_line_and_the_run_resumes_exactly(small_suite_results, small_suite_file,
+                                                                        tiny_data_dir, tmp_path):
+    out = tmp_path / "out"
+    args = command(small_suite_file, tiny_data_dir, out)
+    process = start(args, tmp_path)
+    while journaled_trials(out) < 2 and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "tunebench: stopped (SIGTERM)" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert starts_counted(out) == 0
+    assert main(args) == 0
+    assert_same_results(small_suite_results, out)
+    assert (pd.read_csv(out / "trials.csv").status == "ok").all()
