@@ -685,3 +685,11 @@ def test_real_mnist_sizes_and_stratified_validation(real_data_dir):
     assert not np.array_equal(other.y_train, splits.y_train) or not np.array_equal(
         other.x_train, splits.x_train
     )
+
+
+def test_training_labels_of_one_class_are_refused(tmp_path):
+    arrays = fer_arrays()
+    arrays["y_train"] = np.zeros_like(arrays["y_train"])
+    np.savez(tmp_path / "fer2013.npz", **arrays)
+    with pytest.raises(DataError, match=r"fer2013\.npz.*every label in y_train is 0: a classifier cannot learn"):
+        load_fer2013(tmp_path, seed=0)

@@ -4,7 +4,11 @@ import os
 
 import pytest
 
+from tunebench.errors import DiskFullError
 from tunebench.files import atomic_file, environment, write_atomically
+from tunebench.journal import Journal
+
+needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 
 
 def test_an_atomic_write_replaces_the_file_whole(tmp_path):
@@ -32,3 +36,39 @@ def test_environment_sets_and_restores(monkeypatch):
     with environment(TUNEBENCH_T1="during", TUNEBENCH_T2="new"):
         assert os.environ["TUNEBENCH_T1"] == "during" and os.environ["TUNEBENCH_T2"] == "new"
     assert os.environ["TUNEBENCH_T1"] == "before" and "TUNEBENCH_T2" not in os.environ
+
+
+@needs_dev_full
+def test_a_full_disk_names_the_folder_and_the_size_and_keeps_the_old_file(tmp_path):
+    """The temporary file is a link to /dev/full, where every write fails with ENOSPC."""
+    path = tmp_path / "runs.csv"
+    write_atomically(path, "old\n")
+    (tmp_path / ".runs.csv.tmp").symlink_to("/dev/full")
+    with pytest.raises(DiskFullError) as error:
+        write_atomically(path, "x" * 3_000_000)
+    message = str(error.value)
+    assert f"no space left on the device holding {tmp_path}" in message and "runs.csv" in message
+    assert "at least 3.0 MB" in message and "run the same command again" in message
+    assert path.read_text() == "old\n" and not (tmp_path / ".runs.csv.tmp").exists()
+
+
+@needs_dev_full
+def test_a_full_disk_while_journaling_is_a_disk_full_error(tmp_path):
+    journal = tmp_path / "run.jsonl"
+    journal.symlink_to("/dev/full")
+    with pytest.raises(DiskFullError, match="while writing run.jsonl"):
+        Journal(journal).append({"kind": "trial", "n": 1})
+
+
+def test_the_command_line_turns_a_full_disk_into_exit_2_with_the_message(monkeypatch, tmp_path, capsys):
+    import errno
+
+    from tunebench import cli
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "trials.csv"))
+
+    monkeypatch.setitem(cli.COMMANDS, "report", full)
+    assert cli.main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"no space left on the device holding {tmp_path / 'out'}" in err and "Traceback" not in err

@@ -38,6 +38,15 @@ def test_unreachable_scheduler_exits_2_before_writing_anything(small_suite_file,
     assert not out.exists()
 
 
+def test_a_malformed_scheduler_address_exits_2_without_a_traceback(small_suite_file, tiny_data_dir, tmp_path, capfd):
+    out = tmp_path / "out"
+    assert main(["run", str(small_suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out),
+                 "--scheduler", "notaurl"]) == 2
+    err = capfd.readouterr().err
+    assert "--scheduler 'notaurl': not a Dask scheduler address" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_workers_and_scheduler_options_are_checked(small_suite_file, tiny_data_dir, tmp_path, capsys):
     base = ["run", str(small_suite_file), "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]
     assert main(base + ["--workers", "0"]) == 2

@@ -134,3 +134,55 @@ def test_bad_record_options_exit_2(args, message, tiny_data_dir, tmp_path, capsy
     assert main(args + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+# --- bad recordings whose sha256 was updated: exit 2, never a traceback (issue 13) -----------
+
+def _copy_with_chunk(directory, tmp_path, rewrite_chunk=None, rewrite_meta=None):
+    """A copy of the recording with chunk 1 rewritten (its sha256 updated to match) or
+    recording.json rewritten."""
+    import hashlib
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in directory.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    meta = json.loads((copy / "recording.json").read_text())
+    if rewrite_chunk is not None:
+        chunk = copy / "chunk-0001.csv.gz"
+        data = rewrite_chunk(chunk.read_bytes())
+        chunk.write_bytes(data)
+        meta["chunks"]["chunk-0001.csv.gz"]["sha256"] = hashlib.sha256(data).hexdigest()
+    if rewrite_meta is not None:
+        meta = rewrite_meta(meta)
+    (copy / "recording.json").write_text(json.dumps(meta))
+    return copy
+
+
+def _table_edit(edit):
+    def rewrite(data):
+        table = pd.read_csv(__import__("io").BytesIO(gzip.decompress(data)))
+        return gzip.compress(edit(table).to_csv(index=False).encode())
+    return rewrite
+
+
+@pytest.mark.parametrize("rewrite_chunk, rewrite_meta, message", [
+    (lambda data: data[: len(data) // 2], None, "not a gzipped CSV"),
+    (lambda data: b"not gzip at all", None, "not a gzipped CSV"),
+    (_table_edit(lambda t: t.drop(columns="val_accuracy")), None, "missing column(s) val_accuracy"),
+    (_table_edit(lambda t: t.assign(val_accuracy=float("nan"))), None, "column val_accuracy row 1"),
+    (_table_edit(lambda t: t.assign(epoch="two")), None, "column epoch row 1 holds 'two'"),
+    (_table_edit(lambda t: t.assign(loss="x")), None, "column loss row 1 holds 'x', not a number"),
+    (None, lambda meta: [meta], "is not a JSON object"),
+    (None, lambda meta: {k: v for k, v in meta.items() if k != "header"}, "has no header object"),
+    (None, lambda meta: meta | {"header": meta["header"] | {"max_epochs": "ten"}}, "header.max_epochs"),
+    (None, lambda meta: meta | {"chunks": {"../recording.json": {"sha256": "0"}}}, "is not of the form"),
+    (None, lambda meta: meta | {"chunks": ["chunk-0000.csv.gz"]}, "chunks must be an object"),
+])
+def test_a_bad_recording_is_an_input_error_naming_the_file(recorded, tmp_path, rewrite_chunk, rewrite_meta,
+                                                            message):
+    directory, _ = recorded
+    copy = _copy_with_chunk(directory, tmp_path, rewrite_chunk, rewrite_meta)
+    with pytest.raises(InputError) as error:
+        load_recording(copy)
+    assert message in str(error.value) and str(copy) in str(error.value)

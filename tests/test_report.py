@@ -219,6 +219,14 @@ BAD_INPUTS = {
     "empty runs": (lambda d: (d / "runs.csv").write_text(",".join(pd.read_csv(d / "runs.csv").columns) + "\n"),
                    ["runs.csv", "no runs"]),
     "empty file": (lambda d: (d / "curves.csv").write_text(""), ["curves.csv", "empty"]),
+    "manifest data not an object": (
+        lambda d: write_manifest(d / "manifest.json", json.dumps(json.loads((d / "manifest.json").read_text())
+                                                                 | {"data": [1, 2]})),
+        ["manifest.json", "'data' must be a JSON object"]),
+    "manifest data entry not an object": (
+        lambda d: write_manifest(d / "manifest.json", json.dumps(json.loads((d / "manifest.json").read_text())
+                                                                 | {"data": {"mnist-mlp": "x"}})),
+        ["manifest.json", "data['mnist-mlp'] must be a JSON object"]),
 }
 
 
@@ -260,3 +268,30 @@ def test_a_run_without_a_completed_trial_ranks_last_and_a_lone_strategy_is_repor
     assert cost_row(report[report.index("## b"):], "random")["failed trials (total)"] == "2"
     assert "budget_exhausted with epochs left" in report[report.index("## b"):report.index("## solo")]
     assert cells(report, "solo")[-1] == "only one strategy"
+
+
+def test_a_figures_path_that_is_a_file_is_refused_before_anything_is_written(tmp_path):
+    write_planned(tmp_path)
+    (tmp_path / "figures").write_text("not a folder")
+    with pytest.raises(InputError, match="figures exists and is not a folder"):
+        build_report(tmp_path)
+    assert not (tmp_path / "report.md").exists() and (tmp_path / "figures").read_text() == "not a folder"
+
+
+def test_files_that_do_not_match_the_manifest_are_refused_unless_told_otherwise(tmp_path, capsys):
+    import hashlib
+
+    from tunebench.cli import main
+
+    write_planned(tmp_path)
+    listed = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+              for name in ("runs.csv", "trials.csv", "curves.csv")}
+    meta = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps(meta | {"files": listed}))
+    assert main(["report", str(tmp_path)]) == 0  # matching files: fine
+    set_cell(tmp_path / "runs.csv", "best_val_accuracy", 0, "0.99")
+    capsys.readouterr()
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "runs.csv does not match the sha256 in manifest.json" in err and "--ignore-checksums" in err
+    assert main(["report", str(tmp_path), "--ignore-checksums"]) == 0

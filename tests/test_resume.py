@@ -234,3 +234,45 @@ def test_warm_start_states_round_trip_exactly(tmp_path):
     assert store.load("x") == {"config": {"a": 1}, "epoch": 2}
     store.discard("0003")
     assert not store.path("0003").exists()
+
+
+def test_results_being_replaced_are_never_read_as_a_set(one_trial_suite, tiny_data_dir, tmp_path, capsys):
+    """A run with --overwrite killed while its files move in: the folder holds no manifest
+    (the old one goes first), so a reader refuses it, naming the interrupted run; running
+    the command again finishes it."""
+    out = tmp_path / "out"
+    args = command(one_trial_suite, tiny_data_dir, out)
+    assert main(args) == 0
+    old_trials = (out / "trials.csv").read_bytes()
+    moving = start(args + ["--overwrite"], tmp_path, **{KILL_HOOK_ENV: "moving"})
+    assert moving.wait() == -signal.SIGKILL
+    assert (out / "trials.csv").read_bytes() != old_trials  # new timings: a new file moved in
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    assert "was interrupted (run its command again to finish it)" in capsys.readouterr().err
+    assert main(args + ["--overwrite"]) == 0
+    assert main(["report", str(out)]) == 0
+
+
+def test_a_planted_pickle_in_the_warm_start_states_is_refused_not_run(tmp_path):
+    """Whoever can write into .partial/states/ must not get code run when a user resumes."""
+    import pickle
+
+    from tunebench.errors import InputError
+
+    witness = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (witness,))
+
+    store = StateStore(tmp_path / "states")
+    store.directory.mkdir()
+    np.savez(store.path("0001"), __pickle__=np.frombuffer(pickle.dumps(Payload()), dtype=np.uint8))
+    store.path("0002").write_bytes(pickle.dumps(Payload()))  # a bare pickle named .npz
+    for trial_id in ("0001", "0002"):
+        with pytest.raises(InputError, match=f"warm-start state of trial {trial_id} cannot be read"):
+            store.load(trial_id)
+    assert not witness.exists()
+    with pytest.raises(TypeError, match="must be a dict"):
+        store.save("0003", object())

@@ -23,25 +23,24 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @contextmanager
-def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO]:
+def atomic_file(path: Path, mode: str = "wb", size: int | None = None) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing (``mode`` ``"wb"`` or ``"w"``); when
     the block ends normally it is fsync'd and replaces ``path``; on an error it is removed
-    and ``path`` is untouched."""
+    and ``path`` is untouched. A full disk is a :class:`DiskFullError` naming the folder and
+    ``size`` (the bytes to write, when the caller knows them)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     text = "b" not in mode
-    written = 0
     try:
         with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if text else {})) as handle:
             yield handle
-            written = handle.tell()
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as error:
         tmp.unlink(missing_ok=True)
         if error.errno in DISK_FULL:
-            raise DiskFullError(disk_full_message(error, path, written or None)) from error
+            raise DiskFullError(disk_full_message(error, path, size)) from error
         raise
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -50,7 +49,8 @@ def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO]:
 
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_file`)."""
-    with atomic_file(path, "w" if isinstance(data, str) else "wb") as handle:
+    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    with atomic_file(path, "w" if isinstance(data, str) else "wb", size=size) as handle:
         handle.write(data)
 
 
