@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tunebench import SCHEMA_VERSION
@@ -265,9 +266,32 @@ def load_table(path: Path, required: list[str], *, as_written: bool = False) -> 
     for column in required:
         if column not in TEXT_COLUMNS:
             numbers = _numeric_column(frame[column], path, column)
+            if column in ROW_KEYS:
+                _check_whole(numbers, path, column)
             if not as_written:
                 frame[column] = numbers
+        elif column in ROW_KEYS:
+            _check_present(frame[column], path, column)
     return frame
+
+
+#: The columns that say which row is which: never empty, and whole numbers where numeric.
+ROW_KEYS = frozenset(RUN_KEY + ["trial", "epoch"])
+
+
+def _check_present(values: pd.Series, path: Path, column: str) -> None:
+    empty = values.isna() | (values.astype(str).str.strip() == "")
+    if empty.any():
+        row = int(empty.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: column {column!r} line {row + 2} is empty (every row must name its {column})")
+
+
+def _check_whole(numbers: pd.Series, path: Path, column: str) -> None:
+    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < 0)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: column {column!r} line {row + 2}: {numbers.iloc[row]!r} is not a whole number "
+                         "(every row must name its " + column + ")")
 
 
 def _read_csv(path: Path, hp_as_text: bool = False) -> pd.DataFrame:
