@@ -276,3 +276,15 @@ def test_a_planted_pickle_in_the_warm_start_states_is_refused_not_run(tmp_path):
     assert not witness.exists()
     with pytest.raises(TypeError, match="must be a dict"):
         store.save("0003", object())
+
+
+def test_a_forgiven_start_is_taken_back_and_a_death_stays_counted(tmp_path):
+    from tunebench.resume import AttemptMarker
+
+    marker = AttemptMarker(tmp_path / "run.attempt")
+    assert marker.start(4) == 0
+    marker.forgive()  # stopped by the user
+    assert not marker.path.exists() and marker.start(4) == 0
+    assert marker.start(4) == 1  # the process died once in trial 4, then it started again
+    marker.forgive()  # and the user stopped this start
+    assert marker.start(4) == 1  # the death is still counted, the stop is not

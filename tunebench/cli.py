@@ -1,7 +1,8 @@
 """The ``tunebench`` command: ``list``, ``run``, ``report``, ``record`` and ``regress``.
 
 Exit status: 0 success, 2 bad input (unknown suite, strategy or benchmark, bad option,
-missing or malformed data or suite file), 1 internal failure, or ``regress`` found a regression.
+missing or malformed data or suite file, a full disk), 130 / 143 stopped by Ctrl-C / SIGTERM,
+1 internal failure, or ``regress`` found a regression (or could not test).
 """
 
 from __future__ import annotations

@@ -324,13 +324,18 @@ class AttemptMarker:
         write_atomically(self.path, json.dumps({"trial": trial, "starts": before + 1}) + "\n")
         return before
 
-    def forgive(self, trial: int, starts_before: int) -> None:
-        """Take back the start of ``trial`` that :meth:`start` recorded: it was stopped by the
-        user (Ctrl-C, SIGTERM), which is not a death to count."""
-        if starts_before == 0:
+    def forgive(self) -> None:
+        """Take back the latest start that :meth:`start` recorded: the user stopped it (Ctrl-C,
+        SIGTERM), which is not a death to count."""
+        try:
+            mark = json.loads(self.path.read_text(encoding="utf-8"))
+            trial, starts = mark["trial"], int(mark["starts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if starts <= 1:
             self.clear()
         else:
-            write_atomically(self.path, json.dumps({"trial": trial, "starts": starts_before}) + "\n")
+            write_atomically(self.path, json.dumps({"trial": trial, "starts": starts - 1}) + "\n")
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from typing import Any, Callable
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
 from tunebench.journal import parse_line
+from tunebench.resume import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import THREAD_ENV, RunTask, build_benchmark
 
@@ -101,6 +102,7 @@ class DaskExecutor:
         self.scheduler = scheduler
         self.client = None
         self.cluster = None
+        self._stopped: list = []  # runs in flight on local workers when the user stopped the suite
 
     @property
     def description(self) -> str:
@@ -198,9 +200,11 @@ class DaskExecutor:
                     monitor.finish(task, record)
                 if not finished:
                     time.sleep(POLL_SECONDS)
-        except BaseException:
+        except BaseException as error:
             for future in running:
                 future.cancel()
+            if isinstance(error, KeyboardInterrupt) and self.cluster is not None:
+                self._stopped = [futures[future] for future in running]  # forgiven once the workers are gone
             raise
         return results
 
@@ -221,6 +225,10 @@ class DaskExecutor:
                 except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
                     pass
         self.client = self.cluster = None
+        # A local worker killed because the user stopped the suite did not die on its own.
+        for task in self._stopped:
+            AttemptMarker(task.attempt_path).forgive()
+        self._stopped = []
 
 
 __all__ = ["CONNECT_TIMEOUT", "DaskExecutor", "InProcessExecutor", "JournalTail", "POLL_SECONDS"]

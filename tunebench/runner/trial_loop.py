@@ -179,7 +179,7 @@ class TrialLoop:
             trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
                             step.keep_state, starts_before)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (tunebench.interrupts): a stop, not a death
-            self.marker.forgive(step.number, starts_before)
+            self.marker.forgive()
             raise
         last = trained.curve[-1] if trained.curve and not trained.failed else None
         return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
