@@ -15,7 +15,7 @@ from typing import Any
 
 from tunebench.benchmarks.base import Benchmark, BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.errors import SuiteError
-from tunebench.registry import register_unique
+from tunebench.registry import register_unique, unknown_name
 from tunebench.models import fer_cnn, mnist_mlp
 
 
@@ -73,7 +73,7 @@ def get_benchmark_spec(name: str) -> BenchmarkSpec:
     try:
         return BENCHMARKS[name]
     except KeyError:
-        raise SuiteError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(BENCHMARKS)}") from None
+        raise SuiteError(unknown_name("benchmark", name, BENCHMARKS)) from None
 
 
 __all__ = ["BENCHMARKS", "LIVE_BENCHMARKS", "Benchmark", "BenchmarkSpec", "EpochRecord", "Evaluation", "TrialFailed",

@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import Callable
 
 from tunebench.errors import SuiteError
-from tunebench.registry import register_unique
+from tunebench.registry import register_unique, unknown_name
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
 
 
@@ -67,7 +67,7 @@ def get_spec(name: str) -> StrategySpec:
     try:
         return STRATEGIES[name]
     except KeyError:
-        raise SuiteError(f"unknown strategy {name!r}; known strategies: {', '.join(STRATEGIES)}") from None
+        raise SuiteError(unknown_name("strategy", name, STRATEGIES, "strategies")) from None
 
 
 __all__ = ["STRATEGIES", "Observation", "Strategy", "StrategyContext", "StrategySpec", "Suggestion", "get_spec", "make_strategy",

@@ -288,3 +288,17 @@ def test_a_forgiven_start_is_taken_back_and_a_death_stays_counted(tmp_path):
     assert marker.start(4) == 1  # the process died once in trial 4, then it started again
     marker.forgive()  # and the user stopped this start
     assert marker.start(4) == 1  # the death is still counted, the stop is not
+
+
+def test_a_piped_run_prints_a_plain_line_per_finished_run_and_trial(one_trial_suite, tiny_data_dir, tmp_path):
+    """stderr is a pipe here, not a terminal: no live line, but one line per run (and per
+    trial with --verbose), as in a CI log or `| tee`."""
+    process = start(command(one_trial_suite, tiny_data_dir, tmp_path / "out", "--verbose"), tmp_path)
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    lines = err.splitlines()
+    assert [line for line in lines if " done: best val_acc " in line] == [
+        line for line in lines if line.startswith("tunebench: run 1/1 mnist-mlp/random/seed 0 done: best val_acc ")]
+    assert len([line for line in lines if " done: " in line]) == 1
+    assert len([line for line in lines if "mnist-mlp/random/seed 0 trial " in line]) == 2
+    assert "\r" not in err and "\x1b[" not in err

@@ -19,6 +19,7 @@ from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import DISK_FULL, disk_full_message  # noqa: E402
 from tunebench.interrupts import EXIT_STATUS, Stopped, handle_stop_signals  # noqa: E402
 from tunebench.precision import PRECISIONS  # noqa: E402
+from tunebench.progress import plural  # noqa: E402
 from tunebench.redaction import redact_text  # noqa: E402
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", metavar="URL",
                      help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
                           "the same paths on every worker (a shared filesystem)")
+    run.add_argument("--verbose", action="store_true",
+                     help="when stderr is not a terminal, also a line per finished trial (always one per finished run)")
     run.add_argument("--optuna-storage", metavar="URL",
                      help="Optuna storage for the tpe strategy's studies (e.g. sqlite:///optuna.db)")
     run.add_argument("--mlflow", nargs="?", const="", metavar="URI",
@@ -135,9 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,
-                        mlflow_uri=args.mlflow)
+                        mlflow_uri=args.mlflow, verbose=args.verbose)
     resumed = " (resumed)" if outcome.resumed else ""
-    print(f"{outcome.runs} runs in {outcome.wall_seconds:.1f} s{resumed}; wrote {', '.join(str(p) for p in outcome.files)}")
+    print(f"{plural(outcome.runs, 'run')} in {outcome.wall_seconds:.1f} s{resumed}; wrote {', '.join(str(p) for p in outcome.files)}")
     if outcome.failed_trials:
         print(f"tunebench: {outcome.failed_trials} trial(s) failed (trials.csv: status failed, column error)",
               file=sys.stderr)

@@ -1,10 +1,21 @@
-"""A one-line progress display for long runs, silent when stderr is not a terminal."""
+"""Progress for long runs: a live line on a terminal; plain lines in a log or a pipe.
+
+On a terminal one line is redrawn in place (run x of y, trial, best so far, epochs left,
+ETA). When stderr is not a terminal (``| tee``, CI logs, ``nohup``), nothing is redrawn:
+one plain line per finished run is printed instead, and one per finished trial with
+``verbose``, the way pip and tqdm behave in logs.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def format_duration(seconds: float) -> str:
@@ -32,13 +43,17 @@ class Progress:
     total_epochs:
         Sum of all runs' epoch budgets.
     stream:
-        Where to draw; nothing is drawn unless ``enabled`` (default: ``stream.isatty()``).
+        Where to draw; the live line is drawn only if ``enabled`` (default:
+        ``stream.isatty()``), plain lines (:meth:`run_done`, :meth:`trial_done`) only if not.
+    verbose:
+        Plain lines for every finished trial too.
     """
 
     def __init__(self, total_runs: int, total_epochs: int, stream: TextIO | None = None,
-                 enabled: bool | None = None, clock=time.monotonic):
+                 enabled: bool | None = None, clock=time.monotonic, verbose: bool = False):
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.verbose = verbose
         self.total_runs = total_runs
         self.total_epochs = total_epochs
         self._clock = clock
@@ -96,6 +111,23 @@ class Progress:
         if self.enabled:
             self.stream.write("\r\x1b[2K" + self.suite_line(runs_done, running, epochs_done, best))
             self.stream.flush()
+
+    def run_done(self, index: int, label: str, best: float | None, epochs_used: int, budget: int, seconds: float,
+                 runs_done: int, epochs_done: int) -> None:
+        """A plain line for a finished run (when the live line is not drawn)."""
+        if self.enabled:
+            return
+        best_text = "no completed trial" if best is None else f"best val_acc {best:.4f}"
+        self.message(f"tunebench: run {index}/{self.total_runs} {label} done: {best_text}, {epochs_used}/{budget} "
+                     f"epochs, {format_duration(seconds)} | {runs_done}/{self.total_runs} runs done | "
+                     f"ETA {self._eta(epochs_done)}")
+
+    def trial_done(self, label: str, trial: int, val_accuracy: float, epochs_trained: int, seconds: float) -> None:
+        """A plain line for a finished trial (``verbose``, when the live line is not drawn)."""
+        if self.enabled or not self.verbose:
+            return
+        self.message(f"tunebench: {label} trial {trial}: val_acc {val_accuracy:.4f} after {epochs_trained} "
+                     f"epoch(s), {seconds:.1f} s")
 
     def message(self, text: str) -> None:
         """Print ``text`` on a line of its own (above the progress line when it is drawn)."""

@@ -1,8 +1,10 @@
-"""Name -> spec registries (benchmarks, strategies): adding a spec under a name that must be its own."""
+"""Name -> spec registries (benchmarks, strategies): adding a spec under a name that must be
+its own, and the message for a name that is not there."""
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+from typing import Any, Iterable
 
 from tunebench.errors import SuiteError
 
@@ -19,4 +21,12 @@ def register_unique(registry: dict[str, Any], spec: Any, kind: str, spec_type: t
     registry[spec.name] = spec
 
 
-__all__ = ["register_unique"]
+def unknown_name(kind: str, name: Any, known: Iterable[str], plural: str | None = None) -> str:
+    """``unknown <kind> 'tpo' (did you mean 'tpe'?); known <kinds>: ...`` (the guess only when one is close)."""
+    known = list(known)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {kind} {name!r}{guess}; known {plural or kind + 's'}: {', '.join(known)}"
+
+
+__all__ = ["register_unique", "unknown_name"]

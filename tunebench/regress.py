@@ -28,6 +28,7 @@ import pandas as pd
 
 from tunebench.datasets import resolve_data_dir
 from tunebench.errors import InputError
+from tunebench.progress import plural
 from tunebench.results_dir import RESULTS_MARKERS, load_results, read_suite_name
 from tunebench.runner import run_suite
 from tunebench.suite import load_suite
@@ -248,7 +249,7 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
         effect = (meta or {}).get("effect", DEFAULT_EFFECT)
     _check_out_dir(Path(out_dir), suite.name, overwrite)
     outcome = run_suite(suite, out_dir, resolve_data_dir(None), overwrite=True, workers=workers)  # checked above
-    print(f"{outcome.runs} replay runs in {outcome.wall_seconds:.1f} s into {out_dir}")
+    print(f"{plural(outcome.runs, 'replay run')} in {outcome.wall_seconds:.1f} s into {out_dir}")
     if update:
         save_baseline(out_dir, baseline_dir, effect)
         print(f"baseline saved to {baseline_dir}")

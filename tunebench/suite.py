@@ -35,6 +35,7 @@ from typing import Any
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
 from tunebench.errors import SuiteError
+from tunebench.registry import unknown_name
 from tunebench.plugins import load_plugins, resolve_reference
 from tunebench.strategies import STRATEGIES, get_spec
 
@@ -118,8 +119,8 @@ def load_suite(name_or_path: str) -> Suite:
     if path.suffix != ".toml" and not path.exists():
         path = suites_dir() / f"{name_or_path}.toml"
         if not path.is_file():
-            raise SuiteError(f"unknown suite {name_or_path!r}; named suites: {', '.join(named_suites())} "
-                             "(or give a path to a .toml file)")
+            raise SuiteError(unknown_name("suite", name_or_path, named_suites())
+                             + " (or give a path to a .toml file)")
     if not path.is_file():
         raise SuiteError(f"suite file {path} does not exist")
     try:

@@ -65,6 +65,8 @@ class SuiteMonitor:
 
     def trial(self, task: RunTask, record: dict[str, Any]) -> None:
         self._note(task, record)
+        self.progress.trial_done(task.label, record["trial"], record["val_accuracy"], record["epochs_trained"],
+                                 record["train_seconds"])
         if record["status"] == TrialStatus.FAILED:
             self.progress.message(f"tunebench: warning: {task.label} trial {record['trial']} failed after "
                                   f"{record['epochs_trained']} epoch(s): {record[ERROR_COLUMN]}; the run goes on")
@@ -82,6 +84,9 @@ class SuiteMonitor:
             self._draw(task, None)
         else:
             self.progress.end_run()
+        used = run_record.get("epochs_used", task.plan.budget_epochs)
+        self.progress.run_done(task.index, task.label, self._best.get(task.index), used, task.plan.budget_epochs,
+                               run_record.get("wall_seconds", 0.0), self._done, sum(self._epochs.values()))
 
     def _draw(self, task: RunTask, record: dict[str, Any] | None) -> None:
         if self.parallel:

@@ -59,7 +59,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
               progress: Progress | None = None,
               benchmark_factory: Callable[..., Any] | None = None,
               workers: int = 1, scheduler: str | None = None,
-              optuna_storage: str | None = None, mlflow_uri: str | None = None) -> RunOutcome:
+              optuna_storage: str | None = None, mlflow_uri: str | None = None, verbose: bool = False) -> RunOutcome:
     """Run (or resume) every (benchmark, strategy, seed) of ``suite`` and write the results to ``out_dir``.
 
     Parameters
@@ -75,7 +75,8 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         Replace results already in ``out_dir`` (at the end of the run, not before); discard
         a ``.partial/`` that cannot be resumed (another suite, options or schema version).
     progress:
-        A progress display (default: one on stderr, drawn only when it is a terminal).
+        A progress display (default: one on stderr: a live line on a terminal, else a plain
+        line per finished run).
     benchmark_factory:
         ``(spec, splits, plan) -> Benchmark``; default :func:`make_benchmark`. With workers it
         is pickled to them.
@@ -92,6 +93,8 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         ``None``: no MLflow. Otherwise log the finished results to MLflow
         (:func:`tunebench.tracking.log_results`) at this tracking URI, ``""`` meaning the
         default store.
+    verbose:
+        With the default progress display off a terminal, a plain line per finished trial too.
 
     Raises
     ------
@@ -123,7 +126,8 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         kill_hook("started")
 
         tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
-        monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs), parallel=executor is not None)
+        monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs, verbose=verbose),
+                               parallel=executor is not None)
         pending = _pending(tasks, monitor)
         if executor is not None:
             if pending:
