@@ -253,7 +253,7 @@ def test_unknown_trial_statuses_and_extra_columns_are_tolerated(tmp_path):
     runs.assign(note="extra column").to_csv(tmp_path / "runs.csv", index=False)
     build_report(tmp_path)
     report = (tmp_path / "report.md").read_text()
-    assert cost_row(report, "**tpe** ★")["failed trials (total)"] == "2"  # the planted failed trial and the diverged one
+    assert cost_row(report, "tpe ★")["failed trials (total)"] == "2"  # the planted failed trial and the diverged one
 
 
 def test_a_run_without_a_completed_trial_ranks_last_and_a_lone_strategy_is_reported(tmp_path):
@@ -295,3 +295,40 @@ def test_files_that_do_not_match_the_manifest_are_refused_unless_told_otherwise(
     err = capsys.readouterr().err
     assert "runs.csv does not match the sha256 in manifest.json" in err and "--ignore-checksums" in err
     assert main(["report", str(tmp_path), "--ignore-checksums"]) == 0
+
+
+# --------------------------------------------------------------------------- honest summary
+
+
+def test_a_benchmark_at_the_majority_share_is_flagged_as_no_signal_and_names_no_winner(tmp_path):
+    """Validation class counts where one class holds 99 of 100 examples: the best result
+    (0.99) is not clearly above always answering it."""
+    write_planned(tmp_path)
+    meta = json.loads((tmp_path / "manifest.json").read_text())
+    meta["data"][BENCHMARK]["class_counts"] = {str(seed): {"val": [99, 1, 0], "test": [6, 9, 8]} for seed in range(5)}
+    (tmp_path / "manifest.json").write_text(json.dumps(meta))
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    summary = report[report.index("## Summary"):report.index(f"## {BENCHMARK}")]
+    assert f"⚠ **{BENCHMARK}**" in summary and "carries **no signal**" in summary
+    assert "majority class 'cat' = 0.990 of 100 validation examples" in summary
+    assert "none named (no signal); first by mean rank: tpe" in summary and "**tpe**" not in summary
+    section = report[report.index("### Strategies"):]
+    assert "carries **no signal**" in section and "| tpe ★ |" in section
+
+
+def test_with_signal_and_five_seeds_the_winner_is_named_and_the_majority_line_shown(five_seeds):
+    _, _, report = five_seeds
+    summary = report[report.index("## Summary"):report.index(f"## {BENCHMARK}")]
+    assert "**tpe** (1.20)" in summary and "yes: best 0.9900 >" in summary
+    assert "majority class 'dog' = 0.391 of 23 test examples" in report  # from the test confusion matrices
+    assert "Dotted: the majority class 'dog'" in report  # the anytime and final figures draw the line
+
+
+def test_too_few_seeds_name_no_winner_in_the_summary(tmp_path):
+    write_planned(tmp_path, seeds=range(2))
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    summary = report[report.index("## Summary"):report.index(f"## {BENCHMARK}")]
+    assert "2 seeds, too few for a test" in summary and "none named (2 seeds < 5)" in summary
+    assert "**tpe**" not in summary

@@ -23,6 +23,7 @@ from tunebench.report_tables import (
     comparisons_markdown,
     cost_markdown,
     headline_markdown,
+    summary_flags_markdown,
     reproducibility_markdown,
 )
 from tunebench.errors import InputError
@@ -141,6 +142,7 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         _preamble(data),
         "## Summary",
         HOW_TO_READ["summary"],
+        summary_flags_markdown(tables),
         headline_markdown(tables),
     ]
     for benchmark_table in tables:
@@ -159,10 +161,9 @@ def _preamble(data: ResultsData) -> str:
 
 def _benchmark_sections(data: ResultsData, tables: BenchmarkTables, figures: list[FigureFile]) -> list[str]:
     benchmark = tables.benchmark
-    fidelity = " / ".join(map(str, data.runs.loc[data.runs["benchmark"] == benchmark, "fidelity"].unique()))
     sections = [
         f"## {benchmark}",
-        f"Fidelity: {fidelity}.",
+        f"Fidelity: {tables.fidelity}.",
         "### Strategies",
         HOW_TO_READ["strategies"],
         accuracy_markdown(tables),

@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from tunebench.report_chance import MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, completed, order_strategies
 from tunebench.schema import RUN_KEY
 from tunebench.stats import bootstrap_ci, mean_ranks, sorted_median
@@ -162,9 +163,10 @@ def render_benchmark_figures(data: ResultsData, benchmark: str, directory: Path,
     runs = data.runs[data.runs["benchmark"] == benchmark]
     trials = data.trials[data.trials["benchmark"] == benchmark].sort_values(RUN_KEY + ["trial"])
     strategies = order_strategies(runs["strategy"].unique())
+    val_line, test_line = majority_line(data, benchmark, "val"), majority_line(data, benchmark, "test")
     drawers = [  # drawn and saved one at a time, so only one figure is in memory
-        lambda: _anytime_figure(trials, runs, strategies, colors, benchmark),
-        lambda: _final_figure(runs, strategies, colors, benchmark),
+        lambda: _anytime_figure(trials, runs, strategies, colors, benchmark, val_line),
+        lambda: _final_figure(runs, strategies, colors, benchmark, test_line),
         lambda: _cost_figure(trials, runs, strategies, colors, benchmark),
         lambda: _sensitivity_figure(trials, data.hp_columns, strategies, colors, benchmark),
         lambda: _incumbent_figure(data, runs, trials, benchmark),
@@ -175,6 +177,7 @@ def render_benchmark_figures(data: ResultsData, benchmark: str, directory: Path,
         if drawing is None:
             continue
         name, figure, title, caption = drawing
+        _fidelity_subtitle(figure, runs)
         path = directory / f"{_slug(benchmark)}-{name}.png"
         _save(figure, path)
         files.append(FigureFile(path, title, caption))
@@ -198,6 +201,31 @@ def _save(figure: Figure, path: Path) -> None:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def _fidelity_subtitle(figure: Figure, runs: pd.DataFrame) -> None:
+    """The runs' fidelity under the figure's title, so a figure never travels without it."""
+    labels = "; ".join(str(f) for f in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
+    if labels and figure.get_suptitle():
+        figure.suptitle(f"{figure.get_suptitle()}\nfidelity: {labels}", fontweight="bold")
+
+
+def _majority_line(ax: Axes, line: MajorityLine | None) -> None:
+    """The majority-class share as a dotted grey line, labelled; when it lies below the
+    axis (accuracies far above it) a note says so instead of squashing the axis."""
+    if line is None:
+        return
+    low, high = ax.get_ylim()
+    label = f"majority class {line.share:.3f}" + (" (test split)" if line.split == "test" else "")
+    if low <= line.share <= high:
+        ax.axhline(line.share, color="0.25", linestyle=":", linewidth=1.4, zorder=1)
+        ax.annotate(label, xy=(1, line.share), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                    textcoords="offset points", ha="right", va="bottom", fontsize="small", color="0.25")
+    else:
+        where = "below" if line.share < low else "above"
+        ax.annotate(f"{label}: {where} this axis", xy=(1, 0 if where == "below" else 1), xycoords="axes fraction",
+                    xytext=(-4, 4 if where == "below" else -12), textcoords="offset points", ha="right",
+                    fontsize="small", color="0.25")
 
 
 def _new_figure(width: float, height: float, title: str, panels: tuple[int, int] = (1, 1)) -> tuple[Figure, np.ndarray]:
@@ -292,7 +320,7 @@ def _median_band(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[str],
-                    colors: dict[str, Any], benchmark: str):
+                    colors: dict[str, Any], benchmark: str, majority: MajorityLine | None = None):
     seeds = runs["seed"].nunique()
     band = "median over seeds, 95 % bootstrap band" if seeds > 1 else "one seed"
     figure, axes = _new_figure(12, 4.6, f"{benchmark}: best validation accuracy so far ({band})", (1, 2))
@@ -307,13 +335,15 @@ def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequen
             if rows.any():
                 _draw_median_band(ax, grid, matrix[rows], colors[strategy], styles[strategy])
         ax.set(xlabel=xlabel, ylabel="best-so-far " + VAL_LABEL, xlim=(0, grid[-1]))
+        _majority_line(ax, majority)
     axes[0, 1].set_ylabel("")
     _legend(figure, strategies, colors, lines=True)
     caption = ("Source: `trials.csv` `val_accuracy` (ok trials) against `epochs_used` and `elapsed_seconds`; "
                f"each run's running maximum is evaluated on a common grid (every epoch, or {GRID_POINTS} points); "
                + ("line = median over seeds, band = 95 % percentile bootstrap of the median "
                   f"({BAND_RESAMPLES:,} resamples); a line starts once every seed has a finished trial."
-                  if seeds > 1 else "one seed, so no band."))
+                  if seeds > 1 else "one seed, so no band.")
+               + (f" Dotted: the {majority.describe()} (always answering that class)." if majority else ""))
     return "anytime", figure, f"{benchmark}: anytime performance", caption
 
 
@@ -344,13 +374,16 @@ def _box_with_points(ax: Axes, frame: pd.DataFrame, column: str, strategies: Seq
         ax.yaxis.get_major_locator().set_params(integer=True)
 
 
-def _final_figure(runs: pd.DataFrame, strategies: Sequence[str], colors: dict[str, Any], benchmark: str):
+def _final_figure(runs: pd.DataFrame, strategies: Sequence[str], colors: dict[str, Any], benchmark: str,
+                  majority: MajorityLine | None = None):
     figure, axes = _new_figure(12, 4.6, f"{benchmark}: incumbent test scores per seed", (1, 2))
     _box_with_points(axes[0, 0], runs, "test_accuracy", strategies, colors, "incumbent test accuracy (fraction)")
+    _majority_line(axes[0, 0], majority)
     _box_with_points(axes[0, 1], runs, "test_f1", strategies, colors, "incumbent test macro-F1 (fraction)")
     _legend(figure, strategies, colors)
     caption = ("Source: `runs.csv` `test_accuracy` and `test_f1` (the incumbent, chosen on validation accuracy); "
-               f"one point per seed; {BOX_NOTE}.")
+               f"one point per seed; {BOX_NOTE}."
+               + (f" Dotted: the {majority.describe()}." if majority else ""))
     return "final", figure, f"{benchmark}: incumbent test scores", caption
 
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from tunebench.report_chance import SIGNAL_SE, MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, order_strategies
 from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
 from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon
@@ -79,12 +80,37 @@ class BenchmarkTables:
         :func:`paired_comparisons`.
     audit:
         :func:`budget_audit`.
+    majority:
+        The validation split's majority-class line (:mod:`tunebench.report_chance`), if known.
+    fidelity:
+        The runs' fidelity labels (``runs.csv`` ``fidelity``), joined.
     """
 
     benchmark: str
     summary: pd.DataFrame
     comparisons: pd.DataFrame
     audit: pd.DataFrame
+    majority: MajorityLine | None = None
+    fidelity: str = ""
+
+    @property
+    def seeds(self) -> int:
+        return int(self.summary["seeds"].max())
+
+    @property
+    def best_result(self) -> float:
+        """The highest best validation accuracy of any run."""
+        return float(self.summary[f"{RANK_METRIC}_max"].max())
+
+    @property
+    def no_signal(self) -> bool:
+        """The best result is not clearly above the majority-class line (False when the line is unknown)."""
+        return self.majority is not None and not self.majority.clears(self.best_result)
+
+    @property
+    def names_a_winner(self) -> bool:
+        """Enough seeds for a test and a result above the majority line: a winner may be named."""
+        return self.seeds >= MIN_SEEDS_FOR_TEST and not self.no_signal
 
     @property
     def ranking(self) -> list[str]:
@@ -116,8 +142,9 @@ def benchmark_tables(data: ResultsData) -> list[BenchmarkTables]:
         runs = data.runs[data.runs["benchmark"] == benchmark]
         trials = data.trials[data.trials["benchmark"] == benchmark]
         summary = strategy_summary(runs, trials)
+        fidelity = "; ".join(str(f) for f in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
         tables.append(BenchmarkTables(benchmark, summary, paired_comparisons(runs, list(summary.index)),
-                                      budget_audit(runs, trials)))
+                                      budget_audit(runs, trials), majority_line(data, benchmark), fidelity))
     return tables
 
 
@@ -140,7 +167,7 @@ def strategy_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         Indexed by strategy, sorted by ``mean_rank`` (registry order on ties). Columns:
         ``seeds``; for each of :data:`ACCURACY_METRICS` ``<m>_mean``, ``<m>_std`` (sample
         std), ``<m>_iqm``, ``<m>_ci_low``, ``<m>_ci_high`` (95 % percentile bootstrap of the
-        IQM); each of :data:`COST_METRICS` (mean over seeds); ``failed_trials`` (trials.csv
+        IQM), ``<m>_max``; each of :data:`COST_METRICS` (mean over seeds); ``failed_trials`` (trials.csv
         rows with a status other than ``ok``, summed over seeds); ``mean_rank``.
     """
     rows = {}
@@ -166,6 +193,7 @@ def _metric_statistics(metric: str, values: np.ndarray) -> dict[str, float]:
         f"{metric}_iqm": iqm(present),
         f"{metric}_ci_low": low,
         f"{metric}_ci_high": high,
+        f"{metric}_max": float(np.max(present)) if present.size else np.nan,
     }
 
 
@@ -355,8 +383,11 @@ def fmt_iqm_ci(value: float, low: float, high: float, seeds: int) -> str:
 
 
 def strategy_label(tables: BenchmarkTables, strategy: str) -> str:
-    """The strategy's name, bold with a star for the winner(s)."""
-    return f"**{strategy}** {WINNER}" if strategy in tables.winners else strategy
+    """The strategy's name, bold with a star for the winner(s) (a plain star when no winner
+    can be named: too few seeds or no signal)."""
+    if strategy not in tables.winners:
+        return strategy
+    return f"**{strategy}** {WINNER}" if tables.names_a_winner else f"{strategy} {WINNER}"
 
 
 def accuracy_markdown(tables: BenchmarkTables) -> str:
@@ -378,8 +409,21 @@ def accuracy_markdown(tables: BenchmarkTables) -> str:
                "(25-75 % trimmed) mean with a 95 % percentile-bootstrap interval "
                f"({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}). Mean rank: rank by "
                f"`best_val_accuracy` within each seed (1 = best, ties averaged), averaged over seeds; "
-               f"{WINNER} = lowest mean rank.*")
-    return caption + "\n\n" + markdown_table(header, rows)
+               f"{WINNER} = lowest mean rank (bold only when a winner can be named).*")
+    return caption + "\n\n" + markdown_table(header, rows) + "\n\n" + chance_markdown(tables)
+
+
+def chance_markdown(tables: BenchmarkTables) -> str:
+    """One sentence: the majority-class line and whether the benchmark clears it."""
+    line = tables.majority
+    if line is None:
+        return "*Majority-class line: unknown (these results record no class counts).*"
+    text = (f"**Majority-class line:** {line.describe()}: a model that always answers that class scores "
+            f"{fmt_accuracy(line.share)} accuracy. Signal: {signal_text(tables)}.")
+    if tables.no_signal:
+        text += (" This benchmark's comparison carries **no signal**: its best configuration is not clearly better "
+                 "than that constant answer, so its ranking says nothing about the strategies.")
+    return text
 
 
 def cost_markdown(tables: BenchmarkTables) -> str:
@@ -484,24 +528,61 @@ def _fmt_range(low: float, high: float) -> str:
 
 def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
     """One row per benchmark: the winner, its margin over the runner-up, and how sure we are."""
-    header = ["benchmark", "seeds", "winner (mean rank)", "winner's best val accuracy, IQM [95 % CI]",
-              "runner-up", "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure"]
+    header = ["benchmark", "fidelity", "seeds", "signal", "winner (mean rank)",
+              "winner's best val accuracy, IQM [95 % CI]", "runner-up",
+              "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure"]
     caption = ("*Source: `runs.csv` `best_val_accuracy`, one value per (strategy, seed). Mean rank and IQM as in "
                "each benchmark's strategy table; the runner-up is the best strategy not tied with the winner; the "
                "difference, rank-biserial correlation and Holm p are the winner − runner-up row of its paired "
-               "comparisons.*")
+               "comparisons. Signal: whether the best run's best validation accuracy is clearly above what always "
+               f"answering the most frequent class scores (by more than {SIGNAL_SE:g} standard errors); a winner is "
+               f"named only with signal and at least {MIN_SEEDS_FOR_TEST} seeds, otherwise the order is only "
+               "descriptive.*")
     return caption + "\n\n" + markdown_table(header, [_headline_row(tables) for tables in all_tables])
+
+
+def summary_flags_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
+    """What the summary table cannot be read without: benchmarks without signal, too few seeds."""
+    lines = []
+    for tables in all_tables:
+        where = f"**{tables.benchmark}**" + (f" ({tables.fidelity})" if tables.fidelity else "")
+        if tables.no_signal:
+            lines.append(f"- {WARNING} {where} carries **no signal**: its best run "
+                         f"({fmt_accuracy(tables.best_result)} best validation accuracy) is not clearly above the "
+                         f"{tables.majority.describe()}; its ranking is noise and no winner is named.")
+        if tables.seeds < MIN_SEEDS_FOR_TEST:
+            lines.append(f"- {where}: {tables.seeds} seed{'s' if tables.seeds != 1 else ''}, too few for a test "
+                         f"(at least {MIN_SEEDS_FOR_TEST} are needed): no winner is named and the order is "
+                         "descriptive only.")
+    if not lines:
+        return ("Every benchmark's best result is clearly above its majority-class line (or the line is unknown) "
+                f"and has at least {MIN_SEEDS_FOR_TEST} seeds.")
+    return "\n".join(lines)
+
+
+def signal_text(tables: BenchmarkTables) -> str:
+    """``yes: best 0.575 > 0.265 (majority class 'Happy' = 0.251 ...)`` or a **no signal** flag."""
+    line = tables.majority
+    if line is None:
+        return "unknown (class counts not recorded)"
+    verdict = (f"yes: best {fmt_accuracy(tables.best_result)} > {fmt_accuracy(line.threshold)}" if not tables.no_signal
+               else f"{WARNING} **no signal**: best {fmt_accuracy(tables.best_result)} ≤ {fmt_accuracy(line.threshold)}")
+    return f"{verdict} ({line.describe()})"
 
 
 def _headline_row(tables: BenchmarkTables) -> list[str]:
     summary = tables.summary
     best = tables.ranking[0]
     row = summary.loc[best]
-    seeds = int(summary["seeds"].max())
+    seeds = tables.seeds
     winners = tables.winners
     tie = " (tied)" if len(winners) > 1 else ""
-    cells = [tables.benchmark, str(seeds),
-             " = ".join(f"**{name}**" for name in winners) + f" ({row['mean_rank']:.2f}){tie}",
+    names = " = ".join(f"**{name}**" if tables.names_a_winner else name for name in winners)
+    if not tables.names_a_winner:
+        why = "no signal" if tables.no_signal else f"{seeds} seed{'s' if seeds != 1 else ''} < {MIN_SEEDS_FOR_TEST}"
+        names = f"none named ({why}); first by mean rank: {names}"
+    cells = [tables.benchmark, tables.fidelity or "–", str(seeds), signal_text(tables),
+             names + f" ({row['mean_rank']:.2f}){tie}",
              fmt_iqm_ci(row[f"{RANK_METRIC}_iqm"], row[f"{RANK_METRIC}_ci_low"], row[f"{RANK_METRIC}_ci_high"],
                         int(row["seeds"]))]
     others = [name for name in tables.ranking if name not in winners]

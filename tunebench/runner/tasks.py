@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.datasets import Splits, load_dataset, stratified_subset
 from tunebench.errors import DataError
@@ -128,8 +130,11 @@ def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
         for seed in suite.seeds:
             splits = load_run_data(plan, data_dir, seed)
             entry = sources.setdefault(plan.name, {"source": splits.source, "class_names": list(splits.class_names),
-                                                   "sizes": {}})
+                                                   "sizes": {}, "class_counts": {}})
             entry["sizes"][str(seed)] = splits.sizes()
+            entry["class_counts"][str(seed)] = {  # the report's majority-class line
+                split: np.bincount(getattr(splits, f"y_{split}"), minlength=splits.n_classes).tolist()
+                for split in ("train", "val", "test")}
     return sources
 
 
