@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         name = stop.signal_name if isinstance(stop, Stopped) else "SIGINT"
         print(f"\ntunebench: stopped ({'Ctrl-C' if name == 'SIGINT' else name}); results already in the output "
               "directory are untouched (run the same command again to resume)", file=sys.stderr)
-        return EXIT_STATUS.get(name, 130)
+        return stop.exit_status if isinstance(stop, Stopped) else EXIT_STATUS["SIGINT"]
     except OSError as error:
         if error.errno not in DISK_FULL:
             return _internal_failure()

@@ -4,9 +4,9 @@
 signals into :class:`Stopped`, a ``KeyboardInterrupt``, so the code that cleans up after
 Ctrl-C cleans up after SIGTERM too, and remembers that a stop was asked for. Python may
 swallow a ``KeyboardInterrupt`` raised while a library runs a finaliser or a callback
-("Exception ignored in ...", which is not printed for a stop); :func:`raise_if_stopping`, called between training batches
-(see :class:`tunebench.benchmarks.live.LiveKerasBenchmark`), raises it again, so training
-never carries on after a stop was asked for.
+("Exception ignored in ...", not printed for a stop); :func:`raise_if_stopping`, called
+between training batches (see :class:`tunebench.benchmarks.live.LiveKerasBenchmark`) and
+trials, raises it again, so training never carries on after a stop was asked for.
 
 A trial cut short by a stop is not counted as a start that died (see
 :class:`tunebench.resume.AttemptMarker`): only a process that ended without a word (killed,

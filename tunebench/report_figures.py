@@ -40,7 +40,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tunebench.report_chance import MajorityLine, majority_line
-from tunebench.results_dir import ResultsData, completed, order_strategies
+from tunebench.results_dir import ResultsData, completed, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY
 from tunebench.stats import bootstrap_ci, mean_ranks, sorted_median
 from tunebench.strategies import STRATEGIES
@@ -205,7 +205,7 @@ def _slug(name: str) -> str:
 
 def _fidelity_subtitle(figure: Figure, runs: pd.DataFrame) -> None:
     """The runs' fidelity under the figure's title, so a figure never travels without it."""
-    labels = "; ".join(str(f) for f in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
+    labels = fidelity_label(runs)
     if labels and figure.get_suptitle():
         figure.suptitle(f"{figure.get_suptitle()}\nfidelity: {labels}", fontweight="bold")
 

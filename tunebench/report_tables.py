@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tunebench.report_chance import SIGNAL_SE, MajorityLine, majority_line
-from tunebench.results_dir import ResultsData, order_strategies
+from tunebench.results_dir import ResultsData, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
 from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon
 
@@ -142,9 +142,9 @@ def benchmark_tables(data: ResultsData) -> list[BenchmarkTables]:
         runs = data.runs[data.runs["benchmark"] == benchmark]
         trials = data.trials[data.trials["benchmark"] == benchmark]
         summary = strategy_summary(runs, trials)
-        fidelity = "; ".join(str(f) for f in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
         tables.append(BenchmarkTables(benchmark, summary, paired_comparisons(runs, list(summary.index)),
-                                      budget_audit(runs, trials), majority_line(data, benchmark), fidelity))
+                                      budget_audit(runs, trials), majority_line(data, benchmark),
+                                      fidelity_label(runs)))
     return tables
 
 
@@ -167,8 +167,8 @@ def strategy_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         Indexed by strategy, sorted by ``mean_rank`` (registry order on ties). Columns:
         ``seeds``; for each of :data:`ACCURACY_METRICS` ``<m>_mean``, ``<m>_std`` (sample
         std), ``<m>_iqm``, ``<m>_ci_low``, ``<m>_ci_high`` (95 % percentile bootstrap of the
-        IQM), ``<m>_max``; each of :data:`COST_METRICS` (mean over seeds); ``failed_trials`` (trials.csv
-        rows with a status other than ``ok``, summed over seeds); ``mean_rank``.
+        IQM), ``<m>_max``; each of :data:`COST_METRICS` (mean over seeds); ``failed_trials``
+        (trials.csv rows with a status other than ``ok``, summed over seeds); ``mean_rank``.
     """
     rows = {}
     for strategy, group in runs.groupby("strategy", sort=False):

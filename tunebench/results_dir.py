@@ -89,6 +89,11 @@ def completed(trials: pd.DataFrame) -> pd.Series:
     return (trials["status"] == TrialStatus.OK) & trials["val_accuracy"].notna()
 
 
+def fidelity_label(runs: pd.DataFrame) -> str:
+    """The distinct ``fidelity`` labels of ``runs`` (one benchmark's rows), joined by "; "."""
+    return "; ".join(str(label) for label in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
+
+
 def order_strategies(names: Any) -> list[str]:
     """``names`` (unique) in registry order (:data:`tunebench.strategies.STRATEGIES`), unknown names after, sorted."""
     present = set(names)
