@@ -274,8 +274,10 @@ def test_a_planted_pickle_in_the_warm_start_states_is_refused_not_run(tmp_path):
         with pytest.raises(InputError, match=f"warm-start state of trial {trial_id} cannot be read"):
             store.load(trial_id)
     assert not witness.exists()
-    with pytest.raises(TypeError, match="must be a dict"):
+    with pytest.raises(TypeError, match="must be a dict of arrays and JSON values, or a JSON value"):
         store.save("0003", object())
+    store.save("0004", None)  # a benchmark that keeps nothing
+    assert store.load("0004") is None
 
 
 def test_a_forgiven_start_is_taken_back_and_a_death_stays_counted(tmp_path):

@@ -218,8 +218,9 @@ class StateStore:
     A state is saved before its trial's journal line is written and deleted after the line of
     the promotion that consumed it, so a resumed run continues every promotion from exactly
     the weights and optimizer state an uninterrupted run would have used. States are dicts
-    whose values are lists of arrays (weights, optimizer variables) or JSON values, written
-    as plain arrays; a file with anything else (a pickle) is refused on load, never run.
+    whose values are lists of arrays (weights, optimizer variables) or JSON values (or a
+    JSON value such as ``None``), written as plain arrays; a file with anything else (a
+    pickle) is refused on load, never run.
     """
 
     def __init__(self, directory: Path):
@@ -265,11 +266,16 @@ class StoredState:
 
 
 def _encode_state(state: Any) -> dict[str, np.ndarray]:
-    """``state`` as plain arrays: each list of arrays under ``<key>/<index>``, the rest as one
-    JSON text under ``__json__``. Anything else is a :class:`TypeError` (a benchmark's bug):
-    states are never pickled, so reading one back can never run code."""
+    """``state`` as plain arrays: a dict's lists of arrays under ``<key>/<index>``, the rest
+    as one JSON text under ``__json__``; a state that is not such a dict must be a JSON value
+    (``None`` for a benchmark that keeps nothing). Anything else is a :class:`TypeError` (a
+    benchmark's bug): states are never pickled, so reading one back can never run code."""
     if not (isinstance(state, dict) and all(isinstance(k, str) and "/" not in k for k in state)):
-        raise TypeError(f"a warm-start state must be a dict with str keys without '/', not {type(state).__name__}")
+        try:
+            return {"__json__": np.array(json.dumps({"value": state}, allow_nan=True))}
+        except TypeError:
+            raise TypeError(f"a warm-start state must be a dict of arrays and JSON values, or a JSON value, "
+                            f"not {type(state).__name__}") from None
     arrays: dict[str, np.ndarray] = {}
     lists: dict[str, int] = {}
     plain: dict[str, Any] = {}
@@ -292,6 +298,8 @@ def _decode_state(arrays: dict[str, np.ndarray]) -> Any:
         raise ValueError(f"not a tunebench warm-start state (entries {sorted(arrays)[:5]}, no __json__; "
                          "tunebench never reads pickled data)")
     meta = json.loads(str(arrays["__json__"]))
+    if isinstance(meta, dict) and set(meta) == {"value"}:
+        return meta["value"]
     if not (isinstance(meta, dict) and isinstance(meta.get("lists"), dict) and isinstance(meta.get("plain"), dict)):
         raise ValueError("its __json__ entry is not a tunebench warm-start state")
     state = dict(meta["plain"])
