@@ -114,7 +114,8 @@ class Progress:
 
     def run_done(self, index: int, label: str, best: float | None, epochs_used: int, budget: int, seconds: float,
                  runs_done: int, epochs_done: int) -> None:
-        """A plain line for a finished run (when the live line is not drawn)."""
+        """A plain line for a finished run (when the live line is not drawn); ``seconds`` is the
+        real time this process saw it take (a replay's runs.csv ``wall_seconds`` is simulated)."""
         if self.enabled:
             return
         best_text = "no completed trial" if best is None else f"best val_acc {best:.4f}"
@@ -122,12 +123,11 @@ class Progress:
                      f"epochs, {format_duration(seconds)} | {runs_done}/{self.total_runs} runs done | "
                      f"ETA {self._eta(epochs_done)}")
 
-    def trial_done(self, label: str, trial: int, val_accuracy: float, epochs_trained: int, seconds: float) -> None:
+    def trial_done(self, label: str, trial: int, val_accuracy: float, epochs_trained: int) -> None:
         """A plain line for a finished trial (``verbose``, when the live line is not drawn)."""
         if self.enabled or not self.verbose:
             return
-        self.message(f"tunebench: {label} trial {trial}: val_acc {val_accuracy:.4f} after {epochs_trained} "
-                     f"epoch(s), {seconds:.1f} s")
+        self.message(f"tunebench: {label} trial {trial}: val_acc {val_accuracy:.4f} after {epochs_trained} epoch(s)")
 
     def message(self, text: str) -> None:
         """Print ``text`` on a line of its own (above the progress line when it is drawn)."""

@@ -7,6 +7,7 @@ from the run journals (Dask workers), and draws them through :class:`tunebench.p
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from tunebench.progress import Progress
@@ -30,6 +31,7 @@ class SuiteMonitor:
         self._best: dict[int, float] = {}
         self._done = 0
         self._running: set[int] = set()
+        self._began: dict[int, float] = {}  # when this process saw each run begin (real time, not the ledger's)
 
     def _note(self, task: RunTask, record: dict[str, Any]) -> None:
         self._epochs[task.index] = record["epochs_used"]
@@ -54,6 +56,7 @@ class SuiteMonitor:
         if task.index in self._running:
             return
         self._running.add(task.index)
+        self._began[task.index] = time.monotonic()
         if not self.parallel:
             self.progress.start_run(task.index, task.label, task.plan.budget_epochs)
 
@@ -65,8 +68,7 @@ class SuiteMonitor:
 
     def trial(self, task: RunTask, record: dict[str, Any]) -> None:
         self._note(task, record)
-        self.progress.trial_done(task.label, record["trial"], record["val_accuracy"], record["epochs_trained"],
-                                 record["train_seconds"])
+        self.progress.trial_done(task.label, record["trial"], record["val_accuracy"], record["epochs_trained"])
         if record["status"] == TrialStatus.FAILED:
             self.progress.message(f"tunebench: warning: {task.label} trial {record['trial']} failed after "
                                   f"{record['epochs_trained']} epoch(s): {record[ERROR_COLUMN]}; the run goes on")
@@ -85,8 +87,9 @@ class SuiteMonitor:
         else:
             self.progress.end_run()
         used = run_record.get("epochs_used", task.plan.budget_epochs)
+        seconds = time.monotonic() - self._began.get(task.index, time.monotonic())  # runs.csv's is the ledger's
         self.progress.run_done(task.index, task.label, self._best.get(task.index), used, task.plan.budget_epochs,
-                               run_record.get("wall_seconds", 0.0), self._done, sum(self._epochs.values()))
+                               seconds, self._done, sum(self._epochs.values()))
 
     def _draw(self, task: RunTask, record: dict[str, Any] | None) -> None:
         if self.parallel:
