@@ -37,13 +37,10 @@ def atomic_file(path: Path, mode: str = "wb", size: int | None = None) -> Iterat
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as error:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
-        if error.errno in DISK_FULL:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
             raise DiskFullError(disk_full_message(error, path, size)) from error
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
 
 
