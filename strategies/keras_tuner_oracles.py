@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+from tunebench.strategies.gp_predict import prevalidated
 
 OBJECTIVE = "val_accuracy"
 HYPERBAND_FACTOR = 3
@@ -96,15 +97,22 @@ class BayesianOptimization(KerasTunerStrategy):
     Matern kernel's default lower bound, 1e-5) is silenced during ``ask()``: keras-tuner
     builds the kernel and offers no way to change its bounds, and the warning filled the
     regress log.
+
+    The oracle's GP is swapped for :class:`~tunebench.strategies.gp_predict.PrevalidatedGaussianProcessRegressor`
+    (same parameters): the acquisition's one-row predictions skip scikit-learn's input
+    checks, asks about 2x faster, with suggestions bit-identical to the unpatched oracle's
+    (``tests/test_strategies.py`` compares them).
     """
 
     def build_oracle(self, keras_tuner, context):
-        return keras_tuner.oracles.BayesianOptimizationOracle(
+        oracle = keras_tuner.oracles.BayesianOptimizationOracle(
             objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
             max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
             num_initial_points=context.initial_random_trials,
             hyperparameters=context.space.to_keras_tuner(),
         )
+        oracle.gpr = prevalidated(oracle.gpr)
+        return oracle
 
     def ask(self) -> Suggestion | None:
         from sklearn.exceptions import ConvergenceWarning
