@@ -9,7 +9,8 @@ import pytest
 from report_fixture import make_run, manifest, write_results
 from tunebench.report import build_report
 from tunebench.results_dir import load_results
-from tunebench.report_figures import best_so_far, render_figures, strategy_colors
+from tunebench.report_figures import (_anytime_figure, _final_figure, _sensitivity_figure, best_so_far, render_figures,
+                                      strategy_colors, strategy_markers)
 from tunebench.strategies import STRATEGIES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -71,6 +72,32 @@ def test_colours_follow_the_registry_and_unknown_names_come_after():
     assert list(colours)[len(registry):] == ["alpha", "zeta"]
     assert len(set(palette)) == len(colours)  # all distinct (at most 10)
     assert strategy_colors(["tpe"])["tpe"] == colours["tpe"]  # whatever else is present
+
+
+def test_figures_read_in_black_and_white_with_low_fidelity_marked_and_zoom_said(tmp_path):
+    write_seeds(tmp_path, [0, 1, 2], benchmarks=BENCHMARKS[:1])
+    data = load_results(tmp_path)
+    strategies, colors = data.strategies, strategy_colors(data.strategies)
+    markers = strategy_markers(strategies)
+    assert len({markers[name] for name in strategies}) == len(strategies)  # a shape per strategy, not colour alone
+
+    trials = data.trials.copy()
+    trials.loc[trials.index[::3], "epochs"] = 1  # a few low-fidelity trials, as Hyperband's first rungs
+    _, figure, _, caption = _sensitivity_figure(trials, data.hp_columns, strategies, colors, "mnist-mlp")
+    points = [c for ax in figure.axes for c in ax.collections]
+    hollow = [c for c in points if len(c.get_facecolors()) == 0]
+    assert hollow and len(hollow) < len(points)  # low-fidelity hollow, full-fidelity filled
+    assert "hollow: a low-fidelity trial" in caption
+    legend = figure.legends[0]
+    assert [handle.get_marker() for handle in legend.legend_handles] == [markers[name] for name in strategies]
+
+    _, figure, _, _ = _anytime_figure(data.trials, data.runs, strategies, colors, "mnist-mlp")
+    drawn = {line.get_marker() for line in figure.axes[0].get_lines()}
+    assert drawn >= {markers[name] for name in strategies}  # curves lying on each other stay visible
+    assert "axis zoomed" in figure.axes[0].get_ylabel()  # accuracies near 0.6: the axis does not start at 0
+
+    _, figure, _, caption = _final_figure(data.runs, strategies, colors, "mnist-mlp")
+    assert all("axis zoomed" in ax.get_ylabel() for ax in figure.axes)
 
 
 def test_best_so_far_is_a_step_function_per_run_that_ignores_failed_trials():

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,6 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from tunebench.report_chance import MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, completed, fidelity_label, order_strategies
@@ -68,6 +68,15 @@ PALETTE = "colorblind"
 #: Line styles cycled with the colours, so that overlapping curves (strategies that drew the
 #: same trials) stay distinguishable.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1.5)), (0, (3, 1, 1, 1, 1, 1)))
+#: Marker shapes cycled with the colours: a strategy reads in black-and-white print and with
+#: colour-blindness, on lines (a few markers per curve) and in scatter plots.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Markers per anytime curve; each strategy's are shifted so that overlapping curves show all.
+LINE_MARKERS = 6
+ZOOM_NOTE = "axis zoomed: {low} to {high}"
+WALL_LABEL = "wall time per run (seconds)\ndepends on machine load"
+#: Bold title characters that fit in an inch of figure width (the subtitle wraps there).
+SUBTITLE_CHARS_PER_INCH = 9
 VAL_LABEL = "validation accuracy (fraction)"
 
 
@@ -111,6 +120,11 @@ def strategy_colors(strategies: Iterable[str]) -> dict[str, tuple[float, float, 
 def strategy_linestyles(strategies: Iterable[str]) -> dict[str, Any]:
     """One matplotlib line style per strategy, in the same order as :func:`strategy_colors`."""
     return {name: LINESTYLES[i % len(LINESTYLES)] for i, name in enumerate(_colour_order(strategies))}
+
+
+def strategy_markers(strategies: Iterable[str]) -> dict[str, str]:
+    """One matplotlib marker per strategy, in the same order as :func:`strategy_colors`."""
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(_colour_order(strategies))}
 
 
 def _colour_order(strategies: Iterable[str]) -> list[str]:
@@ -207,7 +221,8 @@ def _fidelity_subtitle(figure: Figure, runs: pd.DataFrame) -> None:
     """The runs' fidelity under the figure's title, so a figure never travels without it."""
     labels = fidelity_label(runs)
     if labels and figure.get_suptitle():
-        figure.suptitle(f"{figure.get_suptitle()}\nfidelity: {labels}", fontweight="bold")
+        subtitle = textwrap.fill(f"fidelity: {labels}", width=int(figure.get_figwidth() * SUBTITLE_CHARS_PER_INCH))
+        figure.suptitle(f"{figure.get_suptitle()}\n{subtitle}", fontweight="bold")
 
 
 def _majority_line(ax: Axes, line: MajorityLine | None) -> None:
@@ -236,18 +251,15 @@ def _new_figure(width: float, height: float, title: str, panels: tuple[int, int]
 
 
 def _legend(figure: Figure, strategies: Sequence[str], colors: dict[str, Any], lines: bool = False) -> None:
-    """A figure legend of the strategies' colours (and line styles), right of the panels.
+    """A figure legend of the strategies' colours and markers (and line styles), right of the panels.
 
     Drawn only when there is more than one strategy.
     """
     if len(strategies) < 2:
         return
-    if lines:
-        styles = strategy_linestyles(strategies)
-        handles = [Line2D([], [], color=colors[name], linestyle=styles[name], linewidth=2, label=name)
-                   for name in strategies]
-    else:
-        handles = [Patch(facecolor=colors[name], label=name) for name in strategies]
+    styles, markers = strategy_linestyles(strategies), strategy_markers(strategies)
+    handles = [Line2D([], [], color=colors[name], linestyle=styles[name] if lines else "none", linewidth=2,
+                      marker=markers[name], markersize=6, label=name) for name in strategies]
     figure.legend(handles=handles, loc="outside right center", title="strategy", frameon=False)
 
 
@@ -300,10 +312,16 @@ def _grid(x_max: float, integer: bool) -> np.ndarray:
     return np.linspace(0.0, x_max, GRID_POINTS)
 
 
-def _draw_median_band(ax: Axes, grid: np.ndarray, matrix: np.ndarray, color: Any, linestyle: Any) -> None:
-    """The median over seeds (rows) as a step line, and its bootstrap band when there are several seeds."""
+def _draw_median_band(ax: Axes, grid: np.ndarray, matrix: np.ndarray, color: Any, linestyle: Any,
+                      marker: str, shift: float) -> None:
+    """The median over seeds (rows) as a step line, and its bootstrap band when there are several seeds.
+
+    :data:`LINE_MARKERS` markers sit on the line, offset by ``shift`` (a fraction of the
+    spacing between two markers) so that curves lying on top of each other all stay visible.
+    """
+    step = max(1, len(grid) // LINE_MARKERS)
     ax.plot(grid, sorted_median(matrix, axis=0), drawstyle="steps-post", color=color, linestyle=linestyle,
-            linewidth=2)
+            linewidth=2, marker=marker, markersize=6, markevery=(int(shift * step) % step, step))
     if matrix.shape[0] > 1:
         low, high = _median_band(matrix)
         ax.fill_between(grid, low, high, step="post", color=color, alpha=0.18, linewidth=0)
@@ -324,7 +342,7 @@ def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequen
     seeds = runs["seed"].nunique()
     band = "median over seeds, 95 % bootstrap band" if seeds > 1 else "one seed"
     figure, axes = _new_figure(12, 4.6, f"{benchmark}: best validation accuracy so far ({band})", (1, 2))
-    styles = strategy_linestyles(strategies)
+    styles, markers = strategy_linestyles(strategies), strategy_markers(strategies)
     panels = [("epochs_used", "epochs spent (ledger)", _grid(float(runs["budget_epochs"].max()), integer=True)),
               ("elapsed_seconds", "wall time since the run began (seconds)",
                _grid(float(trials["elapsed_seconds"].max()), integer=False))]
@@ -333,10 +351,13 @@ def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequen
         for strategy in strategies:
             rows = (keys["strategy"] == strategy).to_numpy()
             if rows.any():
-                _draw_median_band(ax, grid, matrix[rows], colors[strategy], styles[strategy])
+                _draw_median_band(ax, grid, matrix[rows], colors[strategy], styles[strategy], markers[strategy],
+                                  shift=strategies.index(strategy) / len(strategies))
         ax.set(xlabel=xlabel, ylabel="best-so-far " + VAL_LABEL, xlim=(0, grid[-1]))
         _majority_line(ax, majority)
     axes[0, 1].set_ylabel("")
+    for ax in axes.flat:
+        _note_zoom(ax)
     _legend(figure, strategies, colors, lines=True)
     caption = ("Source: `trials.csv` `val_accuracy` (ok trials) against `epochs_used` and `elapsed_seconds`; "
                f"each run's running maximum is evaluated on a common grid (every epoch, or {GRID_POINTS} points); "
@@ -374,12 +395,30 @@ def _box_with_points(ax: Axes, frame: pd.DataFrame, column: str, strategies: Seq
         ax.yaxis.get_major_locator().set_params(integer=True)
 
 
+def _tick_text(value: float) -> str:
+    """3 significant digits, without an exponent for values up to a million."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _note_zoom(ax: Axes) -> None:
+    """Say so on a panel whose value axis does not start at 0: small gaps then look large.
+
+    Call it once the panel is complete (a reference line can still move the limits).
+    """
+    low, high = ax.get_ylim()
+    if low > 0:
+        note = ZOOM_NOTE.format(low=_tick_text(low), high=_tick_text(high))
+        ax.set_ylabel(f"{ax.get_ylabel()}\n({note})" if ax.get_ylabel() else f"({note})")
+
+
 def _final_figure(runs: pd.DataFrame, strategies: Sequence[str], colors: dict[str, Any], benchmark: str,
                   majority: MajorityLine | None = None):
     figure, axes = _new_figure(12, 4.6, f"{benchmark}: incumbent test scores per seed", (1, 2))
     _box_with_points(axes[0, 0], runs, "test_accuracy", strategies, colors, "incumbent test accuracy (fraction)")
     _majority_line(axes[0, 0], majority)
     _box_with_points(axes[0, 1], runs, "test_f1", strategies, colors, "incumbent test macro-F1 (fraction)")
+    for ax in axes.flat:
+        _note_zoom(ax)
     _legend(figure, strategies, colors)
     caption = ("Source: `runs.csv` `test_accuracy` and `test_f1` (the incumbent, chosen on validation accuracy); "
                f"one point per seed; {BOX_NOTE}."
@@ -407,7 +446,8 @@ def _cost_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[
                  benchmark: str):
     figure, axes = _new_figure(15, 4.6, f"{benchmark}: cost of finding the incumbent, and rank against budget", (1, 3))
     _box_with_points(axes[0, 0], runs, "trials_to_best", strategies, colors, "trials to best (count)", counts=True)
-    _box_with_points(axes[0, 1], runs, "wall_seconds", strategies, colors, "wall time per run (seconds)")
+    _box_with_points(axes[0, 1], runs, "wall_seconds", strategies, colors, WALL_LABEL)
+    _note_zoom(axes[0, 1])
     ax = axes[0, 2]
     if not trials.empty:
         ranks = _budget_ranks(trials, runs)
@@ -420,7 +460,9 @@ def _cost_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[
     ax.set(xlabel="budget spent (% of the run's budget_epochs)", ylabel="mean rank (1 = best)",
            ylim=(len(strategies) + 0.3, 0.7), yticks=range(1, len(strategies) + 1))
     _legend(figure, strategies, colors, lines=True)
-    caption = (f"Source: `runs.csv` `trials_to_best` and `wall_seconds` (one point per seed; {BOX_NOTE}); right: rank of each "
+    caption = (f"Source: `runs.csv` `trials_to_best` and `wall_seconds` (one point per seed; {BOX_NOTE}; wall time "
+               "depends on the machine and on what else ran beside it, so compare it only within one results set); "
+               "right: rank of each "
                "run's best-so-far `val_accuracy` (`trials.csv`, ok trials, by `epochs_used`) among the strategies "
                "of the same seed at each 5 % of its `budget_epochs`, averaged over seeds; a run without a finished "
                "trial yet ranks last.")
@@ -448,17 +490,27 @@ def _category_labels(values: pd.Series) -> tuple[pd.Series, list[str]]:
     return labels, sorted(labels.unique())
 
 
-def _sensitivity_panel(ax: Axes, frame: pd.DataFrame, column: str, palette: dict[str, Any]) -> None:
+def _sensitivity_panel(ax: Axes, frame: pd.DataFrame, column: str, palette: dict[str, Any],
+                       markers: dict[str, str], full_epochs: int) -> None:
+    """One point per trial: the strategy's colour and marker, hollow when trained for fewer than ``full_epochs``."""
     values = frame[column]
     if _is_categorical(values):
         labels, order = _category_labels(values)
-        sns.stripplot(x=labels, y=frame["val_accuracy"], hue=frame["strategy"], order=order, palette=palette,
-                      hue_order=list(palette), size=3, alpha=0.6, jitter=0.25, legend=False, ax=ax)
+        jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(frame))
+        x = labels.map({label: i for i, label in enumerate(order)}).to_numpy(dtype=float) + jitter
+        ax.set_xticks(range(len(order)), order)
     else:
-        sns.scatterplot(x=values, y=frame["val_accuracy"], hue=frame["strategy"], palette=palette,
-                        hue_order=list(palette), s=14, alpha=0.6, linewidth=0, legend=False, ax=ax)
+        x = values.to_numpy(dtype=float)
         if _wants_log_axis(values):
             ax.set_xscale("log")
+    y = frame["val_accuracy"].to_numpy()
+    full = (frame["epochs"] >= full_epochs).to_numpy()
+    for strategy, color in palette.items():
+        mine = (frame["strategy"] == strategy).to_numpy()
+        for rows, face in ((mine & full, color), (mine & ~full, "none")):
+            if rows.any():
+                ax.scatter(x[rows], y[rows], s=16, marker=markers[strategy], facecolors=face, edgecolors=color,
+                           linewidths=0.8, alpha=0.6)
     name = column.removeprefix("hp_")
     ax.set(xlabel=name + (" (log scale)" if ax.get_xscale() == "log" else ""), ylabel=VAL_LABEL)
 
@@ -478,8 +530,10 @@ def _sensitivity_figure(trials: pd.DataFrame, hp_columns: Sequence[str], strateg
                                f"{benchmark}: validation accuracy against each hyperparameter ({sample_note})",
                                (n_rows, n_cols))
     palette = {name: colors[name] for name in strategies}
+    markers = strategy_markers(strategies)
+    full_epochs = int(ok["epochs"].max())
     for ax, column in zip(axes.flat, columns):
-        _sensitivity_panel(ax, shown[shown[column].notna()], column, palette)
+        _sensitivity_panel(ax, shown[shown[column].notna()], column, palette, markers, full_epochs)
     for ax in axes[:, 1:].flat:
         ax.set_ylabel("")
     for ax in list(axes.flat)[len(columns):]:
@@ -488,7 +542,9 @@ def _sensitivity_figure(trials: pd.DataFrame, hp_columns: Sequence[str], strateg
     caption = ("Source: `trials.csv` `val_accuracy` against each `hp_` column (ok trials; a trial appears only "
                f"in the panels of its active parameters; {sample_note}). Parameters with at most "
                f"{MAX_CATEGORY_LEVELS} distinct values are drawn as jittered categories; a positive parameter "
-               f"spanning more than {LOG_SPAN:g}x gets a log axis.")
+               f"spanning more than {LOG_SPAN:g}x gets a log axis. Filled: trained the full {full_epochs} epochs; "
+               "hollow: a low-fidelity trial (fewer epochs, e.g. Hyperband's first rungs), whose accuracy is "
+               "lower for that reason alone.")
     return "sensitivity", figure, f"{benchmark}: hyperparameter sensitivity", caption
 
 
