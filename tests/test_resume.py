@@ -8,6 +8,7 @@ journals grow (mid-run), or SIGKILLs itself at a named stage through the runner'
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV
 
 FILES = ("trials.csv", "curves.csv", "runs.csv")
+#: A line from TensorFlow's C++ logging: absl's format (``I0000 00:00:...``) or its start-up warning.
+TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cpu_feature_guard|oneDNN", re.M)
 
 
 def command(suite_file, data_dir, out, *extra):
@@ -32,9 +35,10 @@ def command(suite_file, data_dir, out, *extra):
 
 
 def start(args, cwd, **env):
-    """`tunebench run ...` in a subprocess (run from ``cwd``, away from the source tree)."""
+    """`tunebench run ...` in a subprocess (run from ``cwd``, away from the source tree); ``NAME=None`` unsets NAME."""
+    environ = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
     return subprocess.Popen([sys.executable, "-m", "tunebench.cli", *args], cwd=cwd,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                            env={name: value for name, value in environ.items() if value is not None},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -295,12 +299,21 @@ def test_a_forgiven_start_is_taken_back_and_a_death_stays_counted(tmp_path):
 def test_a_piped_run_prints_a_plain_line_per_finished_run_and_trial(one_trial_suite, tiny_data_dir, tmp_path):
     """stderr is a pipe here, not a terminal: no live line, but one line per run (and per
     trial with --verbose), as in a CI log or `| tee`."""
-    process = start(command(one_trial_suite, tiny_data_dir, tmp_path / "out", "--verbose"), tmp_path)
+    process = start(command(one_trial_suite, tiny_data_dir, tmp_path / "out", "--verbose"), tmp_path,
+                    TF_CPP_MIN_LOG_LEVEL=None)
     _, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
-    lines = err.splitlines()
+    assert TENSORFLOW_LOG_LINE.search(err)  # --verbose shows TensorFlow's start-up lines...
+    lines = [line for line in err.splitlines() if not TENSORFLOW_LOG_LINE.search(line)]
     assert [line for line in lines if " done: best val_acc " in line] == [
         line for line in lines if line.startswith("tunebench: run 1/1 mnist-mlp/random/seed 0 done: best val_acc ")]
     assert len([line for line in lines if " done: " in line]) == 1
     assert len([line for line in lines if "mnist-mlp/random/seed 0 trial " in line]) == 2
     assert "\r" not in err and "\x1b[" not in err
+
+    quiet = start(command(one_trial_suite, tiny_data_dir, tmp_path / "quiet"), tmp_path, TF_CPP_MIN_LOG_LEVEL=None)
+    _, err = quiet.communicate(timeout=600)
+    assert quiet.returncode == 0, err
+    assert not TENSORFLOW_LOG_LINE.search(err), err  # ...and by default there are none, with no setting made
+    assert [line for line in err.splitlines() if " done: " in line] == [
+        line for line in err.splitlines() if line.strip()]  # nothing but the line per finished run

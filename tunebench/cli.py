@@ -13,7 +13,10 @@ import sys
 import traceback
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow C++ info and graph warnings
+#: Whether the user chose TensorFlow's C++ log level; if not, tunebench hides its start-up and
+#: graph lines ("3", set before TensorFlow loads) and ``run --verbose`` shows them all ("0").
+USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import DISK_FULL, disk_full_message  # noqa: E402
@@ -61,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
                           "the same paths on every worker (a shared filesystem)")
     run.add_argument("--verbose", action="store_true",
-                     help="when stderr is not a terminal, also a line per finished trial (always one per finished run)")
+                     help="when stderr is not a terminal, also a line per finished trial (always one per finished run); "
+                          "TensorFlow's start-up and C++ log lines too (hidden by default, unless "
+                          "TF_CPP_MIN_LOG_LEVEL is set)")
     run.add_argument("--optuna-storage", metavar="URL",
                      help="Optuna storage for the tpe strategy's studies (e.g. sqlite:///optuna.db)")
     run.add_argument("--mlflow", nargs="?", const="", metavar="URI",
@@ -131,6 +136,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tunebench.schema import RunStatus
     from tunebench.suite import apply_overrides, load_suite
 
+    if args.verbose and not USER_SET_TF_LOG_LEVEL:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # read when TensorFlow loads, after this (in workers too)
     suite = load_suite(args.suite)
     suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
