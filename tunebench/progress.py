@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 
 def plural(count: int, noun: str) -> str:
@@ -62,6 +62,9 @@ class Progress:
         self._run_budget = 0
         self._baseline = 0  # epochs done before this process started (a resumed run)
         self._run_index, self._label = 0, ""
+        #: When set (by :class:`tunebench.runner.monitor.SuiteMonitor`, from a
+        #: :class:`tunebench.eta.EtaModel`), the ETA text; else one average cost per epoch.
+        self.eta_text: Callable[[], str] | None = None
 
     def start_run(self, index: int, label: str, budget_epochs: int) -> None:
         """A new run begins (``index`` is 1-based)."""
@@ -82,6 +85,8 @@ class Progress:
         self._baseline += epochs_used
 
     def _eta(self, done: int) -> str:
+        if self.eta_text is not None:
+            return self.eta_text()
         fresh = done - self._baseline
         elapsed = self._clock() - self._started
         return "?" if fresh <= 0 else format_duration(elapsed / fresh * (self.total_epochs - done))

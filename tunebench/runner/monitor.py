@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Sequence
 
+from tunebench.eta import EtaModel
 from tunebench.progress import Progress
 from tunebench.runner.tasks import RunTask
 from tunebench.runner.trial_loop import MAX_CONSECUTIVE_FAILURES
@@ -22,11 +23,16 @@ class SuiteMonitor:
 
     A failed trial and a run stopped after too many failures are said on stderr (through
     :meth:`Progress.message`, so they show whether or not the progress line is drawn).
+    Given the suite's ``tasks``, the ETA comes from a per-benchmark cost model
+    (:class:`tunebench.eta.EtaModel`) fed by the same events.
     """
 
-    def __init__(self, progress: Progress, parallel: bool = False):
+    def __init__(self, progress: Progress, parallel: bool = False, tasks: Sequence[RunTask] = ()):
         self.progress = progress
         self.parallel = parallel
+        self.eta = EtaModel({task.index: (task.plan.name, task.plan.budget_epochs) for task in tasks})
+        if tasks:
+            progress.eta_text = self.eta.text
         self._epochs: dict[int, int] = {}
         self._best: dict[int, float] = {}
         self._done = 0
@@ -43,12 +49,14 @@ class SuiteMonitor:
         """A run that was already complete (resuming)."""
         self._done += 1
         self._epochs[task.index] = task.plan.budget_epochs
+        self.eta.skipped(task.index)
         self.progress.skip_run(task.plan.budget_epochs)
 
     def resumed_later(self, task: RunTask, last: dict[str, Any]) -> None:
         """A run with journaled trials, to be resumed (only matters for the parallel line)."""
         if self.parallel:
             self._note(task, last)
+            self.eta.resumed(task.index, last["epochs_used"])
             self.progress.resumed(last["epochs_used"])
 
     def start(self, task: RunTask) -> None:
@@ -57,17 +65,20 @@ class SuiteMonitor:
             return
         self._running.add(task.index)
         self._began[task.index] = time.monotonic()
+        self.eta.started(task.index)
         if not self.parallel:
             self.progress.start_run(task.index, task.label, task.plan.budget_epochs)
 
     def resumed(self, task: RunTask, last: dict[str, Any]) -> None:
         """An in-process run finished replaying its journal (``last`` is its last trial)."""
         self._note(task, last)
+        self.eta.resumed(task.index, last["epochs_used"])
         self.progress.resumed(last["epochs_used"])
         self._draw(task, last)
 
     def trial(self, task: RunTask, record: dict[str, Any]) -> None:
         self._note(task, record)
+        self.eta.progressed(task.index, record["epochs_used"])
         self.progress.trial_done(task.label, record["trial"], record["val_accuracy"], record["epochs_trained"])
         if record["status"] == TrialStatus.FAILED:
             self.progress.message(f"tunebench: warning: {task.label} trial {record['trial']} failed after "
@@ -75,6 +86,7 @@ class SuiteMonitor:
         self._draw(task, record)
 
     def finish(self, task: RunTask, run_record: dict[str, Any]) -> None:
+        self.eta.finished(task.index, run_record.get("epochs_used", task.plan.budget_epochs))
         self._running.discard(task.index)
         self._done += 1
         self._epochs[task.index] = task.plan.budget_epochs

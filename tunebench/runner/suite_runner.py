@@ -127,7 +127,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
 
         tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
         monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs, verbose=verbose),
-                               parallel=executor is not None)
+                               parallel=executor is not None, tasks=tasks)
         pending = _pending(tasks, monitor)
         if executor is not None:
             if pending:

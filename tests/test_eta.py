@@ -1,0 +1,84 @@
+"""The ETA's per-benchmark cost model, on worked examples with a fake clock."""
+
+import pytest
+
+from tunebench.eta import EtaModel
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def default_like(clock):
+    """Two cheap mnist-mlp runs, then two costly fer-cnn runs, 10 epochs each (the suite order)."""
+    return EtaModel({1: ("mnist-mlp", 10), 2: ("mnist-mlp", 10), 3: ("fer-cnn", 10), 4: ("fer-cnn", 10)}, clock=clock)
+
+
+def test_each_benchmark_is_costed_at_its_own_rate_once_timed(clock):
+    eta = default_like(clock)
+    assert eta.text() == "?"  # nothing timed yet
+    eta.started(1)
+    clock.now = 20.0
+    eta.progressed(1, 5)  # mnist-mlp: 4 s per epoch
+    # 15 mnist-mlp epochs left at 4 s, and 20 fer-cnn epochs at the only known rate, flagged
+    assert eta.seconds_left() == (pytest.approx(140.0), ["fer-cnn"])
+    assert eta.text() == "2m20s (fer-cnn not timed yet)"
+    clock.now = 40.0
+    eta.finished(1, 10)
+    eta.started(2)
+    clock.now = 80.0
+    eta.finished(2, 10)
+    eta.started(3)
+    clock.now = 140.0
+    eta.progressed(3, 2)  # fer-cnn: 30 s per epoch
+    assert eta.rates() == {"mnist-mlp": pytest.approx(4.0), "fer-cnn": pytest.approx(30.0)}
+    # 18 fer-cnn epochs left at 30 s. One average over the 22 epochs done in 140 s would say
+    # 18 x 6.4 = 115 s here, and 80 s at the switch: the miss the per-benchmark model avoids.
+    assert eta.seconds_left() == (pytest.approx(540.0), [])
+    assert eta.text() == "9m00s"
+    clock.now = 440.0
+    eta.finished(3, 10)
+    eta.started(4)
+    clock.now = 740.0
+    eta.finished(4, 10)
+    assert eta.seconds_left() == (0.0, [])
+
+
+def test_a_run_that_stops_under_budget_leaves_nothing_to_do(clock):
+    eta = EtaModel({1: ("b", 10), 2: ("b", 10)}, clock=clock)
+    eta.started(1)
+    clock.now = 30.0
+    eta.finished(1, 6)  # e.g. the next trial would not fit the budget
+    assert eta.rates() == {"b": pytest.approx(5.0)}
+    assert eta.seconds_left() == (pytest.approx(50.0), [])  # only run 2's 10 epochs
+
+
+def test_runs_in_parallel_share_the_wall_time(clock):
+    eta = EtaModel({1: ("b", 10), 2: ("b", 10), 3: ("b", 10), 4: ("b", 10)}, clock=clock)
+    eta.started(1)
+    eta.started(2)
+    clock.now = 20.0
+    eta.progressed(1, 4)
+    eta.progressed(2, 4)  # each worker: 5 s per epoch
+    # 6 + 6 + 10 + 10 epochs at 5 s, two runs in flight
+    assert eta.seconds_left() == (pytest.approx(80.0), [])
+
+
+def test_epochs_done_before_a_resume_are_not_timed(clock):
+    eta = EtaModel({1: ("b", 10), 2: ("b", 10)}, clock=clock)
+    eta.skipped(1)  # complete before this process started
+    eta.resumed(2, 6)
+    eta.started(2)
+    assert eta.text() == "?"  # 6 epochs done, none of them in this process
+    clock.now = 8.0
+    eta.progressed(2, 8)  # 2 fresh epochs in 8 s
+    assert eta.seconds_left() == (pytest.approx(8.0), [])  # 2 epochs left at 4 s
