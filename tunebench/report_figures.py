@@ -38,6 +38,7 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from tunebench.report_chance import MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, completed, fidelity_label, order_strategies
@@ -250,16 +251,21 @@ def _new_figure(width: float, height: float, title: str, panels: tuple[int, int]
     return figure, axes
 
 
-def _legend(figure: Figure, strategies: Sequence[str], colors: dict[str, Any], lines: bool = False) -> None:
-    """A figure legend of the strategies' colours and markers (and line styles), right of the panels.
+def _legend(figure: Figure, strategies: Sequence[str], colors: dict[str, Any], lines: bool = False,
+            shapes: bool = True) -> None:
+    """A figure legend of the strategies' colours, markers (``shapes``) and line styles (``lines``), right of the panels.
 
+    Box plots pass ``shapes=False``: their points are all circles, the x axis names the strategy.
     Drawn only when there is more than one strategy.
     """
     if len(strategies) < 2:
         return
     styles, markers = strategy_linestyles(strategies), strategy_markers(strategies)
-    handles = [Line2D([], [], color=colors[name], linestyle=styles[name] if lines else "none", linewidth=2,
-                      marker=markers[name], markersize=6, label=name) for name in strategies]
+    if lines or shapes:
+        handles = [Line2D([], [], color=colors[name], linestyle=styles[name] if lines else "none", linewidth=2,
+                          marker=markers[name] if shapes else None, markersize=6, label=name) for name in strategies]
+    else:
+        handles = [Patch(facecolor=colors[name], label=name) for name in strategies]
     figure.legend(handles=handles, loc="outside right center", title="strategy", frameon=False)
 
 
@@ -419,7 +425,7 @@ def _final_figure(runs: pd.DataFrame, strategies: Sequence[str], colors: dict[st
     _box_with_points(axes[0, 1], runs, "test_f1", strategies, colors, "incumbent test macro-F1 (fraction)")
     for ax in axes.flat:
         _note_zoom(ax)
-    _legend(figure, strategies, colors)
+    _legend(figure, strategies, colors, shapes=False)
     caption = ("Source: `runs.csv` `test_accuracy` and `test_f1` (the incumbent, chosen on validation accuracy); "
                f"one point per seed; {BOX_NOTE}."
                + (f" Dotted: the {majority.describe()}." if majority else ""))
@@ -451,12 +457,12 @@ def _cost_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[
     ax = axes[0, 2]
     if not trials.empty:
         ranks = _budget_ranks(trials, runs)
-        styles = strategy_linestyles(strategies)
+        styles, markers = strategy_linestyles(strategies), strategy_markers(strategies)
         for strategy in strategies:
             if strategy in ranks.index.get_level_values("strategy"):
                 series = ranks.xs(strategy, level="strategy")
-                ax.plot(series.index * 100, series.to_numpy(), marker="o", markersize=3, color=colors[strategy],
-                        linestyle=styles[strategy], linewidth=1.8)
+                ax.plot(series.index * 100, series.to_numpy(), marker=markers[strategy], markersize=4,
+                        color=colors[strategy], linestyle=styles[strategy], linewidth=1.8)
     ax.set(xlabel="budget spent (% of the run's budget_epochs)", ylabel="mean rank (1 = best)",
            ylim=(len(strategies) + 0.3, 0.7), yticks=range(1, len(strategies) + 1))
     _legend(figure, strategies, colors, lines=True)
