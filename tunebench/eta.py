@@ -91,9 +91,9 @@ class EtaModel:
             if not run.finished:
                 left[run.benchmark] = left.get(run.benchmark, 0) + max(0, run.budget - run.epochs_used)
         rates = self.rates()
-        if not rates:
-            return (None, sorted(name for name, epochs in left.items() if epochs)) if any(left.values()) else (0.0, [])
         untimed = sorted(name for name, epochs in left.items() if epochs and name not in rates)
+        if not rates:
+            return (None if untimed else 0.0), untimed
         fallback = sum(rates.values()) / len(rates)
         total = sum(epochs * rates.get(name, fallback) for name, epochs in left.items())
         in_flight = sum(1 for run in self._runs.values() if run.started is not None and not run.finished)
