@@ -68,23 +68,52 @@ def test_report_and_figures_are_written_and_linked(five_seeds):
     directory, paths, report = five_seeds
     assert paths[-1] == directory / "report.md"
     figures = [path for path in paths if path.suffix == ".png"]
-    assert len(figures) == 5
+    assert len(figures) == 6  # anytime, final, cost, critical difference, sensitivity, incumbent
     for path in figures:
         assert path.parent == directory / "figures" and path.is_file()
         assert f"](figures/{path.name})" in report
 
 
-def test_strategy_table_means_iqms_and_mean_ranks(five_seeds):
+def strategy_row(report: str, first_cell: str) -> dict[str, str]:
+    """The strategy table's row for a strategy, keyed by column title."""
+    return dict(zip(cells(report, "strategy", after="### Strategies"), cells(report, first_cell, after="### Strategies")))
+
+
+def test_strategy_table_means_iqms_mean_ranks_and_normalised_regret(five_seeds):
     report = five_seeds[2]
-    tpe = cells(report, "**tpe** ★", after="### Strategies")
-    assert tpe[1:5] == ["1.20", "5", "0.9200 ± 0.0158", tpe[4]]
-    assert tpe[4].startswith("0.9200 [")
-    assert tpe[5].startswith("0.9100 ± 0.0158")  # incumbent test accuracy = val - 0.01
-    assert tpe[7].startswith("0.9000 ± ")  # incumbent test macro-F1 = val - 0.02
-    grid = cells(report, "grid", after="### Strategies")
-    assert grid[1] == "2.60" and grid[3].startswith("0.8500 ± ") and grid[4].startswith("0.8200 [")
-    random = cells(report, "random", after="### Strategies")
-    assert random[1] == "2.20" and random[3] == "0.8600 ± 0.0000" and random[4] == "0.8600 [0.8600, 0.8600]"
+    tpe = strategy_row(report, "**tpe** ★")
+    assert tpe["mean rank"] == "1.20" and tpe["seeds"] == "5"
+    assert tpe["best val accuracy: mean ± std"] == "0.9200 ± 0.0158"
+    assert tpe["best val accuracy: IQM [95 % CI]"].startswith("0.9200 [")
+    assert tpe["incumbent test accuracy: mean ± std"].startswith("0.9100 ± 0.0158")  # = val - 0.01
+    assert tpe["incumbent test macro-F1: mean ± std"].startswith("0.9000 ± ")  # = val - 0.02
+    grid = strategy_row(report, "grid")
+    assert grid["mean rank"] == "2.60" and grid["best val accuracy: mean ± std"].startswith("0.8500 ± ")
+    assert grid["best val accuracy: IQM [95 % CI]"].startswith("0.8200 [")
+    random = strategy_row(report, "random")
+    assert random["mean rank"] == "2.20" and random["best val accuracy: mean ± std"] == "0.8600 ± 0.0000"
+    assert random["best val accuracy: IQM [95 % CI]"] == "0.8600 [0.8600, 0.8600]"
+    # Normalised regret: 0 = the best run (grid's 0.99), 1 = random's median 0.86. tpe's seeds
+    # 0.90..0.94 give (0.99 - v) / 0.13 = 0.69, 0.62, 0.54, 0.46, 0.38: median 0.54.
+    column = "normalised regret: median [95 % CI]"
+    assert tpe[column].startswith("0.54 [") and random[column] == "1.00 [1.00, 1.00]"
+    assert grid[column].startswith("1.31 [")  # 1.46, 1.38, 1.31, 1.23, 0.00
+
+
+def test_friedman_test_and_critical_difference_by_hand(five_seeds):
+    # Mean ranks 1.2, 2.2, 2.6 over n = 5 seeds, k = 3: chi2 = 12*5/(3*4) * (1.44 + 4.84 + 6.76
+    # - 12) = 5.2; F = 4 * 5.2 / (10 - 5.2) = 4.33 with (2, 8) df; CD = 2.343 * sqrt(12 / 30) = 1.48,
+    # so all three lie within one critical difference.
+    report = five_seeds[2]
+    section = report[report.index("### All strategies at once"):report.index("### Paired")]
+    p_value = scipy.stats.f.sf(20.8 / 4.8, 2, 8)
+    assert f"χ² = 5.20, Iman-Davenport F = 4.33, p = {p_value:.4f}" in section
+    assert "no evidence that the strategies' ranks differ" in section
+    assert "critical difference** at 0.05: 1.48 ranks" in section
+    assert "{tpe, random, grid}" in section
+    headline = report[:report.index("## mnist-mlp")]
+    assert f"no evidence the ranks differ (p = {p_value:.4f})" in headline
+    assert (five_seeds[0] / "figures" / "mnist-mlp-critical-difference.png").is_file()
 
 
 def test_strategies_are_sorted_by_mean_rank_and_the_winner_is_marked(five_seeds):
@@ -264,10 +293,10 @@ def test_a_run_without_a_completed_trial_ranks_last_and_a_lone_strategy_is_repor
     build_report(tmp_path)
     report = (tmp_path / "report.md").read_text()
     random = cells(report, "random", after="## b")
-    assert random[1] == "2.00" and random[3] == "–"
+    assert random[1] == "2.00" and random[3] == "–" and random[4] == "–"  # no regret (random failed), no value
     assert cost_row(report[report.index("## b"):], "random")["failed trials (total)"] == "2"
     assert "budget_exhausted with epochs left" in report[report.index("## b"):report.index("## solo")]
-    assert cells(report, "solo")[-1] == "only one strategy"
+    assert cells(report, "solo")[-2:] == ["only one strategy", "not run (too few seeds)"]
 
 
 def test_a_figures_path_that_is_a_file_is_refused_before_anything_is_written(tmp_path):

@@ -11,6 +11,7 @@ from tunebench.report import build_report
 from tunebench.results_dir import load_results
 from tunebench.report_figures import (_anytime_figure, _final_figure, _sensitivity_figure, best_so_far, render_figures,
                                       strategy_colors, strategy_markers)
+from tunebench.stats import MIN_SEEDS_FOR_TEST
 from tunebench.strategies import STRATEGIES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -30,8 +31,9 @@ def test_every_figure_is_a_non_blank_png_of_modest_size(tmp_path, seeds):
     figures = render_figures(load_results(tmp_path), tmp_path / "figures")
     assert list(figures) == BENCHMARKS
     names = {path.name for files in figures.values() for path in (f.path for f in files)}
-    assert names == {f"{b}-{kind}.png" for b in BENCHMARKS
-                     for kind in ("anytime", "final", "cost", "sensitivity", "incumbent")}
+    kinds = ["anytime", "final", "cost", "sensitivity", "incumbent"]
+    kinds += ["critical-difference"] if len(seeds) >= MIN_SEEDS_FOR_TEST else []  # no test, no diagram
+    assert names == {f"{b}-{kind}.png" for b in BENCHMARKS for kind in kinds}
     for files in figures.values():
         for figure in files:
             data = figure.path.read_bytes()

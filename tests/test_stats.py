@@ -5,7 +5,21 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon, sorted_median
+from tunebench.stats import (
+    MIN_SEEDS_FOR_TEST,
+    bootstrap_ci,
+    critical_difference_groups,
+    friedman,
+    friedman_from_ranks,
+    holm,
+    iqm,
+    mean_ranks,
+    nemenyi_critical_difference,
+    normalised_regret,
+    paired_wilcoxon,
+    rank_matrix,
+    sorted_median,
+)
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -157,3 +171,68 @@ def test_sorted_median_matches_numpy_including_nans(rows):
     assert np.isnan(result[2]) and np.isnan(expected[2])
     assert result[[0, 1, 3]] == pytest.approx(expected[[0, 1, 3]])
     assert sorted_median(matrix.T, axis=1)[[0, 1, 3]] == pytest.approx(expected[[0, 1, 3]])
+
+
+# Demšar (2006), "Statistical comparisons of classifiers over multiple data sets", JMLR 7,
+# section 3.2.4: C4.5 and three variants on 14 data sets. Its rank sums (44, 28, 40.5, 27.5
+# over 14 data sets) give the mean ranks below; the paper reports chi2_F = 9.28,
+# F_F = 3.69, CD = 1.25 at alpha 0.05 and 1.12 at alpha 0.10 (table 5: q = 2.569, 2.291).
+DEMSAR_RANKS = pd.Series({"C4.5": 44 / 14, "C4.5+m": 28 / 14, "C4.5+cf": 40.5 / 14, "C4.5+m+cf": 27.5 / 14})
+
+
+def test_friedman_reproduces_demsars_worked_example():
+    test = friedman_from_ranks(DEMSAR_RANKS.to_numpy(), n=14)
+    assert test.chi_square == pytest.approx(9.28, abs=0.005)
+    assert test.f_statistic == pytest.approx(3.69, abs=0.005)
+    # F(3, 39) at 3.69: the paper's critical value at 0.05 is 2.85, so p < 0.05.
+    assert test.p_value == pytest.approx(scipy.stats.f.sf(test.f_statistic, 3, 39))
+    assert 0.01 < test.p_value < 0.05
+    assert not test.too_few
+
+
+def test_nemenyi_critical_difference_reproduces_demsars_table_and_example():
+    for k, q in {2: 1.960, 3: 2.343, 4: 2.569, 6: 2.850, 10: 3.164}.items():
+        assert nemenyi_critical_difference(k, n=1) / math.sqrt(k * (k + 1) / 6) == pytest.approx(q, abs=0.001)
+    assert nemenyi_critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)
+    assert nemenyi_critical_difference(4, 14, alpha=0.10) == pytest.approx(1.12, abs=0.005)
+    with pytest.raises(ValueError, match="k >= 2"):
+        nemenyi_critical_difference(1, 14)
+
+
+def test_critical_difference_groups_on_demsars_example():
+    # At 0.05 no pair differs (the paper: "not powerful enough"): one bar over all four.
+    assert critical_difference_groups(DEMSAR_RANKS, nemenyi_critical_difference(4, 14)) == [
+        ["C4.5+m+cf", "C4.5+m", "C4.5+cf", "C4.5"]]
+    # At 0.10 C4.5 (3.143) differs from C4.5+m+cf (1.964) and C4.5+m (2.000): two bars.
+    assert critical_difference_groups(DEMSAR_RANKS, nemenyi_critical_difference(4, 14, alpha=0.10)) == [
+        ["C4.5+m+cf", "C4.5+m", "C4.5+cf"], ["C4.5+cf", "C4.5"]]
+    # All far apart: no bar; a group inside another is not repeated.
+    assert critical_difference_groups(pd.Series({"a": 1.0, "b": 2.0, "c": 3.0}), 0.5) == []
+    assert critical_difference_groups(pd.Series({"a": 1.0, "b": 1.2, "c": 1.3, "d": 3.0}), 0.5) == [["a", "b", "c"]]
+
+
+def test_friedman_matches_scipy_without_ties_and_ranks_nan_last():
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(12, 5)) + np.arange(5) * 0.4
+    test = friedman(values)
+    expected = scipy.stats.friedmanchisquare(*values.T)
+    assert test.chi_square == pytest.approx(expected.statistic, rel=1e-12)
+    assert test.n == 12 and test.k == 5
+    assert test.mean_ranks[4] < test.mean_ranks[0]  # the highest column ranks best
+    ranks = rank_matrix(np.array([[0.9, np.nan, 0.9], [0.1, 0.5, 0.3]]))
+    np.testing.assert_array_equal(ranks, [[1.5, 3, 1.5], [3, 1, 2]])
+
+
+def test_friedman_edge_cases():
+    too_few = friedman(np.ones((MIN_SEEDS_FOR_TEST - 1, 3)))
+    assert too_few.too_few and math.isnan(too_few.p_value)
+    same = friedman(np.tile([3.0, 2.0, 1.0], (6, 1)))  # every seed ranks alike: certain
+    assert same.f_statistic == math.inf and same.p_value == 0.0
+    tied = friedman(np.ones((6, 3)))  # nothing to tell apart
+    assert tied.chi_square == 0.0 and tied.p_value == 1.0
+
+
+def test_normalised_regret_on_a_hand_case():
+    np.testing.assert_allclose(normalised_regret([0.97, 0.96, 0.95, 0.93, np.nan], best=0.97, random_median=0.95),
+                               [0.0, 0.5, 1.0, 2.0, np.nan])
+    assert np.isnan(normalised_regret([0.9], best=0.9, random_median=0.9)).all()

@@ -23,6 +23,7 @@ from tunebench.report_tables import (
     comparisons_markdown,
     cost_markdown,
     headline_markdown,
+    rank_test_markdown,
     summary_flags_markdown,
     reproducibility_markdown,
 )
@@ -168,6 +169,8 @@ def _benchmark_sections(data: ResultsData, tables: BenchmarkTables, figures: lis
         HOW_TO_READ["strategies"],
         accuracy_markdown(tables),
         cost_markdown(tables),
+        "### All strategies at once: ranks",
+        rank_test_markdown(tables),
         "### Paired comparisons over seeds",
         HOW_TO_READ["comparisons"],
         comparisons_markdown(tables.comparisons),

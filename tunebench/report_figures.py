@@ -15,6 +15,8 @@ Per benchmark (:func:`render_benchmark_figures`):
   against wall time; median over seeds with a 95 % bootstrap band.
 - ``<benchmark>-final.png``: incumbent test accuracy and macro-F1 per strategy.
 - ``<benchmark>-cost.png``: trials to best, wall time, and mean rank against budget.
+- ``<benchmark>-critical-difference.png``: mean ranks with the Nemenyi critical difference
+  (Demšar's diagram); left out with too few seeds for the test.
 - ``<benchmark>-sensitivity.png``: validation accuracy against each hyperparameter.
 - ``<benchmark>-incumbent.png``: the best run's incumbent: learning curve and test
   confusion matrix.
@@ -41,6 +43,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tunebench.report_chance import MajorityLine, majority_line
+from tunebench.report_tables import ALPHA, RankTest, rank_test
 from tunebench.results_dir import ResultsData, completed, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY
 from tunebench.stats import bootstrap_ci, mean_ranks, sorted_median
@@ -183,6 +186,7 @@ def render_benchmark_figures(data: ResultsData, benchmark: str, directory: Path,
         lambda: _anytime_figure(trials, runs, strategies, colors, benchmark, val_line),
         lambda: _final_figure(runs, strategies, colors, benchmark, test_line),
         lambda: _cost_figure(trials, runs, strategies, colors, benchmark),
+        lambda: _critical_difference_figure(rank_test(runs, strategies), colors, benchmark),
         lambda: _sensitivity_figure(trials, data.hp_columns, strategies, colors, benchmark),
         lambda: _incumbent_figure(data, runs, trials, benchmark),
     ]
@@ -473,6 +477,59 @@ def _cost_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[
                "of the same seed at each 5 % of its `budget_epochs`, averaged over seeds; a run without a finished "
                "trial yet ranks last.")
     return "cost", figure, f"{benchmark}: cost and rank against budget", caption
+
+
+def _critical_difference_figure(ranks: RankTest, colors: dict[str, Any], benchmark: str):
+    """Demšar's critical-difference diagram: the rank axis, one labelled tick per strategy, the
+    CD as a scale bar, and thick bars joining strategies the Nemenyi test cannot tell apart."""
+    test = ranks.friedman
+    if test.too_few:
+        return None
+    names, values = list(ranks.mean_ranks.index), ranks.mean_ranks.to_numpy(dtype=float)
+    k = len(names)
+    left = (k + 1) // 2  # the best half is labelled on the left, the rest on the right
+    step = 0.5
+    bars = len(ranks.groups)
+    height = max(3.0, 1.6 + 0.28 * (left + bars))
+    figure, axes = _new_figure(8, height, f"{benchmark}: mean ranks over {test.n} seeds, critical difference")
+    ax = axes[0, 0]
+    ax.axis("off")
+    margin = max(1.4, 0.35 * k)  # room for the labels
+    ax.set_xlim(0.5 - margin, k + 0.5 + margin)
+    bottom = -(step * (left + 1) + 0.25 * bars + 0.4)
+    ax.set_ylim(bottom, 1.1)
+    ax.hlines(0, 1, k, color="black", linewidth=1)
+    for tick in range(1, k + 1):
+        ax.vlines(tick, 0, 0.12, color="black", linewidth=1)
+        ax.text(tick, 0.18, str(tick), ha="center", va="bottom", fontsize="small")
+    ax.text((k + 1) / 2, 0.55, "mean rank (1 = best)", ha="center", fontsize="small")
+    critical = ranks.critical_difference
+    ax.hlines(0.85, 1, 1 + critical, color="black", linewidth=2)
+    ax.vlines([1, 1 + critical], 0.78, 0.92, color="black", linewidth=1)
+    ax.text(1 + critical / 2, 0.95, f"CD = {critical:.2f} (Nemenyi, {ALPHA:g})", ha="center", va="bottom",
+            fontsize="small")
+    markers = strategy_markers(names)
+    for index, (name, rank) in enumerate(zip(names, values)):
+        on_left = index < left
+        row = index if on_left else k - 1 - index
+        y = -step * (row + 1) - 0.25 * bars
+        edge = 0.5 - 0.2 if on_left else k + 0.5 + 0.2
+        ax.plot([rank, rank, edge], [0, y, y], color=colors[name], linewidth=1.4)
+        ax.plot(rank, 0, marker=markers[name], color=colors[name], markersize=7, zorder=3)
+        ax.text(edge + (-0.05 if on_left else 0.05), y, f"{name} ({rank:.2f})", ha="right" if on_left else "left",
+                va="center", fontsize="small")
+    for bar, group in enumerate(ranks.groups):
+        low, high = ranks.mean_ranks[group].min(), ranks.mean_ranks[group].max()
+        y = -0.18 - 0.25 * bar
+        ax.hlines(y, low - 0.03, high + 0.03, color="black", linewidth=4)
+    verdict = (f"Friedman test: ranks differ (p = {test.p_value:.2g})" if ranks.ranks_differ
+               else f"Friedman test: no evidence the ranks differ (p = {test.p_value:.2g})")
+    ax.text((k + 1) / 2, bottom + 0.05, verdict, ha="center", va="bottom", fontsize="small", color="0.25")
+    caption = ("Source: `runs.csv` `best_val_accuracy`, ranked among the strategies within each seed (1 = best) "
+               "and averaged over seeds. Strategies joined by a thick bar have mean ranks closer than the critical "
+               "difference (CD): the Nemenyi test, which compares every pair at once, cannot tell them apart; "
+               "strategies not joined differ at the stated level.")
+    return "critical-difference", figure, f"{benchmark}: critical-difference diagram", caption
 
 
 # --------------------------------------------------------------------------- hyperparameter sensitivity

@@ -6,6 +6,8 @@ Per benchmark (:func:`benchmark_tables`):
   with a bootstrap CI), costs, failed trials and the mean rank; sorted by mean rank.
 - :func:`paired_comparisons`: Wilcoxon signed-rank tests over seeds, each strategy against
   ``random`` and the winner against each other strategy, Holm-adjusted per metric.
+- :func:`rank_test`: the Friedman test over seeds of all strategies at once and the Nemenyi
+  critical difference of their mean ranks (the critical-difference diagram's numbers).
 - :func:`budget_audit`: each run's budget against what it spent, with flags.
 
 Every number comes from ``runs.csv`` or ``trials.csv`` (the captions say which column);
@@ -25,7 +27,20 @@ import pandas as pd
 from tunebench.report_chance import SIGNAL_SE, MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
-from tunebench.stats import MIN_SEEDS_FOR_TEST, bootstrap_ci, holm, iqm, mean_ranks, paired_wilcoxon
+from tunebench.stats import (
+    MIN_SEEDS_FOR_TEST,
+    FriedmanTest,
+    bootstrap_ci,
+    critical_difference_groups,
+    friedman,
+    holm,
+    iqm,
+    mean_ranks,
+    nemenyi_critical_difference,
+    normalised_regret,
+    paired_wilcoxon,
+    sorted_median,
+)
 
 #: runs.csv accuracy columns summarised over seeds, with their labels.
 ACCURACY_METRICS = {
@@ -55,6 +70,10 @@ ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
+#: Per-run normalised regret of :data:`RANK_METRIC`: 0 = the best value seen on the benchmark,
+#: 1 = random search's median (:func:`tunebench.stats.normalised_regret`).
+REGRET = "normalised_regret"
+
 #: A run that ended this way must have spent its whole budget.
 BUDGET_STATUS = RunStatus.BUDGET_EXHAUSTED
 
@@ -64,6 +83,34 @@ AUDIT_FULL_LIMIT = 60
 TOO_FEW = f"n < {MIN_SEEDS_FOR_TEST}: too few seeds for a test"
 WARNING = "⚠"
 WINNER = "★"
+
+
+@dataclass(frozen=True)
+class RankTest:
+    """All strategies of one benchmark compared at once over seeds, by rank.
+
+    Attributes
+    ----------
+    friedman:
+        The Friedman test of the (seed x strategy) ``best_val_accuracy`` ranks.
+    mean_ranks:
+        Mean rank per strategy (1 = best), best first; equal to the summary's ``mean_rank``.
+    critical_difference:
+        The Nemenyi critical difference at :data:`ALPHA`; NaN when the test was not run.
+    groups:
+        :func:`tunebench.stats.critical_difference_groups`: strategies the Nemenyi test
+        cannot tell apart; empty when the test was not run.
+    """
+
+    friedman: FriedmanTest
+    mean_ranks: pd.Series
+    critical_difference: float
+    groups: list[list[str]]
+
+    @property
+    def ranks_differ(self) -> bool:
+        """The Friedman test rejects "all strategies rank alike" at :data:`ALPHA`."""
+        return not self.friedman.too_few and self.friedman.p_value < ALPHA
 
 
 @dataclass(frozen=True)
@@ -80,6 +127,8 @@ class BenchmarkTables:
         :func:`paired_comparisons`.
     audit:
         :func:`budget_audit`.
+    ranks:
+        :func:`rank_test`.
     majority:
         The validation split's majority-class line (:mod:`tunebench.report_chance`), if known.
     fidelity:
@@ -90,6 +139,7 @@ class BenchmarkTables:
     summary: pd.DataFrame
     comparisons: pd.DataFrame
     audit: pd.DataFrame
+    ranks: RankTest
     majority: MajorityLine | None = None
     fidelity: str = ""
 
@@ -142,9 +192,10 @@ def benchmark_tables(data: ResultsData) -> list[BenchmarkTables]:
         runs = data.runs[data.runs["benchmark"] == benchmark]
         trials = data.trials[data.trials["benchmark"] == benchmark]
         summary = strategy_summary(runs, trials)
-        tables.append(BenchmarkTables(benchmark, summary, paired_comparisons(runs, list(summary.index)),
-                                      budget_audit(runs, trials), majority_line(data, benchmark),
-                                      fidelity_label(runs)))
+        ranking = list(summary.index)
+        tables.append(BenchmarkTables(benchmark, summary, paired_comparisons(runs, ranking),
+                                      budget_audit(runs, trials), rank_test(runs, ranking),
+                                      majority_line(data, benchmark), fidelity_label(runs)))
     return tables
 
 
@@ -168,13 +219,17 @@ def strategy_summary(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         ``seeds``; for each of :data:`ACCURACY_METRICS` ``<m>_mean``, ``<m>_std`` (sample
         std), ``<m>_iqm``, ``<m>_ci_low``, ``<m>_ci_high`` (95 % percentile bootstrap of the
         IQM), ``<m>_max``; each of :data:`COST_METRICS` (mean over seeds); ``failed_trials``
-        (trials.csv rows with a status other than ``ok``, summed over seeds); ``mean_rank``.
+        (trials.csv rows with a status other than ``ok``, summed over seeds); ``mean_rank``;
+        ``normalised_regret_median`` with ``_ci_low`` and ``_ci_high`` (95 % bootstrap) over
+        seeds (NaN without ``random`` runs, see :func:`run_regret`).
     """
+    regret = run_regret(runs)
     rows = {}
     for strategy, group in runs.groupby("strategy", sort=False):
         row: dict[str, float] = {"seeds": group["seed"].nunique()}
         for metric in ACCURACY_METRICS:
             row |= _metric_statistics(metric, group[metric].to_numpy(dtype=float))
+        row |= _regret_statistics(regret[group.index].to_numpy(dtype=float))
         row |= {metric: group[metric].mean() for metric in COST_METRICS}
         rows[strategy] = row
     summary = pd.DataFrame.from_dict(rows, orient="index")
@@ -195,6 +250,62 @@ def _metric_statistics(metric: str, values: np.ndarray) -> dict[str, float]:
         f"{metric}_ci_high": high,
         f"{metric}_max": float(np.max(present)) if present.size else np.nan,
     }
+
+
+def run_regret(runs: pd.DataFrame) -> pd.Series:
+    """Each run's normalised regret of ``best_val_accuracy`` on its benchmark.
+
+    0 = the best ``best_val_accuracy`` of any run of the benchmark, 1 = the median of
+    ``random``'s runs (:func:`tunebench.stats.normalised_regret`).
+
+    Parameters
+    ----------
+    runs:
+        One benchmark's ``runs.csv`` rows.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``runs``; all NaN when there are no ``random`` runs with a value or
+        random search's median is already the best value.
+    """
+    values = runs[RANK_METRIC].to_numpy(dtype=float)
+    random_values = runs.loc[runs["strategy"] == BASELINE, RANK_METRIC].dropna()
+    random_median = float(random_values.median()) if len(random_values) else float("nan")
+    best = float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
+    return pd.Series(normalised_regret(values, best, random_median), index=runs.index, name=REGRET)
+
+
+def _regret_statistics(values: np.ndarray) -> dict[str, float]:
+    present = values[~np.isnan(values)]
+    low, high = bootstrap_ci(present, sorted_median, BOOTSTRAP_RESAMPLES, 0.95, BOOTSTRAP_SEED)
+    median = float(np.median(present)) if present.size else np.nan
+    return {f"{REGRET}_median": median, f"{REGRET}_ci_low": low, f"{REGRET}_ci_high": high}
+
+
+def rank_test(runs: pd.DataFrame, ranking: Sequence[str]) -> RankTest:
+    """The Friedman test and Nemenyi critical difference of one benchmark's strategies.
+
+    Parameters
+    ----------
+    runs:
+        One benchmark's ``runs.csv`` rows (one per strategy and seed).
+    ranking:
+        Its strategies (the columns' order).
+
+    Returns
+    -------
+    RankTest
+        Ranks by ``best_val_accuracy`` within each seed; a seed missing a strategy's run (or
+        value) ranks that strategy last, as :func:`tunebench.stats.mean_ranks` does.
+    """
+    by_seed = runs.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy").reindex(columns=list(ranking))
+    test = friedman(by_seed.to_numpy(dtype=float))
+    ranks = pd.Series(test.mean_ranks, index=list(ranking), name="mean_rank").sort_values(kind="stable")
+    if test.too_few or test.k < 2:
+        return RankTest(test, ranks, float("nan"), [])
+    critical = nemenyi_critical_difference(test.k, test.n, ALPHA)
+    return RankTest(test, ranks, critical, critical_difference_groups(ranks, critical))
 
 
 def _failed_trials(trials: pd.DataFrame) -> pd.Series:
@@ -375,6 +486,13 @@ def fmt_mean_std(mean: float, std: float) -> str:
     return "–" if pd.isna(mean) else f"{fmt_accuracy(mean)} ± {fmt_accuracy(std)}"
 
 
+def fmt_regret(value: float, low: float, high: float) -> str:
+    """``0.42 [0.10, 0.80]``; ``–`` when unknown."""
+    if pd.isna(value):
+        return "–"
+    return f"{value + 0.0:.2f} [{low + 0.0:.2f}, {high + 0.0:.2f}]"
+
+
 def fmt_iqm_ci(value: float, low: float, high: float, seeds: int) -> str:
     """``IQM [low, high]``; the interval is left out with fewer than 2 seeds."""
     if seeds < 2:
@@ -393,12 +511,13 @@ def strategy_label(tables: BenchmarkTables, strategy: str) -> str:
 def accuracy_markdown(tables: BenchmarkTables) -> str:
     """The per-strategy accuracy table, best mean rank first, with its caption."""
     summary = tables.summary
-    header = ["strategy", "mean rank", "seeds"]
+    header = ["strategy", "mean rank", "seeds", "normalised regret: median [95 % CI]"]
     for label in ACCURACY_METRICS.values():
         header += [f"{label}: mean ± std", f"{label}: IQM [95 % CI]"]
     rows = []
     for strategy, row in summary.iterrows():
-        cells = [strategy_label(tables, strategy), f"{row['mean_rank']:.2f}", fmt_count(row["seeds"])]
+        cells = [strategy_label(tables, strategy), f"{row['mean_rank']:.2f}", fmt_count(row["seeds"]),
+                 fmt_regret(row[f"{REGRET}_median"], row[f"{REGRET}_ci_low"], row[f"{REGRET}_ci_high"])]
         for metric in ACCURACY_METRICS:
             cells += [fmt_mean_std(row[f"{metric}_mean"], row[f"{metric}_std"]),
                       fmt_iqm_ci(row[f"{metric}_iqm"], row[f"{metric}_ci_low"], row[f"{metric}_ci_high"],
@@ -409,7 +528,10 @@ def accuracy_markdown(tables: BenchmarkTables) -> str:
                "(25-75 % trimmed) mean with a 95 % percentile-bootstrap interval "
                f"({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}). Mean rank: rank by "
                f"`best_val_accuracy` within each seed (1 = best, ties averaged), averaged over seeds; "
-               f"{WINNER} = lowest mean rank (bold only when a winner can be named).*")
+               f"{WINNER} = lowest mean rank (bold only when a winner can be named). Normalised regret of "
+               "`best_val_accuracy` per seed: 0 = the best run of this benchmark, 1 = the median of random "
+               "search, so 0.5 closes half the gap from random search to the best seen (median over seeds, "
+               "95 % bootstrap interval; – without random search).*")
     return caption + "\n\n" + markdown_table(header, rows) + "\n\n" + chance_markdown(tables)
 
 
@@ -439,6 +561,32 @@ def cost_markdown(tables: BenchmarkTables) -> str:
                "`status` is not `ok`, summed over seeds. Epochs to best is the epoch ledger "
                "(`epochs_used`) when the incumbent finished.*")
     return caption + "\n\n" + markdown_table(header, rows)
+
+
+def rank_test_markdown(tables: BenchmarkTables) -> str:
+    """The Friedman test and the Nemenyi critical difference, in words a practitioner reads."""
+    ranks = tables.ranks
+    test = ranks.friedman
+    if test.too_few:
+        return (f"*{test.n} seed{'s' if test.n != 1 else ''} and {test.k} "
+                f"strateg{'ies' if test.k != 1 else 'y'}: the Friedman test needs at least "
+                f"{MIN_SEEDS_FOR_TEST} seeds and 2 strategies, so it was not run.*")
+    verdict = ("the strategies' ranks differ more than chance would make them" if ranks.ranks_differ
+               else "no evidence that the strategies' ranks differ")
+    lines = [f"**Friedman test** over {test.n} seeds and {test.k} strategies: {verdict} "
+             f"(χ² = {test.chi_square:.2f}, Iman-Davenport F = {test.f_statistic:.2f}, {_p_equation(test.p_value)}).",
+             f"**Nemenyi critical difference** at {ALPHA:g}: {ranks.critical_difference:.2f} ranks. Two strategies "
+             "whose mean ranks differ by at least this much differ, with every pair tested at once."]
+    if ranks.groups:
+        lines.append("Not told apart (mean ranks within the critical difference): "
+                     + "; ".join("{" + ", ".join(group) + "}" for group in ranks.groups) + ".")
+    else:
+        lines.append("Every pair of strategies is told apart.")
+    caption = ("*Source: `runs.csv` `best_val_accuracy`, ranked within each seed (1 = best, a missing run last). "
+               "The Friedman test asks whether any strategy ranks consistently better or worse than the others; "
+               "the critical difference (Demšar 2006) says which pairs the data tell apart; bars in the "
+               "critical-difference figure join strategies it cannot.*")
+    return caption + "\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def comparisons_markdown(comparisons: pd.DataFrame) -> str:
@@ -530,15 +678,18 @@ def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
     """One row per benchmark: the winner, its margin over the runner-up, and how sure we are."""
     header = ["benchmark", "fidelity", "seeds", "signal", "winner (mean rank)",
               "winner's best val accuracy, IQM [95 % CI]", "runner-up",
-              "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure"]
+              "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure",
+              "all strategies at once (Friedman; Nemenyi)"]
     caption = ("*Source: `runs.csv` `best_val_accuracy`, one value per (strategy, seed). Mean rank and IQM as in "
                "each benchmark's strategy table; the runner-up is the best strategy not tied with the winner; the "
                "difference, rank-biserial correlation and Holm p are the winner − runner-up row of its paired "
-               "comparisons. Signal: whether the best run's best validation accuracy is clearly above what always "
+               "comparisons. The last column tests all strategies together (Friedman) and names those the "
+               "Nemenyi critical difference cannot tell apart from the winner. Signal: whether the best run's best validation accuracy is clearly above what always "
                f"answering the most frequent class scores (by more than {SIGNAL_SE:g} standard errors); a winner is "
                f"named only with signal and at least {MIN_SEEDS_FOR_TEST} seeds, otherwise the order is only "
                "descriptive.*")
-    return caption + "\n\n" + markdown_table(header, [_headline_row(tables) for tables in all_tables])
+    rows = [_headline_row(tables) + [_friedman_cell(tables)] for tables in all_tables]
+    return caption + "\n\n" + markdown_table(header, rows)
 
 
 def summary_flags_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
@@ -592,6 +743,21 @@ def _headline_row(tables: BenchmarkTables) -> list[str]:
     comparison = _find_comparison(tables.comparisons, RANK_METRIC, best, runner_up)
     return cells + [runner_up, fmt_signed(comparison["median_difference"]),
                     _fmt_effect(comparison["rank_biserial"]), _verdict(comparison)]
+
+
+def _friedman_cell(tables: BenchmarkTables) -> str:
+    """``ranks differ (p = 0.003); within the critical difference of the winner: tpe, random``."""
+    ranks = tables.ranks
+    if ranks.friedman.too_few:
+        return "not run (too few seeds)"
+    p_text = _p_equation(ranks.friedman.p_value)
+    if not ranks.ranks_differ:
+        return f"no evidence the ranks differ ({p_text})"
+    leader = ranks.mean_ranks.index[0]
+    close = [name for name, rank in ranks.mean_ranks.items()
+             if name != leader and rank - ranks.mean_ranks.iloc[0] < ranks.critical_difference]
+    tied = ", ".join(close) if close else "none"
+    return (f"ranks differ ({p_text}); not told apart from {leader} (CD {ranks.critical_difference:.2f}): {tied}")
 
 
 def _find_comparison(comparisons: pd.DataFrame, metric: str, a: str, b: str) -> pd.Series:

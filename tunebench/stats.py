@@ -6,6 +6,11 @@
 - :func:`paired_wilcoxon`: the Wilcoxon signed-rank test on paired seeds, with effect sizes.
 - :func:`holm`: Holm-Bonferroni adjusted p-values for a family of tests.
 - :func:`mean_ranks`: rank strategies within each seed (higher metric is better), then average.
+- :func:`rank_matrix`, :func:`friedman`: ranks per block (seed) and the Friedman test on them,
+  with the Iman-Davenport F form (Demšar 2006, JMLR 7:1-30).
+- :func:`nemenyi_critical_difference`, :func:`critical_difference_groups`: the Nemenyi critical
+  difference of mean ranks and the groups it cannot tell apart (the bars of a CD diagram).
+- :func:`normalised_regret`: 0 at the best value known, 1 at random search's median.
 
 Missing values (NaN) are dropped before a statistic is computed, so a run without a completed
 trial never poisons a mean; :func:`mean_ranks` instead ranks it last.
@@ -289,3 +294,187 @@ def mean_ranks(
     keys = [column for column in within if column != average_over] + [item]
     ranked = frame[keys].assign(mean_rank=ranks)
     return ranked.groupby(keys, sort=False)["mean_rank"].mean()
+
+
+def rank_matrix(values: np.ndarray) -> np.ndarray:
+    """Rank the columns within each row, 1 = the highest value; ties share their mean rank.
+
+    Parameters
+    ----------
+    values:
+        ``(blocks, items)``: one row per block (a seed), one column per item (a strategy);
+        higher is better. A NaN (a run without a completed trial) ranks below every value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Ranks of the same shape, each row a permutation of 1..k up to ties.
+    """
+    matrix = np.asarray(values, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError(f"rank_matrix needs a 2-D (blocks, items) array, got shape {matrix.shape}")
+    ordered = np.where(np.isnan(matrix), -np.inf, matrix)
+    return scipy.stats.rankdata(-ordered, method="average", axis=1)
+
+
+@dataclass(frozen=True)
+class FriedmanTest:
+    """Result of :func:`friedman`: do ``k`` items' ranks differ over ``n`` blocks?
+
+    Attributes
+    ----------
+    n, k:
+        Blocks (seeds) and items (strategies).
+    mean_ranks:
+        Each item's mean rank (1 = best), in column order.
+    chi_square:
+        Friedman's statistic ``12n / (k(k+1)) * (sum R_j^2 - k(k+1)^2 / 4)`` from the mean ranks
+        ``R_j`` (no tie correction, as in Demšar 2006), chi-square with ``k - 1`` degrees of
+        freedom under "all items rank alike".
+    f_statistic:
+        Iman and Davenport's less conservative ``(n-1) chi^2 / (n(k-1) - chi^2)``, F with
+        ``k - 1`` and ``(k-1)(n-1)`` degrees of freedom; inf when every block ranks alike.
+    p_value:
+        From ``f_statistic`` (the form Demšar recommends); NaN when :attr:`too_few`.
+    too_few:
+        True with fewer than :data:`MIN_SEEDS_FOR_TEST` blocks or fewer than 2 items.
+    """
+
+    n: int
+    k: int
+    mean_ranks: np.ndarray
+    chi_square: float
+    f_statistic: float
+    p_value: float
+    too_few: bool
+
+
+def friedman(values: np.ndarray) -> FriedmanTest:
+    """The Friedman rank test of ``values`` (blocks x items, higher is better).
+
+    Parameters
+    ----------
+    values:
+        As for :func:`rank_matrix`.
+
+    Returns
+    -------
+    FriedmanTest
+    """
+    ranks = rank_matrix(values)
+    return friedman_from_ranks(ranks.mean(axis=0), ranks.shape[0])
+
+
+def friedman_from_ranks(mean_ranks: Sequence[float] | np.ndarray, n: int) -> FriedmanTest:
+    """The Friedman test from the items' mean ranks over ``n`` blocks (Demšar 2006, section 3.2.2).
+
+    Parameters
+    ----------
+    mean_ranks:
+        Each item's mean rank, 1 = best.
+    n:
+        The number of blocks the ranks were averaged over.
+
+    Returns
+    -------
+    FriedmanTest
+    """
+    ranks = np.asarray(mean_ranks, dtype=float)
+    k = int(ranks.size)
+    too_few = n < MIN_SEEDS_FOR_TEST or k < 2
+    if too_few:
+        return FriedmanTest(n, k, ranks, float("nan"), float("nan"), float("nan"), True)
+    chi_square = 12.0 * n / (k * (k + 1)) * (np.sum(ranks ** 2) - k * (k + 1) ** 2 / 4.0)
+    chi_square = max(0.0, float(chi_square))  # rounding can leave -1e-15 when all ranks tie
+    denominator = n * (k - 1) - chi_square
+    f_statistic = (n - 1) * chi_square / denominator if denominator > 0 else float("inf")
+    p_value = float(scipy.stats.f.sf(f_statistic, k - 1, (k - 1) * (n - 1)))
+    return FriedmanTest(n, k, ranks, chi_square, float(f_statistic), p_value, False)
+
+
+def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """The Nemenyi test's critical difference of mean ranks: ``q_alpha * sqrt(k(k+1) / (6n))``.
+
+    Two of ``k`` items whose mean ranks over ``n`` blocks differ by at least this much differ
+    at level ``alpha`` (family-wise, all pairs). ``q_alpha`` is the studentized range's upper
+    ``alpha`` quantile for ``k`` means and infinite degrees of freedom, divided by sqrt(2)
+    (Demšar 2006, table 5a: 2.569 for k = 4).
+
+    Parameters
+    ----------
+    k:
+        Items compared (at least 2).
+    n:
+        Blocks (at least 1).
+    alpha:
+        The family-wise level.
+
+    Returns
+    -------
+    float
+    """
+    if k < 2 or n < 1:
+        raise ValueError(f"the critical difference needs k >= 2 items and n >= 1 blocks, got k={k}, n={n}")
+    q_alpha = scipy.stats.studentized_range.ppf(1.0 - alpha, k, np.inf) / np.sqrt(2.0)
+    return float(q_alpha * np.sqrt(k * (k + 1) / (6.0 * n)))
+
+
+def critical_difference_groups(mean_ranks: pd.Series, critical_difference: float) -> list[list[str]]:
+    """The maximal groups of items whose mean ranks lie within ``critical_difference`` of each other.
+
+    These are the bars of a critical-difference diagram: items joined by one bar are not
+    told apart by the test. Groups of one item are left out.
+
+    Parameters
+    ----------
+    mean_ranks:
+        Mean rank per item (index: item names).
+    critical_difference:
+        From :func:`nemenyi_critical_difference`.
+
+    Returns
+    -------
+    list of list of str
+        Each group ordered best rank first; groups ordered by their best rank.
+    """
+    ordered = mean_ranks.sort_values(kind="stable")
+    names, ranks = list(ordered.index), ordered.to_numpy(dtype=float)
+    groups: list[list[str]] = []
+    last_end = 0
+    for start in range(len(names)):
+        end = start
+        while end + 1 < len(names) and ranks[end + 1] - ranks[start] < critical_difference:
+            end += 1
+        if end > start and end + 1 > last_end:  # not inside the previous group
+            groups.append(names[start:end + 1])
+            last_end = end + 1
+    return groups
+
+
+def normalised_regret(values: Sequence[float] | np.ndarray, best: float, random_median: float) -> np.ndarray:
+    """Regret scaled so that 0 is the best value known and 1 is random search's median.
+
+    ``(best - value) / (best - random_median)`` for a higher-is-better metric (as bayesmark
+    scales its scores). Negative values beat the best known one (not possible when ``best``
+    is the best value seen); values above 1 are worse than random search's median.
+
+    Parameters
+    ----------
+    values:
+        The metric per run (e.g. best validation accuracy); NaNs stay NaN.
+    best:
+        The best value known on this benchmark.
+    random_median:
+        The median of random search's values on the same benchmark and budget.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``values``; all NaN when ``best <= random_median`` (no scale: random
+        search's median is already the best known).
+    """
+    array = np.asarray(values, dtype=float)
+    scale = best - random_median
+    if not np.isfinite(scale) or scale <= 0:
+        return np.full(array.shape, np.nan)
+    return (best - array) / scale
