@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tunebench.errors import DataError
+from tunebench.errors import DataError, DataMissingError
 
 from .cache import cached, file_signature, tree_signature
 from .fer2013_csv import N_PIXELS, read_fer2013_csv
@@ -158,7 +158,7 @@ def load_fer2013(data_dir: Path, seed: int) -> Splits:
         )
     else:
         looked_for = [NPZ_NAME, *CSV_NAMES, "fer2013/train/ + fer2013/test/", "train/ + test/"]
-        raise DataError(missing_message("FER2013", data_dir, looked_for, HINT))
+        raise DataMissingError(missing_message("FER2013", data_dir, looked_for, HINT))
     return make_splits(
         raw, name=NAME, class_names=CLASS_NAMES, seed=seed, val_fraction=VAL_FRACTION
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tunebench.errors import DataError
+from tunebench.errors import DataError, DataMissingError
 
 from .cache import cached, file_signature
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
@@ -99,7 +99,7 @@ def _download(data_dir: Path, looked_for: list[str]) -> RawData:
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # any failure of the download (offline, proxy, bad hash...)
-        raise DataError(
+        raise DataMissingError(
             missing_message("MNIST", data_dir, looked_for, HINT)
             + f" The Keras download was tried and failed ({type(error).__name__}: {error})."
         ) from error
@@ -157,7 +157,7 @@ def load_mnist(data_dir: Path, seed: int, *, download: bool = True) -> Splits:
             f"[mnist/]{base}[.gz]" for base in IDX_FILES.values()
         ]
         if not download:
-            raise DataError(missing_message("MNIST", data_dir, looked_for, HINT))
+            raise DataMissingError(missing_message("MNIST", data_dir, looked_for, HINT))
         raw = cached((NAME, "keras-download"), lambda: _download(data_dir, looked_for))
     return make_splits(
         raw, name=NAME, class_names=CLASS_NAMES, seed=seed, val_fraction=VAL_FRACTION

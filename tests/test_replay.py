@@ -198,3 +198,45 @@ def test_a_weak_recording_exits_2_from_the_command_line(recordings, tmp_path, ca
     error = capsys.readouterr().err
     assert "Spearman 0.300" in error and str(tmp_path / "recordings" / "mnist-mlp") in error
     assert not out.exists()
+
+
+LIVE_AND_REPLAY = """
+name = "live-and-replay"
+seeds = [0]
+strategies = ["random", "tpe"]
+[benchmarks.fer-cnn]
+max_epochs = 1
+trials = 2
+subset = { train = 70, val = 35, test = 35 }
+skip_if_no_data = true
+[benchmarks."mnist-mlp@replay"]
+allow_weak_surrogate = true
+max_epochs = 3
+trials = 2
+"""
+
+
+def test_a_live_benchmark_without_its_data_is_left_out_with_the_reason(recordings, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(RECORDINGS_ENV, str(recordings))
+    (tmp_path / "suite.toml").write_text(LIVE_AND_REPLAY)
+    (tmp_path / "no-data").mkdir()
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "suite.toml"), "--data-dir", str(tmp_path / "no-data"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "left out fer-cnn" in err and "FER2013 not found in" in err and "fer2013.npz" in err
+    assert set(pd.read_csv(out / "runs.csv")["benchmark"]) == {"mnist-mlp@replay"}
+    left_out = json.loads((out / "manifest.json").read_text())["suite"]["left_out"]
+    assert [name for name, _ in left_out] == ["fer-cnn"] and "FER2013 not found" in left_out[0][1]
+    assert main(["report", str(out)]) == 0
+    assert "**fer-cnn** was left out: its data is missing. FER2013 not found" in (out / "report.md").read_text()
+
+
+def test_a_bad_data_file_still_fails_a_benchmark_that_may_be_left_out(recordings, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(RECORDINGS_ENV, str(recordings))
+    (tmp_path / "suite.toml").write_text(LIVE_AND_REPLAY)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "fer2013.npz").write_bytes(b"not a zip file")
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "suite.toml"), "--data-dir", str(tmp_path / "data"), "--out", str(out)]) == 2
+    assert "fer2013.npz" in capsys.readouterr().err
+    assert not out.exists()

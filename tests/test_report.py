@@ -10,7 +10,8 @@ from report_fixture import make_run, manifest, write_results
 from tunebench.errors import InputError
 from tunebench.report import build_report
 from tunebench.report_figures import class_names
-from tunebench.report_tables import AUDIT_FULL_LIMIT, TOO_FEW, audit_markdown, budget_audit
+from tunebench.report_tables import (AUDIT_FULL_LIMIT, TOO_FEW, audit_markdown, budget_audit, replay_agreement,
+                                      replay_agreement_markdown)
 
 BENCHMARK = "mnist-mlp"
 
@@ -361,3 +362,24 @@ def test_too_few_seeds_name_no_winner_in_the_summary(tmp_path):
     summary = report[report.index("## Summary"):report.index(f"## {BENCHMARK}")]
     assert "2 seeds, too few for a test" in summary and "none named (2 seeds < 5)" in summary
     assert "**tpe**" not in summary
+
+
+def test_replay_agreement_ranks_strategies_on_the_shared_seeds_only():
+    def rows(benchmark, seeds, values, budget=20):
+        return [{"benchmark": benchmark, "strategy": strategy, "seed": seed, "budget_epochs": budget,
+                 "best_val_accuracy": value} for seed in seeds for strategy, value in values.items()]
+    runs = pd.DataFrame(
+        rows("b", [0, 1], {"a": 0.9, "b": 0.8, "c": 0.7, "d": 0.6})
+        + rows("b@replay", [0, 1], {"a": 0.9, "b": 0.8, "c": 0.6, "d": 0.7})  # c and d swapped
+        + rows("b@replay", [2, 3], {"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4})  # not shared with live: ignored
+        + rows("other", [0], {"a": 0.5, "b": 0.4, "c": 0.3})  # no replay twin
+        + rows("x", [0], {"a": 0.5, "b": 0.4, "c": 0.3}) + rows("x@replay", [0], {"a": 0.5, "b": 0.4, "c": 0.3}, budget=9))
+    agreement = replay_agreement(runs)
+    assert list(agreement["live"]) == ["b"]  # "x" differs in budget
+    row = agreement.iloc[0]
+    # 6 pairs of strategies, one discordant (c, d): tau = (5 - 1) / 6.
+    assert row.seeds == 2 and row.strategies == 4 and row.kendall_tau == pytest.approx(4 / 6)
+    assert row.live_order == ["a", "b", "c", "d"] and row.replay_order == ["a", "b", "d", "c"]
+    text = replay_agreement_markdown(agreement)
+    assert "| b@replay against b | 2 | +0.67 |" in text and "a > b > d > c" in text
+    assert replay_agreement_markdown(replay_agreement(runs[runs.benchmark == "other"])) == ""

@@ -59,6 +59,9 @@ def test_file_suite_with_defaults_and_fidelity_label(tmp_path):
     ("name = '../escape'\n[benchmarks.mnist-mlp]\n", "names the output folder"),
     ("name = 'x'\n", "at least one"),
     ("name = [unclosed\n", "not valid TOML"),
+    ("[benchmarks.mnist-mlp]\nseeds = [1, 1]\n", r"\[benchmarks.mnist-mlp\]: 'seeds': duplicate"),
+    ("[benchmarks.'mnist-mlp@replay']\nskip_if_no_data = true\n", "only a benchmark that trains"),
+    ("[benchmarks.mnist-mlp]\nskip_if_no_data = 'yes'\n", "'skip_if_no_data' must be true or false"),
 ])
 def test_malformed_suites_name_the_file_and_key(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -97,3 +100,25 @@ def test_overrides_replace_the_file_values(tmp_path):
 def test_bad_overrides_name_the_option(tmp_path, kwargs, message):
     with pytest.raises(SuiteError, match=message):
         apply_overrides(load_suite(write(tmp_path, GOOD)), **kwargs)
+
+
+def test_a_benchmark_can_have_its_own_seeds_and_seeds_on_the_command_line_replace_all(tmp_path):
+    suite = load_suite(write(tmp_path, GOOD + "seeds = [4]\nskip_if_no_data = true\n"
+                            "[benchmarks.'mnist-mlp@replay']\nmax_epochs = 2\ntrials = 4\n"))
+    live, replay = suite.benchmarks
+    assert suite.seeds_of(live) == (4,) and suite.seeds_of(replay) == (0, 1)
+    assert live.skip_if_no_data and not replay.skip_if_no_data
+    assert suite.total_runs == (1 + 2) * 2 and suite.total_epochs == 8 * 3 * 2
+    overridden = apply_overrides(suite, seeds="3")
+    assert [overridden.seeds_of(plan) for plan in overridden.benchmarks] == [(0, 1, 2), (0, 1, 2)]
+    assert suite.to_dict()["benchmarks"][0]["seeds"] == (4,)
+
+
+def test_the_default_suite_answers_with_many_seeds_and_checks_replay_against_live():
+    suite = load_suite("default")
+    plans = {plan.name: plan for plan in suite.benchmarks}
+    assert len(suite.seeds_of(plans["mnist-mlp@replay"])) >= 10 and len(suite.seeds_of(plans["fer-cnn@replay"])) >= 10
+    live, replay = plans["mnist-mlp"], plans["mnist-mlp@replay"]
+    assert live.fidelity == "full" and live.skip_if_no_data
+    assert (live.max_epochs, live.budget_epochs) == (replay.max_epochs, replay.budget_epochs)  # comparable
+    assert set(suite.seeds_of(live)) <= set(suite.seeds_of(replay))

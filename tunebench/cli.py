@@ -154,6 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.stopped_runs:
         print(f"tunebench: {len(outcome.stopped_runs)} run(s) stopped after {MAX_CONSECUTIVE_FAILURES} failed trials "
               f"in a row (status {RunStatus.TOO_MANY_FAILURES}): {', '.join(outcome.stopped_runs)}", file=sys.stderr)
+    for name, why in outcome.left_out:
+        print(f"tunebench: left out {name} (its data is missing): {why}", file=sys.stderr)
     return EXIT_OK
 
 

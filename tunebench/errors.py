@@ -15,6 +15,10 @@ class DataError(InputError):
     """A data file is missing, truncated or malformed."""
 
 
+class DataMissingError(DataError):
+    """A dataset is not in the data directory at all (as opposed to a bad or partial file)."""
+
+
 class SuiteError(InputError):
     """A suite file or a command-line override is malformed or names unknown things."""
 

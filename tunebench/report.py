@@ -23,6 +23,9 @@ from tunebench.report_tables import (
     comparisons_markdown,
     cost_markdown,
     headline_markdown,
+    left_out_markdown,
+    replay_agreement,
+    replay_agreement_markdown,
     rank_test_markdown,
     summary_flags_markdown,
     reproducibility_markdown,
@@ -144,12 +147,14 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         "## Summary",
         HOW_TO_READ["summary"],
         summary_flags_markdown(tables),
+        left_out_markdown(data),
         headline_markdown(tables),
+        replay_agreement_markdown(replay_agreement(data.runs)),
     ]
     for benchmark_table in tables:
         sections += _benchmark_sections(data, benchmark_table, figures.get(benchmark_table.benchmark, []))
     sections += ["## Reproducibility", HOW_TO_READ["reproducibility"], reproducibility_markdown(data)]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"
 
 
 def _preamble(data: ResultsData) -> str:

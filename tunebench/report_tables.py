@@ -10,6 +10,9 @@ Per benchmark (:func:`benchmark_tables`):
   critical difference of their mean ranks (the critical-difference diagram's numbers).
 - :func:`budget_audit`: each run's budget against what it spent, with flags.
 
+Across benchmarks (:func:`replay_agreement`): how well a replay benchmark's ranking of the
+strategies agrees with its live twin's on the seeds and budget they share.
+
 Every number comes from ``runs.csv`` or ``trials.csv`` (the captions say which column);
 the ``*_markdown`` functions only format.
 """
@@ -23,7 +26,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
+from tunebench.benchmarks.replay import SUFFIX as REPLAY_SUFFIX
 from tunebench.report_chance import SIGNAL_SE, MajorityLine, majority_line
 from tunebench.results_dir import ResultsData, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
@@ -364,6 +369,62 @@ def paired_comparisons(runs: pd.DataFrame, ranking: Sequence[str]) -> pd.DataFra
                  for (a, b), test, p_holm in zip(pairs, tests, adjusted)]
     columns = ["metric", "a", "b", "n", "median_difference", "rank_biserial", "p_value", "p_holm", "too_few"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def replay_agreement(runs: pd.DataFrame) -> pd.DataFrame:
+    """How well each replay benchmark ranks the strategies as its live twin does.
+
+    For every benchmark ``B`` with runs of ``B@replay`` at the same ``budget_epochs``, on the
+    seeds both have: the strategies' mean ranks of ``best_val_accuracy`` on each (over those
+    seeds), and Kendall's tau between the two orders.
+
+    Parameters
+    ----------
+    runs:
+        All of ``runs.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``live``, ``replay``, ``seeds`` (shared), ``strategies``,
+        ``kendall_tau``, ``p_value`` (scipy's exact test for no association; NaN with fewer
+        than 3 strategies), ``live_order`` and ``replay_order`` (best first).
+    """
+    rows = []
+    for live in runs["benchmark"].unique():
+        replay = f"{live}{REPLAY_SUFFIX}"
+        first, second = runs[runs["benchmark"] == live], runs[runs["benchmark"] == replay]
+        if second.empty or set(first["budget_epochs"]) != set(second["budget_epochs"]):
+            continue
+        seeds = sorted(set(first["seed"]) & set(second["seed"]))
+        strategies = sorted(set(first["strategy"]) & set(second["strategy"]))
+        if not seeds or len(strategies) < 2:
+            continue
+        ranks = [mean_ranks(part[part["seed"].isin(seeds) & part["strategy"].isin(strategies)], RANK_METRIC)
+                 .droplevel("benchmark").reindex(strategies) for part in (first, second)]
+        tau, p_value = scipy.stats.kendalltau(ranks[0], ranks[1]) if len(strategies) >= 3 else (np.nan, np.nan)
+        rows.append({"live": live, "replay": replay, "seeds": len(seeds), "strategies": len(strategies),
+                     "kendall_tau": float(tau), "p_value": float(p_value),
+                     "live_order": list(ranks[0].sort_values(kind="stable").index),
+                     "replay_order": list(ranks[1].sort_values(kind="stable").index)})
+    columns = ["live", "replay", "seeds", "strategies", "kendall_tau", "p_value", "live_order", "replay_order"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def replay_agreement_markdown(agreement: pd.DataFrame) -> str:
+    """The replay-against-live table with its caption, or ``""`` when no benchmark has both."""
+    if agreement.empty:
+        return ""
+    rows = [[f"{row.replay} against {row.live}", str(row.seeds), "–" if pd.isna(row.kendall_tau)
+             else f"{row.kendall_tau + 0.0:+.2f}", fmt_p(row.p_value), " > ".join(row.live_order),
+             " > ".join(row.replay_order)] for row in agreement.itertuples(index=False)]
+    header = ["pair", "shared seeds", "Kendall τ of the strategies' mean ranks", "p (no association)",
+              "live order (best first)", "replay order (best first)"]
+    caption = ("*Source: `runs.csv` `best_val_accuracy` of the live benchmark and its replay twin at the same "
+               "`budget_epochs`, on the seeds both ran. τ = +1: replay orders the strategies exactly as live "
+               "training did; 0: no relation; with few shared seeds the live order itself is noisy, so a low τ "
+               "says as much about the live runs as about the replay.*")
+    return caption + "\n\n" + markdown_table(header, rows)
 
 
 def budget_audit(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
@@ -709,6 +770,12 @@ def summary_flags_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
         return ("Every benchmark's best result is clearly above its majority-class line (or the line is unknown) "
                 f"and has at least {MIN_SEEDS_FOR_TEST} seeds.")
     return "\n".join(lines)
+
+
+def left_out_markdown(data: ResultsData) -> str:
+    """The benchmarks the run left out for missing data (manifest ``suite.left_out``), or ``""``."""
+    left_out = data.suite.get("left_out") or []
+    return "\n".join(f"- {WARNING} **{name}** was left out: its data is missing. {why}" for name, why in left_out)
 
 
 def signal_text(tables: BenchmarkTables) -> str:

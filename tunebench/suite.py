@@ -16,6 +16,8 @@ path ending in ``.toml``::
     subset = { train = 1000, val = 300, test = 300 }   # or a count / fraction for all splits
     max_seconds = 600                    # optional wall-clock cap per run
     precision = "bfloat16"               # live benchmarks: float32 (default), bfloat16 or auto
+    seeds = 2                            # this benchmark's own seeds (default: the suite's)
+    skip_if_no_data = true               # live benchmarks: leave it out, saying why, when its data is missing
     id = "57935022"                      # benchmark options (mnist-mlp: id)
 
 Command-line options override the file (:func:`apply_overrides`). Every problem raises
@@ -42,12 +44,17 @@ from tunebench.strategies import STRATEGIES, get_spec
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
-                   "allow_weak_surrogate"}
+                   "allow_weak_surrogate", "seeds", "skip_if_no_data"}
 
 
 @dataclass(frozen=True)
 class BenchmarkPlan:
-    """One benchmark as a suite runs it. ``budget_epochs`` is the same for every strategy."""
+    """One benchmark as a suite runs it. ``budget_epochs`` is the same for every strategy.
+
+    ``seeds`` are this benchmark's own (``None``: the suite's, see :meth:`Suite.seeds_of`);
+    ``skip_if_no_data`` lets a suite run without this live benchmark when its dataset is not
+    there (:func:`tunebench.runner.tasks.leave_out_missing_data`).
+    """
 
     name: str
     max_epochs: int
@@ -59,6 +66,8 @@ class BenchmarkPlan:
     options: dict[str, Any] = field(default_factory=dict)
     precision: str = numeric.FLOAT32
     allow_weak_surrogate: bool = False
+    seeds: tuple[int, ...] | None = None
+    skip_if_no_data: bool = False
 
     @property
     def resolved_precision(self) -> str:
@@ -85,7 +94,8 @@ class BenchmarkPlan:
 
 @dataclass(frozen=True)
 class Suite:
-    """A validated suite."""
+    """A validated suite. ``left_out`` holds ``(benchmark, why)`` for each benchmark the run
+    leaves out (a ``skip_if_no_data`` benchmark without its data); it is part of the manifest."""
 
     name: str
     description: str
@@ -94,6 +104,21 @@ class Suite:
     strategies: tuple[str, ...]
     benchmarks: tuple[BenchmarkPlan, ...]
     plugins: tuple[str, ...] = ()
+    left_out: tuple[tuple[str, str], ...] = ()
+
+    def seeds_of(self, plan: BenchmarkPlan) -> tuple[int, ...]:
+        """The seeds ``plan`` runs: its own, else the suite's."""
+        return plan.seeds if plan.seeds is not None else self.seeds
+
+    @property
+    def total_runs(self) -> int:
+        """Runs in the suite: per benchmark, its seeds times the strategies."""
+        return sum(len(self.seeds_of(plan)) for plan in self.benchmarks) * len(self.strategies)
+
+    @property
+    def total_epochs(self) -> int:
+        """The suite's epoch budget: per benchmark, its budget times its runs."""
+        return sum(plan.budget_epochs * len(self.seeds_of(plan)) for plan in self.benchmarks) * len(self.strategies)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each benchmark's fidelity label."""
@@ -236,10 +261,15 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     if not isinstance(allow_weak, bool) or (allow_weak and not spec.recording):
         raise SuiteError(f"{where}: 'allow_weak_surrogate' must be true or false, and only a replay benchmark "
                          f"takes it, got {allow_weak!r}")
+    seeds = parse_seeds(table["seeds"], f"{where}: 'seeds'") if "seeds" in table else None
+    skip = table.get("skip_if_no_data", False)
+    if not isinstance(skip, bool) or (skip and not spec.dataset):
+        raise SuiteError(f"{where}: 'skip_if_no_data' must be true or false, and only a benchmark that trains on a "
+                         f"dataset takes it, got {skip!r}")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
-                         precision=precision, allow_weak_surrogate=allow_weak)
+                         precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip)
     _check_options(plan, where)
     return plan
 
@@ -277,12 +307,13 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
                     precision: str | None = None) -> Suite:
     """The suite with command-line values in place of the file's (``None`` keeps the file's).
 
-    ``benchmarks`` selects among the suite's benchmarks; ``budget`` sets every selected
-    benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
+    ``seeds`` replaces the seeds of the suite and of every benchmark; ``benchmarks`` selects
+    among the suite's benchmarks; ``budget`` sets every selected benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
     benchmarks that have that option; ``precision`` applies to the live benchmarks.
     """
     if seeds is not None:
-        suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"))
+        suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"),
+                        benchmarks=tuple(replace(plan, seeds=None) for plan in suite.benchmarks))
     if strategies is not None:
         suite = replace(suite, strategies=_parse_strategies(strategies, "option --strategies"))
     plans = list(suite.benchmarks)

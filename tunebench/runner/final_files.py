@@ -56,7 +56,7 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     files += [staging / "best_hyperparameters.json", staging / "journal.jsonl"]
     manifest = build_manifest(
         suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
-        seeds=list(suite.seeds), budgets={p.name: p.budget_epochs for p in suite.benchmarks},
+        seeds=sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)}), budgets={p.name: p.budget_epochs for p in suite.benchmarks},
         timing_columns=sorted(TIMING_COLUMNS), started=header["started"], finished=now(),
         wall_seconds=round(time.monotonic() - clock_start, 3), sessions=sessions, execution=execution,
         failure_policy={"max_consecutive_failures": MAX_CONSECUTIVE_FAILURES, "max_trial_starts": MAX_TRIAL_STARTS,

@@ -35,7 +35,7 @@ from tunebench.runner.execute import scan_journal
 from tunebench.runner.final_files import now, write_final_files
 from tunebench.runner.kill_hook import kill_hook
 from tunebench.runner.monitor import SuiteMonitor
-from tunebench.runner.tasks import RunTask, check_inputs, plan_tasks
+from tunebench.runner.tasks import RunTask, check_inputs, leave_out_missing_data, plan_tasks
 from tunebench.schema import RESULT_FILES, RunStatus, TrialStatus
 from tunebench.suite import Suite
 from tunebench.tracking import log_results
@@ -52,6 +52,7 @@ class RunOutcome:
     failed_trials: int = 0
     stopped_runs: list[str] = field(default_factory=list)
     resumed: bool = False
+    left_out: list[tuple[str, str]] = field(default_factory=list)
 
 
 
@@ -109,11 +110,14 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         raise InputError("--workers and --scheduler exclude each other: --workers starts a local cluster, "
                          "--scheduler uses an existing one")
     _check_mlflow(mlflow_uri)
+    suite = leave_out_missing_data(suite, data_dir)
     data_sources = check_inputs(suite, data_dir)  # every data problem surfaces before anything is written
     out_dir = Path(out_dir)
     header = make_header(suite.to_dict(), data_sources, str(data_dir), overwrite)
-    total_runs = len(suite.benchmarks) * len(suite.seeds) * len(suite.strategies)
-    total_epochs = sum(p.budget_epochs for p in suite.benchmarks) * len(suite.seeds) * len(suite.strategies)
+    total_runs = suite.total_runs
+    progress = progress or Progress(total_runs, suite.total_epochs, verbose=verbose)
+    for name, why in suite.left_out:
+        progress.message(f"tunebench: left out {name} (skip_if_no_data): {why}")
 
     with ExitStack() as stack:
         executor = None
@@ -126,8 +130,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
         kill_hook("started")
 
         tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
-        monitor = SuiteMonitor(progress or Progress(total_runs, total_epochs, verbose=verbose),
-                               parallel=executor is not None, tasks=tasks)
+        monitor = SuiteMonitor(progress, parallel=executor is not None, tasks=tasks)
         pending = _pending(tasks, monitor)
         if executor is not None:
             if pending:
@@ -154,7 +157,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     stopped = [f"{r['benchmark']}/{r['strategy']}/seed {r['seed']}" for r in records
                if r["kind"] == "run" and r["status"] == RunStatus.TOO_MANY_FAILURES]
     return RunOutcome(out_dir=out_dir, files=final, runs=total_runs, wall_seconds=time.monotonic() - clock_start,
-                      failed_trials=failed, stopped_runs=stopped, resumed=resumed)
+                      failed_trials=failed, stopped_runs=stopped, resumed=resumed, left_out=list(suite.left_out))
 
 
 def _log_session(staging: Path, resumed: bool, workers: int, scheduler: str | None) -> Journal:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.datasets import Splits, load_dataset, stratified_subset
-from tunebench.errors import DataError
+from tunebench.errors import DataError, DataMissingError, InputError
 from tunebench.resume import RUNS, STATES
 from tunebench.seeding import RunSeeds
 from tunebench.strategies import StrategyContext
@@ -95,7 +95,7 @@ def plan_tasks(suite: Suite, staging: Path, fingerprint: str, data_dir: Path,
     environment = tuple((name, os.environ.get(name)) for name in THREAD_ENV)
     tasks = []
     for plan in suite.benchmarks:
-        for seed in suite.seeds:
+        for seed in suite.seeds_of(plan):
             for strategy in suite.strategies:
                 tasks.append(RunTask(
                     index=len(tasks) + 1, plan=plan, strategy=strategy, seed=seed, data_dir=str(data_dir),
@@ -118,6 +118,33 @@ def load_run_data(plan: BenchmarkPlan, data_dir: Path, seed: int) -> Splits:
     return splits
 
 
+def leave_out_missing_data(suite: Suite, data_dir: Path) -> Suite:
+    """The suite without its ``skip_if_no_data`` benchmarks whose dataset is not in ``data_dir``.
+
+    Each one left out is listed in the returned suite's ``left_out`` with the loader's message
+    (which file was looked for where, and where to get it). A dataset that is there but bad
+    still fails (in :func:`check_inputs`), as does a suite left with no benchmark.
+
+    Raises
+    ------
+    InputError
+        Every benchmark of the suite was left out.
+    """
+    kept, left_out = [], list(suite.left_out)
+    for plan in suite.benchmarks:
+        if plan.skip_if_no_data:
+            try:
+                load_run_data(plan, data_dir, suite.seeds_of(plan)[0])
+            except DataMissingError as error:
+                left_out.append((plan.name, str(error)))
+                continue
+        kept.append(plan)
+    if not kept:
+        raise InputError("every benchmark of suite " + repr(suite.name) + " was left out for missing data: "
+                         + " ".join(f"{name}: {why}" for name, why in left_out))
+    return replace(suite, benchmarks=tuple(kept), left_out=tuple(left_out))
+
+
 def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
     """Load every run's data (or recording) once, so that bad input fails before any
     output is written; returns the manifest's ``data`` entry per benchmark."""
@@ -127,7 +154,7 @@ def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
         if not spec.dataset:
             sources[plan.name] = make_benchmark(spec, None, plan).source
             continue
-        for seed in suite.seeds:
+        for seed in suite.seeds_of(plan):
             splits = load_run_data(plan, data_dir, seed)
             entry = sources.setdefault(plan.name, {"source": splits.source, "class_names": list(splits.class_names),
                                                    "sizes": {}, "class_counts": {}})
