@@ -13,6 +13,7 @@ from typing import Any
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.precision import native_bfloat16
+from tunebench.quiet import import_tensorflow_quietly
 from tunebench.redaction import redact_argv
 
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
@@ -59,6 +60,7 @@ def hardware() -> dict[str, Any]:
                             "cpu_count": os.cpu_count(), "cpu_model": _cpu_model(),
                             "native_bfloat16": native_bfloat16(), "keras_backend": keras_backend()}
     try:
+        import_tensorflow_quietly()
         import tensorflow as tf
 
         info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]

@@ -19,6 +19,7 @@ from tunebench.errors import InputError
 from tunebench.files import set_environment
 from tunebench.journal import Journal
 from tunebench.plugins import load_plugins
+from tunebench.quiet import import_tensorflow_quietly
 from tunebench.runner.tasks import RunTask, build_benchmark
 from tunebench.runner.trial_loop import run_one
 
@@ -78,6 +79,7 @@ def execute_run_task(task: RunTask, benchmark_factory: Callable[..., Any] | None
     run on the same (benchmark, seed), and does the run."""
     global _WORKER_BENCHMARK
     apply_thread_environment(task.environment)
+    import_tensorflow_quietly()  # after the thread settings, which TensorFlow reads when it loads
     load_plugins(task.plugins)
     key = json.dumps([asdict(task.plan), task.seed, task.data_dir, repr(benchmark_factory)], sort_keys=True, default=str)
     if _WORKER_BENCHMARK is None or _WORKER_BENCHMARK[0] != key:

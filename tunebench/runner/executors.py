@@ -30,6 +30,7 @@ from typing import Any, Callable
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
 from tunebench.journal import parse_line
+from tunebench.quiet import import_tensorflow_quietly
 from tunebench.resume import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import THREAD_ENV, RunTask, build_benchmark
@@ -79,6 +80,8 @@ class InProcessExecutor:
 
     def run(self, tasks: list[RunTask], monitor, benchmark_factory: Callable[..., Any] | None = None) -> None:
         cached_key, benchmark = None, None
+        if tasks:
+            import_tensorflow_quietly()  # strategies and live benchmarks import it; without its start-up lines
         for task in tasks:
             monitor.start(task)
             key = (task.plan.name, task.seed)

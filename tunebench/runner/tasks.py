@@ -18,6 +18,7 @@ import numpy as np
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.datasets import Splits, load_dataset, stratified_subset
 from tunebench.errors import DataError, DataMissingError, InputError
+from tunebench.quiet import import_tensorflow_quietly
 from tunebench.resume import RUNS, STATES
 from tunebench.seeding import RunSeeds
 from tunebench.strategies import StrategyContext
@@ -196,7 +197,9 @@ def strategy_context(task: RunTask, benchmark) -> StrategyContext:
 
 
 def quiet_tensorflow() -> None:
-    """TensorFlow's and absl's Python loggers at ERROR."""
+    """TensorFlow imported without its start-up lines when quiet is asked for
+    (:func:`tunebench.quiet.import_tensorflow_quietly`), its and absl's Python loggers at ERROR."""
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.ERROR)

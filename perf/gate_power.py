@@ -1,0 +1,138 @@
+"""The regression gate's power: how small a slip it catches, and how often it cries wolf.
+
+Runs one strategy (``--strategy``, default ``tpe``) on one replay benchmark (default
+``mnist-mlp@replay`` at the regress suite's budget) over a pool of fresh seeds (``--pool``,
+from ``--first-seed``: not the gate's own seeds 0-9), unchanged and with the injected slips
+of ``perf/slips.py`` (the same strategy seeds, so every seed is a pair). Then, ``--draws``
+times, it draws as many seeds as the gate uses (``--gate-seeds``, the regress suite's count)
+from the pool and applies the gate's own test (:func:`tunebench.regress.drop_test` at the
+gate's effect size, Holm over the regress suite's family of benchmark x strategy pairs, the
+other pairs unchanged, at the gate's alpha).
+
+Printed per variant: the slip's real size (the median and mean paired drop in best
+validation accuracy over the whole pool), and the share of draws in which the gate fails
+(detection rate; for ``+reseeded``, an equally good strategy with other random numbers, this
+is the false-alarm rate). Then the smallest slip caught in at least 80 % of the draws, and
+the seed-to-seed spreads an effect size could be set from. The draws share the pool's seeds,
+so their rate is an estimate for this pool, not an independent-sample proportion.
+
+An unchanged tree replays identically (``tests/test_replay.py``), so its false-alarm rate
+is 0 by construction; the realistic false alarm is a change of random stream (``+reseeded``).
+
+Usage, from the repository root (the recordings are read from results/recordings/)::
+
+    python perf/gate_power.py [--pool 40] [--draws 2000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.stats  # noqa: E402
+
+from tunebench.progress import Progress  # noqa: E402
+from tunebench.regress import DEFAULT_ALPHA, DEFAULT_EFFECT, DEFAULT_SUITE, METRIC, drop_test  # noqa: E402
+from tunebench.runner import run_suite  # noqa: E402
+from tunebench.stats import holm  # noqa: E402
+from tunebench.suite import load_suite, parse_suite  # noqa: E402
+
+SLIPS_FILE = Path(__file__).resolve().parent / "slips.py"
+DETECTION_TARGET = 0.8
+
+
+def run_pool(args: argparse.Namespace, out: Path) -> pd.DataFrame:
+    """Run the unchanged strategy and every slip on the seed pool; ``runs.csv``."""
+    os.environ["TUNEBENCH_SLIP_BASE"] = args.strategy  # read by perf/slips.py, in the workers too
+    sys.path.insert(0, str(SLIPS_FILE.parent))
+    import slips
+
+    regress = {plan.name: plan for plan in load_suite(DEFAULT_SUITE).benchmarks}
+    plan = regress[args.benchmark]
+    table = {"max_epochs": plan.max_epochs, "trials": plan.trials, "allow_weak_surrogate": plan.allow_weak_surrogate}
+    suite = parse_suite({
+        "name": "gate-power", "seeds": list(range(args.first_seed, args.first_seed + args.pool)),
+        "strategies": [args.strategy] + [spec.name for spec in slips.SLIPS], "plugins": [f"{SLIPS_FILE}:SLIPS"],
+        "benchmarks": {args.benchmark: table}}, source=str(SLIPS_FILE))
+    progress = Progress(suite.total_runs, suite.total_epochs, stream=sys.stderr)
+    run_suite(suite, out, Path("."), overwrite=True, workers=args.workers, progress=progress)
+    return pd.read_csv(out / "runs.csv")
+
+
+def detection_rate(base: np.ndarray, slipped: np.ndarray, *, gate_seeds: int, draws: int, family: int,
+                   rng: np.random.Generator) -> float:
+    """Share of ``draws`` random ``gate_seeds``-seed subsets on which the gate fails the slip."""
+    caught = 0
+    for _ in range(draws):
+        chosen = rng.choice(base.size, size=gate_seeds, replace=False)
+        p_value = drop_test(base[chosen], slipped[chosen], DEFAULT_EFFECT)
+        p_holm = holm(np.r_[p_value, np.ones(family - 1)])[0]  # the other pairs unchanged: p = 1
+        caught += bool(p_holm < DEFAULT_ALPHA)
+    return caught / draws
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategy", default="tpe")
+    parser.add_argument("--benchmark", default="mnist-mlp@replay")
+    parser.add_argument("--pool", type=int, default=40, help="seeds run per variant (default 40)")
+    parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    regress = load_suite(DEFAULT_SUITE)
+    gate_seeds, family = len(regress.seeds), len(regress.strategies) * len(regress.benchmarks)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        runs = run_pool(args, Path(folder) / "runs")
+    wall = time.perf_counter() - started
+    by_seed = runs.pivot(index="seed", columns="strategy", values=METRIC)
+    base = by_seed[args.strategy].to_numpy()
+    rng = np.random.default_rng(0)
+    rows = []
+    for variant in by_seed.columns.drop(args.strategy):
+        slipped = by_seed[variant].to_numpy()
+        drop = base - slipped
+        rate = detection_rate(base, slipped, gate_seeds=gate_seeds, draws=args.draws, family=family, rng=rng)
+        rows.append({"variant": variant, "median_drop": float(np.median(drop)), "mean_drop": float(drop.mean()),
+                     "seeds_worse": int((drop > 0).sum()), "gate_fails": rate})
+    table = pd.DataFrame(rows).sort_values("mean_drop", kind="stable")
+
+    print(f"# Gate power: {args.strategy} on {args.benchmark}, {args.pool} pool seeds from {args.first_seed}, "
+          f"{args.draws} draws of {gate_seeds} seeds; effect {DEFAULT_EFFECT}, alpha {DEFAULT_ALPHA}, Holm over "
+          f"{family} pairs; runs took {wall:.0f} s\n")
+    print("| variant | median drop | mean drop | pool seeds worse | gate fails (share of draws) |")
+    print("| --- | --- | --- | --- | --- |")
+    for row in table.itertuples(index=False):
+        print(f"| {row.variant} | {row.median_drop:+.4f} | {row.mean_drop:+.4f} | {row.seeds_worse}/{args.pool} "
+              f"| {row.gate_fails:.1%} |")
+    slips = table[~table["variant"].str.endswith("+reseeded")]
+    caught = slips[slips["gate_fails"] >= DETECTION_TARGET]
+    false_alarm = table.loc[table["variant"].str.endswith("+reseeded"), "gate_fails"]
+    print()
+    if caught.empty:
+        print(f"No injected slip is caught in {DETECTION_TARGET:.0%} of the draws.")
+    else:
+        smallest = caught.sort_values("mean_drop").iloc[0]
+        print(f"Smallest slip caught in >= {DETECTION_TARGET:.0%} of the draws: {smallest.variant}, a mean drop of "
+              f"{smallest.mean_drop:.4f} in best validation accuracy ({smallest.gate_fails:.0%}).")
+    reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
+    print(f"False alarms (an equally good strategy, other random numbers): {false_alarm.iloc[0]:.1%} of the draws; "
+          "an unchanged tree: 0 (replay is deterministic).")
+    reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
+    print(f"Seed-to-seed spread of {args.strategy}'s best validation accuracy: sd {np.std(base, ddof=1):.4f}; "
+          f"of its paired difference to itself with other random numbers: sd {np.std(base - reseeded, ddof=1):.4f}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
