@@ -383,3 +383,21 @@ def test_replay_agreement_ranks_strategies_on_the_shared_seeds_only():
     text = replay_agreement_markdown(agreement)
     assert "| b@replay against b | 2 | +0.67 |" in text and "a > b > d > c" in text
     assert replay_agreement_markdown(replay_agreement(runs[runs.benchmark == "other"])) == ""
+
+
+def test_aggregate_ranking_averages_benchmarks_and_says_how_sure_by_bootstrap(tmp_path):
+    # "one": tpe first on every seed; "two": random first on every seed; "live": 1 seed, left out.
+    runs = ([make_run("one", strategy, seed, [value]) for seed in range(5)
+             for strategy, value in (("tpe", 0.9), ("random", 0.8), ("grid", 0.7))]
+            + [make_run("two", strategy, seed, [value]) for seed in range(6)
+               for strategy, value in (("tpe", 0.8), ("random", 0.9), ("grid", 0.7))]
+            + [make_run("live", strategy, 0, [0.5]) for strategy in ("tpe", "random", "grid")])
+    write_results(tmp_path, runs, manifest(list(range(6)), ["one", "two", "live"]))
+    build_report(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    section = report[report.index("### Across benchmarks"):report.index("## one")]
+    assert "mean rank on live" not in section  # 1 seed: too few to weigh in
+    # tpe ranks 1 and 2, random 2 and 1: both 1.5 in every resample, so each is first half the time.
+    assert cells(section, "tpe")[1:] == ["1.00", "2.00", "1.50 [1.50, 1.50]", "50%"]
+    assert cells(section, "random")[1:] == ["2.00", "1.00", "1.50 [1.50, 1.50]", "50%"]
+    assert cells(section, "grid")[1:] == ["3.00", "3.00", "3.00 [3.00, 3.00]", "0%"]

@@ -18,6 +18,8 @@ from tunebench.report_figures import FigureFile, render_figures
 from tunebench.report_tables import (
     BenchmarkTables,
     accuracy_markdown,
+    aggregate_markdown,
+    aggregate_ranking,
     audit_markdown,
     benchmark_tables,
     comparisons_markdown,
@@ -149,6 +151,7 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         summary_flags_markdown(tables),
         left_out_markdown(data),
         headline_markdown(tables),
+        aggregate_markdown(aggregate_ranking(tables, data.runs)),
         replay_agreement_markdown(replay_agreement(data.runs)),
     ]
     for benchmark_table in tables:

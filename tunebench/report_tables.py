@@ -10,8 +10,10 @@ Per benchmark (:func:`benchmark_tables`):
   critical difference of their mean ranks (the critical-difference diagram's numbers).
 - :func:`budget_audit`: each run's budget against what it spent, with flags.
 
-Across benchmarks (:func:`replay_agreement`): how well a replay benchmark's ranking of the
-strategies agrees with its live twin's on the seeds and budget they share.
+Across benchmarks: :func:`aggregate_ranking`, the strategies' mean rank averaged over the
+benchmarks with enough seeds, with a bootstrap interval and the chance of being first; and
+:func:`replay_agreement`, how well a replay benchmark's ranking of the strategies agrees
+with its live twin's on the seeds and budget they share.
 
 Every number comes from ``runs.csv`` or ``trials.csv`` (the captions say which column);
 the ``*_markdown`` functions only format.
@@ -44,6 +46,7 @@ from tunebench.stats import (
     nemenyi_critical_difference,
     normalised_regret,
     paired_wilcoxon,
+    rank_matrix,
     sorted_median,
 )
 
@@ -371,6 +374,64 @@ def paired_comparisons(runs: pd.DataFrame, ranking: Sequence[str]) -> pd.DataFra
     return pd.DataFrame(rows, columns=columns)
 
 
+def aggregate_ranking(all_tables: Sequence[BenchmarkTables], runs: pd.DataFrame) -> pd.DataFrame:
+    """The strategies ranked across benchmarks, with the uncertainty of that ranking.
+
+    Uses the benchmarks with at least :data:`MIN_SEEDS_FOR_TEST` seeds and every strategy
+    they all ran. A strategy's aggregate rank is its mean rank per benchmark (ranked within
+    each seed by ``best_val_accuracy``), averaged over the benchmarks with equal weight. Its
+    95 % interval and the chance of being first come from :data:`BOOTSTRAP_RESAMPLES`
+    bootstrap resamples of each benchmark's seeds (resampled independently per benchmark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by strategy, best first: ``mean_rank_<benchmark>`` per benchmark used,
+        ``aggregate_rank``, ``ci_low``, ``ci_high``, ``p_first`` (share of resamples in which it
+        has the lowest aggregate rank, ties shared); empty with fewer than 2 such benchmarks.
+    """
+    used = [tables for tables in all_tables if tables.seeds >= MIN_SEEDS_FOR_TEST]
+    if len(used) < 2:
+        return pd.DataFrame()
+    strategies = [name for name in used[0].ranking if all(name in tables.ranking for tables in used[1:])]
+    if len(strategies) < 2:
+        return pd.DataFrame()
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    point, resampled = np.zeros(len(strategies)), np.zeros((BOOTSTRAP_RESAMPLES, len(strategies)))
+    frame = pd.DataFrame(index=strategies)
+    for tables in used:
+        part = runs[(runs["benchmark"] == tables.benchmark) & runs["strategy"].isin(strategies)]
+        by_seed = part.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy").reindex(columns=strategies)
+        ranks = rank_matrix(by_seed.to_numpy(dtype=float))
+        frame[f"mean_rank_{tables.benchmark}"] = ranks.mean(axis=0)
+        point += ranks.mean(axis=0) / len(used)
+        rows = rng.integers(0, ranks.shape[0], size=(BOOTSTRAP_RESAMPLES, ranks.shape[0]))
+        resampled += ranks[rows].mean(axis=1) / len(used)
+    frame["aggregate_rank"] = point
+    frame["ci_low"], frame["ci_high"] = np.percentile(resampled, [2.5, 97.5], axis=0)
+    firsts = np.isclose(resampled, resampled.min(axis=1, keepdims=True))
+    frame["p_first"] = (firsts / firsts.sum(axis=1, keepdims=True)).mean(axis=0)
+    return frame.sort_values("aggregate_rank", kind="stable")
+
+
+def aggregate_markdown(ranking: pd.DataFrame) -> str:
+    """The across-benchmarks table with its caption, or ``""`` when there is none."""
+    if ranking.empty:
+        return ""
+    benchmarks = [column.removeprefix("mean_rank_") for column in ranking.columns if column.startswith("mean_rank_")]
+    header = ["strategy"] + [f"mean rank on {name}" for name in benchmarks] + [
+        "aggregate rank [95 % CI]", "chance of ranking first"]
+    rows = [[strategy] + [f"{row[f'mean_rank_{name}']:.2f}" for name in benchmarks]
+            + [f"{row['aggregate_rank']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]", f"{row['p_first']:.0%}"]
+            for strategy, row in ranking.iterrows()]
+    caption = (f"*Across benchmarks (those with at least {MIN_SEEDS_FOR_TEST} seeds, equal weight): each strategy's "
+               "mean rank of `best_val_accuracy` (`runs.csv`, ranked within each seed, 1 = best), averaged over the "
+               f"benchmarks. The interval and the chance of ranking first come from {BOOTSTRAP_RESAMPLES:,} bootstrap "
+               "resamples of each benchmark's seeds: a chance well below 100 % means another set of seeds could "
+               "well crown another strategy.*")
+    return "### Across benchmarks\n\n" + caption + "\n\n" + markdown_table(header, rows)
+
+
 def replay_agreement(runs: pd.DataFrame) -> pd.DataFrame:
     """How well each replay benchmark ranks the strategies as its live twin does.
 
@@ -424,7 +485,7 @@ def replay_agreement_markdown(agreement: pd.DataFrame) -> str:
                "`budget_epochs`, on the seeds both ran. τ = +1: replay orders the strategies exactly as live "
                "training did; 0: no relation; with few shared seeds the live order itself is noisy, so a low τ "
                "says as much about the live runs as about the replay.*")
-    return caption + "\n\n" + markdown_table(header, rows)
+    return "### Replay against live\n\n" + caption + "\n\n" + markdown_table(header, rows)
 
 
 def budget_audit(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
