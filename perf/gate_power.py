@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     regress = load_suite(DEFAULT_SUITE)
     gate_seeds, family = len(regress.seeds), len(regress.strategies) * len(regress.benchmarks)
+    if args.pool <= gate_seeds:
+        parser.error(f"--pool must be larger than the gate's {gate_seeds} seeds, got {args.pool}")
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:

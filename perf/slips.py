@@ -28,7 +28,7 @@ from tunebench.seeding import derive_seed
 from tunebench.strategies import Observation, Strategy, StrategyContext, StrategySpec, Suggestion, get_spec
 
 BASE = os.environ.get("TUNEBENCH_SLIP_BASE", "tpe")
-NOISE_SDS = (0.003, 0.01, 0.03, 0.1)
+NOISE_SDS = (0.003, 0.01, 0.03, 0.1, 0.3)
 STARTUP_FACTORS = (2, 3)
 
 

@@ -54,9 +54,10 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     write_atomically(staging / "journal.jsonl",
                      "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in records))
     files += [staging / "best_hyperparameters.json", staging / "journal.jsonl"]
+    all_seeds = sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)})
     manifest = build_manifest(
         suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
-        seeds=sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)}), budgets={p.name: p.budget_epochs for p in suite.benchmarks},
+        seeds=all_seeds, budgets={p.name: p.budget_epochs for p in suite.benchmarks},
         timing_columns=sorted(TIMING_COLUMNS), started=header["started"], finished=now(),
         wall_seconds=round(time.monotonic() - clock_start, 3), sessions=sessions, execution=execution,
         failure_policy={"max_consecutive_failures": MAX_CONSECUTIVE_FAILURES, "max_trial_starts": MAX_TRIAL_STARTS,
