@@ -12,7 +12,8 @@ strategies taking the following colours.
 Per benchmark (:func:`render_benchmark_figures`):
 
 - ``<benchmark>-anytime.png``: best-so-far validation accuracy against epochs spent and
-  against wall time; median over seeds with a 95 % bootstrap band.
+  against wall time; median over seeds with a 95 % bootstrap band; the wall-time panel's
+  right-hand axis reads it as normalised regret.
 - ``<benchmark>-final.png``: incumbent test accuracy and macro-F1 per strategy.
 - ``<benchmark>-cost.png``: trials to best, wall time, and mean rank against budget.
 - ``<benchmark>-critical-difference.png``: mean ranks with the Nemenyi critical difference
@@ -43,7 +44,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from tunebench.report_chance import MajorityLine, majority_line
-from tunebench.report_tables import ALPHA, RankTest, rank_test
+from tunebench.report_tables import ALPHA, RankTest, rank_test, regret_anchors
 from tunebench.results_dir import ResultsData, completed, fidelity_label, order_strategies
 from tunebench.schema import RUN_KEY
 from tunebench.stats import bootstrap_ci, mean_ranks, sorted_median
@@ -368,14 +369,29 @@ def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequen
     axes[0, 1].set_ylabel("")
     for ax in axes.flat:
         _note_zoom(ax)
+    regret_axis = _regret_axis(axes[0, 1], runs)
     _legend(figure, strategies, colors, lines=True)
     caption = ("Source: `trials.csv` `val_accuracy` (ok trials) against `epochs_used` and `elapsed_seconds`; "
                f"each run's running maximum is evaluated on a common grid (every epoch, or {GRID_POINTS} points); "
                + ("line = median over seeds, band = 95 % percentile bootstrap of the median "
                   f"({BAND_RESAMPLES:,} resamples); a line starts once every seed has a finished trial."
                   if seeds > 1 else "one seed, so no band.")
-               + (f" Dotted: the {majority.describe()} (always answering that class)." if majority else ""))
+               + (f" Dotted: the {majority.describe()} (always answering that class)." if majority else "")
+               + (" Right-hand axis: the same values as normalised regret (0 = the best run's best validation "
+                  "accuracy, 1 = the median of random search's), a rescaling that leaves medians and bands in "
+                  "place." if regret_axis else ""))
     return "anytime", figure, f"{benchmark}: anytime performance", caption
+
+
+def _regret_axis(ax: Axes, runs: pd.DataFrame) -> bool:
+    """A right-hand axis reading validation accuracy as normalised regret (when random search ran)."""
+    best, random_median = regret_anchors(runs)
+    scale = best - random_median
+    if not (np.isfinite(scale) and scale > 0):
+        return False
+    secondary = ax.secondary_yaxis("right", functions=(lambda y: (best - y) / scale, lambda r: best - r * scale))
+    secondary.set_ylabel("normalised regret\n(0 = best seen, 1 = random's median)")
+    return True
 
 
 # --------------------------------------------------------------------------- per-seed distributions

@@ -277,11 +277,19 @@ def run_regret(runs: pd.DataFrame) -> pd.Series:
         Aligned with ``runs``; all NaN when there are no ``random`` runs with a value or
         random search's median is already the best value.
     """
+    best, random_median = regret_anchors(runs)
+    values = runs[RANK_METRIC].to_numpy(dtype=float)
+    return pd.Series(normalised_regret(values, best, random_median), index=runs.index, name=REGRET)
+
+
+def regret_anchors(runs: pd.DataFrame) -> tuple[float, float]:
+    """Normalised regret's two anchors on one benchmark: the best ``best_val_accuracy`` of any
+    run (regret 0) and the median of ``random``'s runs (regret 1); NaN where unknown."""
     values = runs[RANK_METRIC].to_numpy(dtype=float)
     random_values = runs.loc[runs["strategy"] == BASELINE, RANK_METRIC].dropna()
     random_median = float(random_values.median()) if len(random_values) else float("nan")
     best = float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
-    return pd.Series(normalised_regret(values, best, random_median), index=runs.index, name=REGRET)
+    return best, random_median
 
 
 def _regret_statistics(values: np.ndarray) -> dict[str, float]:
