@@ -82,3 +82,20 @@ def test_epochs_done_before_a_resume_are_not_timed(clock):
     clock.now = 8.0
     eta.progressed(2, 8)  # 2 fresh epochs in 8 s
     assert eta.seconds_left() == (pytest.approx(8.0), [])  # 2 epochs left at 4 s
+
+
+def test_a_family_not_timed_yet_is_left_out_of_the_sum_and_named(clock):
+    # The default suite's order: live mnist-mlp first, then the replays (milliseconds per epoch).
+    eta = EtaModel({1: ("mnist-mlp", 10, "live"), 2: ("mnist-mlp@replay", 10, "replay"),
+                    3: ("fer-cnn@replay", 10, "replay")}, clock=clock)
+    eta.started(1)
+    clock.now = 30.0
+    eta.progressed(1, 5)  # 6 s per live epoch: the replays are not costed at it
+    assert eta.seconds_left() == (pytest.approx(30.0), ["fer-cnn@replay", "mnist-mlp@replay"])
+    assert eta.text() == "30s + fer-cnn@replay, mnist-mlp@replay (not timed yet)"
+    clock.now = 60.0
+    eta.finished(1, 10)
+    eta.started(2)
+    clock.now = 61.0
+    eta.progressed(2, 10)  # a replay epoch: 0.1 s, and fer-cnn@replay is costed at its family's rate
+    assert eta.text() == "1s (fer-cnn@replay not timed yet)"

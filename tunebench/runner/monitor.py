@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any, Sequence
 
+from tunebench.benchmarks import get_benchmark_spec
 from tunebench.eta import EtaModel
 from tunebench.progress import Progress
 from tunebench.runner.tasks import RunTask
@@ -30,7 +31,9 @@ class SuiteMonitor:
     def __init__(self, progress: Progress, parallel: bool = False, tasks: Sequence[RunTask] = ()):
         self.progress = progress
         self.parallel = parallel
-        self.eta = EtaModel({task.index: (task.plan.name, task.plan.budget_epochs) for task in tasks})
+        self.eta = EtaModel({task.index: (task.plan.name, task.plan.budget_epochs,
+                                          "replay" if get_benchmark_spec(task.plan.name).recording else "live")
+                             for task in tasks})
         if tasks:
             progress.eta_text = self.eta.text
         self._epochs: dict[int, int] = {}
