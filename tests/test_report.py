@@ -113,7 +113,8 @@ def test_friedman_test_and_critical_difference_by_hand(five_seeds):
     assert "critical difference** at 0.05: 1.48 ranks" in section
     assert "{tpe, random, grid}" in section
     headline = report[:report.index("## mnist-mlp")]
-    assert f"no evidence the ranks differ (p = {p_value:.4f})" in headline
+    assert f"no strategy stands out: no evidence the ranks differ (Friedman p = {p_value:.4f})" in headline
+    assert f"**no strategy stands out**: over 5 seeds the Friedman test finds no evidence" in headline
     assert (five_seeds[0] / "figures" / "mnist-mlp-critical-difference.png").is_file()
 
 
@@ -297,7 +298,7 @@ def test_a_run_without_a_completed_trial_ranks_last_and_a_lone_strategy_is_repor
     assert random[1] == "2.00" and random[3] == "–" and random[4] == "–"  # no regret (random failed), no value
     assert cost_row(report[report.index("## b"):], "random")["failed trials (total)"] == "2"
     assert "budget_exhausted with epochs left" in report[report.index("## b"):report.index("## solo")]
-    assert cells(report, "solo")[-2:] == ["only one strategy", "not run (too few seeds)"]
+    assert cells(report, "solo")[-2:] == ["only one strategy", "not tested (too few seeds)"]
 
 
 def test_a_figures_path_that_is_a_file_is_refused_before_anything_is_written(tmp_path):
@@ -401,3 +402,6 @@ def test_aggregate_ranking_averages_benchmarks_and_says_how_sure_by_bootstrap(tm
     assert cells(section, "tpe")[1:] == ["1.00", "2.00", "1.50 [1.50, 1.50]", "50%"]
     assert cells(section, "random")[1:] == ["2.00", "1.00", "1.50 [1.50, 1.50]", "50%"]
     assert cells(section, "grid")[1:] == ["3.00", "3.00", "3.00 [3.00, 3.00]", "0%"]
+    # "one": ranks 1, 2, 3 on every seed: chi2 = 10, F infinite, p = 0; CD = 2.343 * sqrt(12 / 30) = 1.48.
+    assert cells(report, "one")[-1] == "best: tpe, random (within CD 1.48 of tpe); Friedman p < 0.001; worse: grid"
+    assert cells(report, "two")[-1] == "best: random, tpe (within CD 1.35 of random); Friedman p < 0.001; worse: grid"

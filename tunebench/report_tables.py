@@ -809,12 +809,13 @@ def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
     header = ["benchmark", "fidelity", "seeds", "signal", "winner (mean rank)",
               "winner's best val accuracy, IQM [95 % CI]", "runner-up",
               "median difference to runner-up (best val accuracy)", "rank-biserial", "how sure",
-              "all strategies at once (Friedman; Nemenyi)"]
+              "best strategies, all tested at once (Friedman; Nemenyi)"]
     caption = ("*Source: `runs.csv` `best_val_accuracy`, one value per (strategy, seed). Mean rank and IQM as in "
                "each benchmark's strategy table; the runner-up is the best strategy not tied with the winner; the "
                "difference, rank-biserial correlation and Holm p are the winner − runner-up row of its paired "
-               "comparisons. The last column tests all strategies together (Friedman) and names those the "
-               "Nemenyi critical difference cannot tell apart from the winner. Signal: whether the best run's best validation accuracy is clearly above what always "
+               "comparisons. The last column tests all strategies together (Friedman) and, when their ranks "
+               "differ, names the best group: the first strategy and those the Nemenyi critical difference cannot "
+               "tell apart from it. Signal: whether the best run's best validation accuracy is clearly above what always "
                f"answering the most frequent class scores (by more than {SIGNAL_SE:g} standard errors); a winner is "
                f"named only with signal and at least {MIN_SEEDS_FOR_TEST} seeds, otherwise the order is only "
                "descriptive.*")
@@ -831,6 +832,10 @@ def summary_flags_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
             lines.append(f"- {WARNING} {where} carries **no signal**: its best run "
                          f"({fmt_accuracy(tables.best_result)} best validation accuracy) is not clearly above the "
                          f"{tables.majority.describe()}; its ranking is noise and no winner is named.")
+        if not tables.ranks.friedman.too_few and not tables.ranks.ranks_differ:
+            lines.append(f"- {where}: **no strategy stands out**: over {tables.seeds} seeds the Friedman test finds no "
+                         f"evidence that the strategies' ranks differ ({_p_equation(tables.ranks.friedman.p_value)}), so "
+                         "the first by mean rank is not shown to be better than the others.")
         if tables.seeds < MIN_SEEDS_FOR_TEST:
             lines.append(f"- {where}: {tables.seeds} seed{'s' if tables.seeds != 1 else ''}, too few for a test "
                          f"(at least {MIN_SEEDS_FOR_TEST} are needed): no winner is named and the order is "
@@ -882,18 +887,18 @@ def _headline_row(tables: BenchmarkTables) -> list[str]:
 
 
 def _friedman_cell(tables: BenchmarkTables) -> str:
-    """``ranks differ (p = 0.003); within the critical difference of the winner: tpe, random``."""
+    """``best: tpe, random (within CD 1.69 of tpe); Friedman p < 0.001`` or ``no strategy stands out``."""
     ranks = tables.ranks
     if ranks.friedman.too_few:
-        return "not run (too few seeds)"
-    p_text = _p_equation(ranks.friedman.p_value)
+        return "not tested (too few seeds)"
+    p_text = f"Friedman {_p_equation(ranks.friedman.p_value)}"
     if not ranks.ranks_differ:
-        return f"no evidence the ranks differ ({p_text})"
-    leader = ranks.mean_ranks.index[0]
-    close = [name for name, rank in ranks.mean_ranks.items()
-             if name != leader and rank - ranks.mean_ranks.iloc[0] < ranks.critical_difference]
-    tied = ", ".join(close) if close else "none"
-    return (f"ranks differ ({p_text}); not told apart from {leader} (CD {ranks.critical_difference:.2f}): {tied}")
+        return f"no strategy stands out: no evidence the ranks differ ({p_text})"
+    leader, best_rank = ranks.mean_ranks.index[0], ranks.mean_ranks.iloc[0]
+    group = [name for name, rank in ranks.mean_ranks.items() if rank - best_rank < ranks.critical_difference]
+    worse = [name for name in ranks.mean_ranks.index if name not in group]
+    text = f"best: {', '.join(group)} (within CD {ranks.critical_difference:.2f} of {leader}); {p_text}"
+    return text + (f"; worse: {', '.join(worse)}" if worse else "")
 
 
 def _find_comparison(comparisons: pd.DataFrame, metric: str, a: str, b: str) -> pd.Series:
