@@ -167,8 +167,10 @@ class BenchmarkTables:
 
     @property
     def names_a_winner(self) -> bool:
-        """Enough seeds for a test and a result above the majority line: a winner may be named."""
-        return self.seeds >= MIN_SEEDS_FOR_TEST and not self.no_signal
+        """Enough seeds for a test, a result above the majority line, and (with 3 or more
+        strategies) a Friedman test that finds the ranks differ: a winner may be named."""
+        ranks_tested = self.ranks.friedman.k >= 3 and not self.ranks.friedman.too_few
+        return self.seeds >= MIN_SEEDS_FOR_TEST and not self.no_signal and (self.ranks.ranks_differ or not ranks_tested)
 
     @property
     def ranking(self) -> list[str]:
@@ -871,7 +873,9 @@ def _headline_row(tables: BenchmarkTables) -> list[str]:
     tie = " (tied)" if len(winners) > 1 else ""
     names = " = ".join(f"**{name}**" if tables.names_a_winner else name for name in winners)
     if not tables.names_a_winner:
-        why = "no signal" if tables.no_signal else f"{seeds} seed{'s' if seeds != 1 else ''} < {MIN_SEEDS_FOR_TEST}"
+        why = ("no signal" if tables.no_signal
+               else f"{seeds} seed{'s' if seeds != 1 else ''} < {MIN_SEEDS_FOR_TEST}" if seeds < MIN_SEEDS_FOR_TEST
+               else f"no evidence the ranks differ, Friedman {_p_equation(tables.ranks.friedman.p_value)}")
         names = f"none named ({why}); first by mean rank: {names}"
     cells = [tables.benchmark, tables.fidelity or "–", str(seeds), signal_text(tables),
              names + f" ({row['mean_rank']:.2f}){tie}",
