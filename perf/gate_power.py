@@ -27,6 +27,7 @@ Usage, from the repository root (the recordings are read from results/recordings
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -67,16 +68,43 @@ def run_pool(args: argparse.Namespace, out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "runs.csv")
 
 
-def detection_rate(base: np.ndarray, slipped: np.ndarray, *, gate_seeds: int, draws: int, family: int,
-                   rng: np.random.Generator) -> float:
-    """Share of ``draws`` random ``gate_seeds``-seed subsets on which the gate fails the slip."""
-    caught = 0
-    for _ in range(draws):
-        chosen = rng.choice(base.size, size=gate_seeds, replace=False)
-        p_value = drop_test(base[chosen], slipped[chosen], DEFAULT_EFFECT)
-        p_holm = holm(np.r_[p_value, np.ones(family - 1)])[0]  # the other pairs unchanged: p = 1
-        caught += bool(p_holm < DEFAULT_ALPHA)
-    return caught / draws
+def exact_drop_p(shifted: np.ndarray) -> np.ndarray:
+    """:func:`tunebench.regress.drop_test`'s p-value for each row of ``shifted`` (baseline - current
+    - effect per seed), computed for all rows at once.
+
+    The same test: Wilcoxon signed-rank, zero differences split (``zero_method="zsplit"``),
+    one-sided "greater", exact over all 2^n sign patterns (what scipy does for these n), 1.0
+    for an all-zero row. scipy takes about 0.16 s per call here; this takes microseconds.
+    :func:`main` checks it against ``drop_test`` on the first draws of every variant.
+    """
+    n = shifted.shape[1]
+    ranks = scipy.stats.rankdata(np.abs(shifted), axis=1)
+    zero = shifted == 0
+    split = 0.5 * (ranks * zero).sum(axis=1)
+    observed = (ranks * (shifted > 0)).sum(axis=1) + split
+    patterns = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+    null = (ranks * ~zero) @ patterns.T + split[:, None]
+    p_values = (null >= observed[:, None] - 1e-9).mean(axis=1)
+    p_values[~shifted.any(axis=1)] = 1.0
+    return p_values
+
+
+def detection_rate(base: np.ndarray, slipped: np.ndarray, *, effect: float, gate_seeds: int, draws: int,
+                   family: int, checked: int = 3) -> float:
+    """Share of ``draws`` random ``gate_seeds``-seed subsets on which the gate (at ``effect``) fails
+    the slip; the same draws for every call (seeded). The first ``checked`` draws' p-values are
+    compared with :func:`tunebench.regress.drop_test` (SystemExit when they differ)."""
+    rng = np.random.default_rng(0)
+    chosen = np.array([rng.choice(base.size, size=gate_seeds, replace=False) for _ in range(draws)])
+    shifted = np.asarray(base)[chosen] - np.asarray(slipped)[chosen] - effect  # as drop_test computes it
+    p_values = exact_drop_p(shifted)
+    for row in range(min(checked, draws)):
+        expected = drop_test(base[chosen[row]], slipped[chosen[row]], effect)
+        if not np.isclose(p_values[row], expected, rtol=0, atol=1e-12):
+            raise SystemExit(f"exact_drop_p gave {p_values[row]} where drop_test gives {expected}")
+    # The other pairs of the gate's family are unchanged (p = 1), so Holm scales the smallest by the family size.
+    p_holm = np.array([holm(np.r_[p, np.ones(family - 1)])[0] for p in p_values])
+    return float((p_holm < DEFAULT_ALPHA).mean())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--effects", default=f"{DEFAULT_EFFECT},0.0025,0.001,0",
+                        help="effect sizes to test the gate at, comma-separated; the first is the gate's (default "
+                             f"{DEFAULT_EFFECT},0.0025,0.001,0)")
     args = parser.parse_args(argv)
     regress = load_suite(DEFAULT_SUITE)
     gate_seeds, family = len(regress.seeds), len(regress.strategies) * len(regress.benchmarks)
@@ -99,37 +130,40 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     by_seed = runs.pivot(index="seed", columns="strategy", values=METRIC)
     base = by_seed[args.strategy].to_numpy()
-    rng = np.random.default_rng(0)
+    effects = [float(value) for value in args.effects.split(",")]
     rows = []
     for variant in by_seed.columns.drop(args.strategy):
         slipped = by_seed[variant].to_numpy()
         drop = base - slipped
-        rate = detection_rate(base, slipped, gate_seeds=gate_seeds, draws=args.draws, family=family, rng=rng)
-        rows.append({"variant": variant, "median_drop": float(np.median(drop)), "mean_drop": float(drop.mean()),
-                     "seeds_worse": int((drop > 0).sum()), "gate_fails": rate})
+        row = {"variant": variant, "median_drop": float(np.median(drop)), "mean_drop": float(drop.mean()),
+               "seeds_worse": int((drop > 0).sum())}
+        for effect in effects:  # the same draws for every effect size and variant
+            row[effect] = detection_rate(base, slipped, effect=effect, gate_seeds=gate_seeds, draws=args.draws,
+                                         family=family)
+        rows.append(row)
     table = pd.DataFrame(rows).sort_values("mean_drop", kind="stable")
 
     print(f"# Gate power: {args.strategy} on {args.benchmark}, {args.pool} pool seeds from {args.first_seed}, "
-          f"{args.draws} draws of {gate_seeds} seeds; effect {DEFAULT_EFFECT}, alpha {DEFAULT_ALPHA}, Holm over "
-          f"{family} pairs; runs took {wall:.0f} s\n")
-    print("| variant | median drop | mean drop | pool seeds worse | gate fails (share of draws) |")
-    print("| --- | --- | --- | --- | --- |")
+          f"{args.draws} draws of {gate_seeds} seeds; alpha {DEFAULT_ALPHA}, Holm over {family} pairs; the gate's "
+          f"effect size is {DEFAULT_EFFECT}; runs took {wall:.0f} s\n")
+    print("| variant | median drop | mean drop | pool seeds worse | "
+          + " | ".join(f"gate fails at effect {effect:g}" for effect in effects) + " |")
+    print("| --- " * (4 + len(effects)) + "|")
     for row in table.itertuples(index=False):
+        rates = " | ".join(f"{getattr(row, f'_{4 + i}'):.1%}" for i in range(len(effects)))
         print(f"| {row.variant} | {row.median_drop:+.4f} | {row.mean_drop:+.4f} | {row.seeds_worse}/{args.pool} "
-              f"| {row.gate_fails:.1%} |")
-    slips = table[~table["variant"].str.endswith("+reseeded")]
-    caught = slips[slips["gate_fails"] >= DETECTION_TARGET]
-    false_alarm = table.loc[table["variant"].str.endswith("+reseeded"), "gate_fails"]
+              f"| {rates} |")
     print()
-    if caught.empty:
-        print(f"No injected slip is caught in {DETECTION_TARGET:.0%} of the draws.")
-    else:
-        smallest = caught.sort_values("mean_drop").iloc[0]
-        print(f"Smallest slip caught in >= {DETECTION_TARGET:.0%} of the draws: {smallest.variant}, a mean drop of "
-              f"{smallest.mean_drop:.4f} in best validation accuracy ({smallest.gate_fails:.0%}).")
+    slips = table[~table["variant"].str.endswith("+reseeded")]
+    false_alarm = table[table["variant"].str.endswith("+reseeded")].iloc[0]
+    for effect in effects:
+        caught = slips[slips[effect] >= DETECTION_TARGET].sort_values("mean_drop")
+        smallest = (f"{caught.iloc[0].variant} (mean drop {caught.iloc[0].mean_drop:.4f}, caught in "
+                    f"{caught.iloc[0][effect]:.0%})" if not caught.empty else "none")
+        print(f"Effect {effect:g}: smallest slip caught in >= {DETECTION_TARGET:.0%} of the draws: {smallest}; false "
+              f"alarms (an equally good strategy, other random numbers): {false_alarm[effect]:.1%}.")
+    print("An unchanged tree: no false alarm at any effect size (replay is deterministic).")
     reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
-    print(f"False alarms (an equally good strategy, other random numbers): {false_alarm.iloc[0]:.1%} of the draws; "
-          "an unchanged tree: 0 (replay is deterministic).")
     reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
     print(f"Seed-to-seed spread of {args.strategy}'s best validation accuracy: sd {np.std(base, ddof=1):.4f}; "
           f"of its paired difference to itself with other random numbers: sd {np.std(base - reseeded, ddof=1):.4f}.")
