@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tunebench.errors import DataError, DataMissingError
+from tunebench.quiet import import_tensorflow_quietly
 
 from .cache import cached, file_signature
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
@@ -95,6 +96,7 @@ def _read_idx_files(paths: dict[str, Path]) -> RawData:
 
 def _download(data_dir: Path, looked_for: list[str]) -> RawData:
     try:
+        import_tensorflow_quietly()  # without TensorFlow's start-up lines, unless asked for
         import keras  # lazy: importing Keras starts TensorFlow
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
