@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--baseline", default="results/baseline", help="baseline folder (default results/baseline)")
     regress.add_argument("--out", default="results/regress", help="where this run's results go (replaced each time)")
     regress.add_argument("--effect", type=float, help="accuracy drop that counts as a regression "
-                                                      "(default: the baseline's, else 0.005)")
+                                                      "(default: the baseline's, else 0: any consistent drop)")
     regress.add_argument("--alpha", type=float, default=0.05, help="family-wise level, Holm-corrected (default 0.05)")
     regress.add_argument("--update-baseline", action="store_true", help="make this run the new baseline")
     regress.add_argument("--overwrite", action="store_true",
