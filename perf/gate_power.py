@@ -164,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
               f"alarms (an equally good strategy, other random numbers): {false_alarm[effect]:.1%}.")
     print("An unchanged tree: no false alarm at any effect size (replay is deterministic).")
     reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
-    reseeded = by_seed[f"{args.strategy}+reseeded"].to_numpy()
     print(f"Seed-to-seed spread of {args.strategy}'s best validation accuracy: sd {np.std(base, ddof=1):.4f}; "
           f"of its paired difference to itself with other random numbers: sd {np.std(base - reseeded, ddof=1):.4f}.")
     return 0

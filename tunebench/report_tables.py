@@ -301,6 +301,12 @@ def _regret_statistics(values: np.ndarray) -> dict[str, float]:
     return {f"{REGRET}_median": median, f"{REGRET}_ci_low": low, f"{REGRET}_ci_high": high}
 
 
+def _by_seed(runs: pd.DataFrame, strategies: Sequence[str]) -> np.ndarray:
+    """``best_val_accuracy`` as a (seed x strategy) matrix in ``strategies`` order; NaN for a missing run."""
+    table = runs.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy")
+    return table.reindex(columns=list(strategies)).to_numpy(dtype=float)
+
+
 def rank_test(runs: pd.DataFrame, ranking: Sequence[str]) -> RankTest:
     """The Friedman test and Nemenyi critical difference of one benchmark's strategies.
 
@@ -317,8 +323,7 @@ def rank_test(runs: pd.DataFrame, ranking: Sequence[str]) -> RankTest:
         Ranks by ``best_val_accuracy`` within each seed; a seed missing a strategy's run (or
         value) ranks that strategy last, as :func:`tunebench.stats.mean_ranks` does.
     """
-    by_seed = runs.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy").reindex(columns=list(ranking))
-    test = friedman(by_seed.to_numpy(dtype=float))
+    test = friedman(_by_seed(runs, ranking))
     ranks = pd.Series(test.mean_ranks, index=list(ranking), name="mean_rank").sort_values(kind="stable")
     if test.too_few or test.k < 2:
         return RankTest(test, ranks, float("nan"), [])
@@ -411,8 +416,7 @@ def aggregate_ranking(all_tables: Sequence[BenchmarkTables], runs: pd.DataFrame)
     frame = pd.DataFrame(index=strategies)
     for tables in used:
         part = runs[(runs["benchmark"] == tables.benchmark) & runs["strategy"].isin(strategies)]
-        by_seed = part.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy").reindex(columns=strategies)
-        ranks = rank_matrix(by_seed.to_numpy(dtype=float))
+        ranks = rank_matrix(_by_seed(part, strategies))
         frame[f"mean_rank_{tables.benchmark}"] = ranks.mean(axis=0)
         point += ranks.mean(axis=0) / len(used)
         rows = rng.integers(0, ranks.shape[0], size=(BOOTSTRAP_RESAMPLES, ranks.shape[0]))
