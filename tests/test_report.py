@@ -10,8 +10,8 @@ from report_fixture import make_run, manifest, write_results
 from tunebench.errors import InputError
 from tunebench.report import build_report
 from tunebench.report_figures import class_names
-from tunebench.report_tables import (AUDIT_FULL_LIMIT, TOO_FEW, audit_markdown, budget_audit, replay_agreement,
-                                      replay_agreement_markdown)
+from tunebench.report_audit import AUDIT_FULL_LIMIT, audit_markdown, budget_audit
+from tunebench.report_tables import TOO_FEW, replay_agreement, replay_agreement_markdown
 
 BENCHMARK = "mnist-mlp"
 

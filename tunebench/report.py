@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from tunebench.results_dir import ResultsData, load_results
+from tunebench.report_audit import audit_markdown
+from tunebench.report_reproducibility import reproducibility_markdown
 from tunebench.report_figures import FigureFile, render_figures
 from tunebench.report_tables import (
     BenchmarkTables,
     accuracy_markdown,
     aggregate_markdown,
     aggregate_ranking,
-    audit_markdown,
     benchmark_tables,
     comparisons_markdown,
     cost_markdown,
@@ -30,7 +31,6 @@ from tunebench.report_tables import (
     replay_agreement_markdown,
     rank_test_markdown,
     summary_flags_markdown,
-    reproducibility_markdown,
 )
 from tunebench.errors import InputError
 from tunebench.files import write_atomically

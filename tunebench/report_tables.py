@@ -8,7 +8,6 @@ Per benchmark (:func:`benchmark_tables`):
   ``random`` and the winner against each other strategy, Holm-adjusted per metric.
 - :func:`rank_test`: the Friedman test over seeds of all strategies at once and the Nemenyi
   critical difference of their mean ranks (the critical-difference diagram's numbers).
-- :func:`budget_audit`: each run's budget against what it spent, with flags.
 
 Across benchmarks: :func:`aggregate_ranking`, the strategies' mean rank averaged over the
 benchmarks with enough seeds, with a bootstrap interval and the chance of being first; and
@@ -16,24 +15,38 @@ benchmarks with enough seeds, with a bootstrap interval and the chance of being 
 with its live twin's on the seeds and budget they share.
 
 Every number comes from ``runs.csv`` or ``trials.csv`` (the captions say which column);
-the ``*_markdown`` functions only format.
+the ``*_markdown`` functions only format (with :mod:`tunebench.report_format`). The
+equal-budget audit is :mod:`tunebench.report_audit`'s, the reproducibility section
+:mod:`tunebench.report_reproducibility`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.stats
 
 from tunebench.benchmarks.replay import SUFFIX as REPLAY_SUFFIX
+from tunebench.report_audit import budget_audit
 from tunebench.report_chance import SIGNAL_SE, MajorityLine, majority_line
+from tunebench.report_format import (
+    WARNING,
+    WINNER,
+    fmt_accuracy,
+    fmt_count,
+    fmt_iqm_ci,
+    fmt_mean_std,
+    fmt_p,
+    fmt_regret,
+    fmt_seconds,
+    fmt_signed,
+    markdown_table,
+)
 from tunebench.results_dir import ResultsData, fidelity_label, order_strategies
-from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus, TrialStatus
+from tunebench.schema import TrialStatus
 from tunebench.stats import (
     MIN_SEEDS_FOR_TEST,
     FriedmanTest,
@@ -82,15 +95,7 @@ BOOTSTRAP_SEED = 0
 #: 1 = random search's median (:func:`tunebench.stats.normalised_regret`).
 REGRET = "normalised_regret"
 
-#: A run that ended this way must have spent its whole budget.
-BUDGET_STATUS = RunStatus.BUDGET_EXHAUSTED
-
-#: Benchmarks with more runs than this get a flagged-runs-only audit table plus a per-status count.
-AUDIT_FULL_LIMIT = 60
-
 TOO_FEW = f"n < {MIN_SEEDS_FOR_TEST}: too few seeds for a test"
-WARNING = "⚠"
-WINNER = "★"
 
 
 @dataclass(frozen=True)
@@ -502,140 +507,6 @@ def replay_agreement_markdown(agreement: pd.DataFrame) -> str:
     return "### Replay against live\n\n" + caption + "\n\n" + markdown_table(header, rows)
 
 
-def budget_audit(runs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
-    """Each run's budget against what it spent and what its trials were charged.
-
-    A run is flagged when it spent more than its budget, its budget is not the single most
-    common budget of the benchmark, its trials' ``epochs_trained`` do not add up to its
-    ``epochs_used``, it ended ``budget_exhausted`` with epochs left, or it spent less than
-    its budget with a status that is not a known reason (:data:`UNDER_BUDGET_STATUSES`).
-    Spending less for a known reason is noted, not flagged.
-
-    Parameters
-    ----------
-    runs:
-        One benchmark's ``runs.csv`` rows.
-    trials:
-        Its ``trials.csv`` rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``RUN_KEY``, ``status``, ``budget_epochs``, ``epochs_used``, ``trials_epochs``
-        (sum of ``epochs_trained``, 0 for a run without trials), ``trial_rows``, ``flags``
-        (list of str), ``note``; in ``runs.csv`` order.
-    """
-    charged = trials.groupby(RUN_KEY)["epochs_trained"].agg(["sum", "size"])
-    audit = runs[RUN_KEY + ["status", "budget_epochs", "epochs_used"]].join(charged, on=RUN_KEY)
-    audit = audit.rename(columns={"sum": "trials_epochs", "size": "trial_rows"})
-    audit[["trials_epochs", "trial_rows"]] = audit[["trials_epochs", "trial_rows"]].fillna(0)
-    modal = _single_mode(audit["budget_epochs"])
-    audit["flags"] = [_run_flags(row, modal) for row in audit.itertuples(index=False)]
-    audit["note"] = [_run_note(row) for row in audit.itertuples(index=False)]
-    return audit.reset_index(drop=True)
-
-
-def _single_mode(values: pd.Series) -> float | None:
-    modes = values.mode()
-    return float(modes.iloc[0]) if len(modes) == 1 else None
-
-
-def _run_flags(run: Any, modal_budget: float | None) -> list[str]:
-    flags = []
-    if run.epochs_used > run.budget_epochs:
-        flags.append("over budget")
-    if modal_budget is None or run.budget_epochs != modal_budget:
-        flags.append("budget differs from the benchmark's other runs")
-    if not np.isclose(run.trials_epochs, run.epochs_used):
-        flags.append("trials' epochs_trained do not add up to epochs_used")
-    if run.epochs_used < run.budget_epochs:
-        if run.status == BUDGET_STATUS:
-            flags.append("budget_exhausted with epochs left")
-        elif run.status not in UNDER_BUDGET_STATUSES:
-            flags.append(f"under budget, status {run.status!r} is not a known reason")
-    return flags
-
-
-def _run_note(run: Any) -> str:
-    if run.epochs_used < run.budget_epochs and run.status in UNDER_BUDGET_STATUSES:
-        return f"{run.budget_epochs - run.epochs_used:g} epochs left ({run.status})"
-    return ""
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A GitHub markdown table; ``|`` in cells is escaped.
-
-    Parameters
-    ----------
-    header:
-        Column titles.
-    rows:
-        Cells, already formatted (converted with ``str``).
-
-    Returns
-    -------
-    str
-        The table, without a trailing newline.
-    """
-    def line(cells: Sequence[Any]) -> str:
-        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
-
-    return "\n".join([line(header), line(["---"] * len(header))] + [line(row) for row in rows])
-
-
-def fmt_accuracy(value: float) -> str:
-    """An accuracy or F1 as a fraction with 4 decimals; ``–`` for NaN."""
-    return "–" if pd.isna(value) else f"{value:.4f}"
-
-
-def fmt_count(value: float) -> str:
-    """A count or a mean of counts: whole numbers without decimals, else one decimal."""
-    if pd.isna(value):
-        return "–"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def fmt_seconds(value: float) -> str:
-    """Seconds: one decimal from 1 s up, two significant digits below."""
-    if pd.isna(value):
-        return "–"
-    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.2g}"
-
-
-def fmt_p(value: float) -> str:
-    """A p-value with 3 significant digits (``0.0625``, ``0.188``, ``1.00``); ``< 0.001`` below."""
-    if pd.isna(value):
-        return "–"
-    return "< 0.001" if value < 0.001 else f"{value:#.3g}"
-
-
-def fmt_signed(value: float) -> str:
-    """A difference with its sign and 4 decimals."""
-    return "–" if pd.isna(value) else f"{value + 0.0:+.4f}"  # + 0.0 turns -0.0 into 0.0
-
-
-def fmt_mean_std(mean: float, std: float) -> str:
-    """``mean ± std`` (``mean ± –`` with one seed, ``–`` without a value)."""
-    return "–" if pd.isna(mean) else f"{fmt_accuracy(mean)} ± {fmt_accuracy(std)}"
-
-
-def fmt_regret(value: float, low: float, high: float) -> str:
-    """``0.42 [0.10, 0.80]``; ``–`` when unknown."""
-    if pd.isna(value):
-        return "–"
-    return f"{value + 0.0:.2f} [{low + 0.0:.2f}, {high + 0.0:.2f}]"
-
-
-def fmt_iqm_ci(value: float, low: float, high: float, seeds: int) -> str:
-    """``IQM [low, high]``; the interval is left out with fewer than 2 seeds."""
-    if seeds < 2:
-        return fmt_accuracy(value)
-    return f"{fmt_accuracy(value)} [{fmt_accuracy(low)}, {fmt_accuracy(high)}]"
-
-
 def strategy_label(tables: BenchmarkTables, strategy: str) -> str:
     """The strategy's name, bold with a star for the winner(s) (a plain star when no winner
     can be named: too few seeds or no signal)."""
@@ -756,58 +627,6 @@ def _fmt_effect(value: float) -> str:
 def _fmt_holm(value: float) -> str:
     text = fmt_p(value)
     return f"**{text}**" if not pd.isna(value) and value < ALPHA else text
-
-
-def audit_markdown(audit: pd.DataFrame) -> str:
-    """The equal-budget audit: a sentence with the flagged count, then the table.
-
-    Benchmarks with more than :data:`AUDIT_FULL_LIMIT` runs list only flagged runs, plus a
-    count of runs per strategy and status.
-    """
-    flagged = audit[audit["flags"].map(bool)]
-    if flagged.empty:
-        sentence = (f"No run flagged: all {len(audit)} runs have the same budget, spent at most that budget, "
-                    "and their trials' charged epochs add up to what they spent.")
-    else:
-        sentence = (f"{WARNING} **{len(flagged)} of {len(audit)} runs flagged** (marked {WARNING} below); "
-                    "their comparisons are not on an equal budget.")
-    caption = ("*Source: `runs.csv` columns `budget_epochs`, `epochs_used`, `status`; `trials.csv` column "
-               "`epochs_trained` summed per run. Spending less with status "
-               + ", ".join(f"`{s}`" for s in sorted(UNDER_BUDGET_STATUSES)) + " is legitimate and not flagged.*")
-    shown = audit if len(audit) <= AUDIT_FULL_LIMIT else flagged
-    parts = [sentence, caption]
-    if not shown.empty:
-        parts.append(_audit_rows_markdown(shown))
-    if len(audit) > AUDIT_FULL_LIMIT:
-        parts.append(f"{len(audit) - len(flagged)} unflagged runs are not listed; runs per strategy and status:")
-        parts.append(_audit_counts_markdown(audit))
-    return "\n\n".join(parts)
-
-
-def _audit_rows_markdown(audit: pd.DataFrame) -> str:
-    header = ["strategy", "seed", "status", "budget (epochs)", "epochs used", "sum of trials' epochs_trained",
-              "trials", "check"]
-    rows = []
-    for run in audit.itertuples(index=False):
-        check = "; ".join(f"{WARNING} {flag}" for flag in run.flags) or run.note or "ok"
-        rows.append([run.strategy, fmt_count(run.seed), run.status, fmt_count(run.budget_epochs),
-                     fmt_count(run.epochs_used), fmt_count(run.trials_epochs), fmt_count(run.trial_rows), check])
-    return markdown_table(header, rows)
-
-
-def _audit_counts_markdown(audit: pd.DataFrame) -> str:
-    grouped = audit.groupby(["strategy", "status"], sort=False).agg(
-        runs=("seed", "size"), used_min=("epochs_used", "min"), used_max=("epochs_used", "max"),
-        budget_min=("budget_epochs", "min"), budget_max=("budget_epochs", "max"),
-        flagged=("flags", lambda flags: int(sum(map(bool, flags)))))
-    rows = [[strategy, status, fmt_count(row.runs), _fmt_range(row.budget_min, row.budget_max),
-             _fmt_range(row.used_min, row.used_max), fmt_count(row.flagged)]
-            for (strategy, status), row in grouped.iterrows()]
-    return markdown_table(["strategy", "status", "runs", "budget (epochs)", "epochs used", "flagged"], rows)
-
-
-def _fmt_range(low: float, high: float) -> str:
-    return fmt_count(low) if low == high else f"{fmt_count(low)}–{fmt_count(high)}"
 
 
 def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
@@ -939,74 +758,3 @@ def _p_equation(value: float) -> str:
 # --------------------------------------------------------------------------- reproducibility
 
 
-def reproducibility_markdown(data: ResultsData) -> str:
-    """What was run, where and with what, from ``manifest.json`` (and fidelity labels from runs.csv)."""
-    manifest = data.manifest
-    suite = data.suite
-    items = [
-        ("suite", f"`{suite.get('name', 'not recorded')}`: {suite.get('description', '')}".rstrip(": ")),
-        ("seeds", _fmt_list(manifest.get("seeds", suite.get("seeds")))),
-        ("budgets (epochs per run)", _fmt_mapping(manifest.get("budgets"))),
-        ("fidelity (`runs.csv` `fidelity`)", _fidelity_labels(data.runs)),
-        ("objective", manifest.get("objective", "not recorded")),
-        ("warm-start policy", _fmt_policy(manifest.get("warm_start"))),
-        ("hardware", _fmt_hardware(manifest.get("hardware"))),
-        ("package versions", _fmt_mapping(manifest.get("versions"))),
-        ("git commit", f"`{manifest['git_commit']}`" if manifest.get("git_commit") else "not recorded"),
-        ("started / finished", f"{manifest.get('started', '?')} / {manifest.get('finished', '?')}"),
-        ("wall time", _fmt_wall(manifest.get("wall_seconds"))),
-        ("command", f"`{' '.join(map(str, manifest['command']))}`" if manifest.get("command") else "not recorded"),
-        ("file checksums", _checksum_status(data.directory, manifest.get("files"))),
-    ]
-    return "\n".join(f"- **{name}**: {value}" for name, value in items)
-
-
-def _fmt_list(values: Any) -> str:
-    return "not recorded" if values is None else ", ".join(map(str, values)) if isinstance(values, list) else str(values)
-
-
-def _fmt_mapping(mapping: Any) -> str:
-    if not mapping:
-        return "not recorded"
-    if not isinstance(mapping, dict):
-        return str(mapping)
-    return ", ".join(f"{key} {value}" for key, value in mapping.items())
-
-
-def _fmt_policy(policy: Any) -> str:
-    """The warm-start policy: its ``description`` (older manifests hold the text itself)."""
-    if isinstance(policy, dict):
-        return str(policy.get("description") or _fmt_mapping(policy))
-    return str(policy) if policy else "not recorded"
-
-
-def _fidelity_labels(runs: pd.DataFrame) -> str:
-    labels = runs.groupby("benchmark", sort=False)["fidelity"].unique()
-    return "; ".join(f"{benchmark}: {' / '.join(map(str, values))}" for benchmark, values in labels.items())
-
-
-def _fmt_hardware(hardware: Any) -> str:
-    if not isinstance(hardware, dict) or not hardware:
-        return str(hardware) if hardware else "not recorded"
-    gpus = hardware.get("gpus")
-    gpu_text = ("none" if not gpus else ", ".join(gpus)) if isinstance(gpus, list) else str(gpus)
-    return (f"{hardware.get('cpu_model', 'unknown CPU')}, {hardware.get('cpu_count', '?')} cores, "
-            f"{hardware.get('machine', '')}; GPUs: {gpu_text}")
-
-
-def _fmt_wall(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float)):
-        return "not recorded"
-    return f"{seconds:,.0f} s ({seconds / 60:.1f} min)"
-
-
-def _checksum_status(directory: Path, expected: Any) -> str:
-    """Whether the CSVs match the sha256 sums the manifest recorded for them."""
-    if not isinstance(expected, dict) or not expected:
-        return "not recorded"
-    verdicts = []
-    for name in ("runs.csv", "trials.csv", "curves.csv"):
-        if name in expected:
-            actual = hashlib.sha256((directory / name).read_bytes()).hexdigest()
-            verdicts.append(f"{name} {'matches' if actual == expected[name] else WARNING + ' differs from'} the manifest")
-    return "; ".join(verdicts) or "not recorded"
