@@ -26,7 +26,8 @@ LAYERS = (
                      "tunebench.results", "tunebench.results_dir")),
     ("runner and consumers", ("tunebench.runner", "tunebench.record", "tunebench.report", "tunebench.report_tables",
                               "tunebench.report_figures", "tunebench.report_chance", "tunebench.report_format",
-                              "tunebench.report_audit", "tunebench.report_reproducibility", "tunebench.regress",
+                              "tunebench.report_audit", "tunebench.report_reproducibility", "tunebench.report_noise",
+                              "tunebench.retrain", "tunebench.regress",
                               "tunebench.tracking")),
     ("command line", ("tunebench.cli",)),
 )

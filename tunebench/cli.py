@@ -1,4 +1,4 @@
-"""The ``tunebench`` command: ``list``, ``run``, ``report``, ``record`` and ``regress``.
+"""The ``tunebench`` command: ``list``, ``run``, ``report``, ``record``, ``regress`` and ``retrain``.
 
 Exit status: 0 success, 2 bad input (unknown suite, strategy or benchmark, bad option,
 missing or malformed data or suite file, a full disk), 130 / 143 stopped by Ctrl-C / SIGTERM,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -104,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--overwrite", action="store_true",
                          help="replace what --out holds even if it is not an earlier run of this suite")
     regress.add_argument("--workers", type=int, default=1, help="run the suite on a local Dask cluster of N processes")
+
+    retrain = commands.add_parser("retrain", help="retrain incumbents with other training seeds: the training-noise "
+                                                  "floor, written to RESULTS_DIR/retrain.csv and shown by 'report'")
+    retrain.add_argument("results_dir", help="a finished results directory (tunebench run)")
+    retrain.add_argument("--benchmarks", help="comma-separated benchmark names (default: all of the results')")
+    retrain.add_argument("--runs-per-strategy", type=int, default=2,
+                         help="incumbents per benchmark and strategy, from the runs with the lowest seeds (default 2)")
+    retrain.add_argument("--repeats", type=int, default=3, help="trainings of each incumbent (default 3, at least 2)")
+    retrain.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     return parser
 
 
@@ -187,7 +197,27 @@ def cmd_regress(args: argparse.Namespace) -> int:
     return EXIT_OK if passed else EXIT_FAILURE
 
 
-COMMANDS = {"run": cmd_run, "record": cmd_record, "report": cmd_report, "regress": cmd_regress}
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from tunebench.datasets import resolve_data_dir
+    from tunebench.progress import format_duration
+    from tunebench.retrain import retrain
+
+    started = time.monotonic()
+
+    def report(done: int, total: int, row: dict) -> None:
+        print(f"  {done}/{total} {row['benchmark']}/{row['strategy']}/seed {row['seed']} trial {row['trial']} "
+              f"repeat {row['repeat']}: val accuracy {row['val_accuracy']:.4f} (found {row['found_val_accuracy']:.4f}), "
+              f"{format_duration(time.monotonic() - started)} elapsed", flush=True)
+
+    benchmarks = [name.strip() for name in args.benchmarks.split(",") if name.strip()] if args.benchmarks else None
+    path = retrain(Path(args.results_dir), resolve_data_dir(args.data_dir), benchmarks=benchmarks,
+                   runs_per_strategy=args.runs_per_strategy, repeats=args.repeats, on_done=report)
+    print(f"wrote {path}; 'tunebench report {args.results_dir}' shows it")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "record": cmd_record, "report": cmd_report, "regress": cmd_regress,
+            "retrain": cmd_retrain}
 
 
 def main(argv: list[str] | None = None) -> int:

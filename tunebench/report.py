@@ -1,7 +1,7 @@
 """``tunebench report RESULTS_DIR``: the comparison report, ``report.md`` plus PNG figures.
 
-:func:`build_report` reads only ``runs.csv``, ``trials.csv``, ``curves.csv`` and
-``manifest.json`` in the results directory, validates them before anything is written
+:func:`build_report` reads only ``runs.csv``, ``trials.csv``, ``curves.csv``,
+``manifest.json`` and (when there) ``retrain.csv`` in the results directory, validates them before anything is written
 (:class:`tunebench.errors.InputError` on bad input), then writes ``figures/*.png`` and,
 last and atomically, ``report.md``, which embeds the figures by relative links.
 """
@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 from tunebench.results_dir import ResultsData, load_results
 from tunebench.report_audit import audit_markdown
+from tunebench.report_noise import noise_flags_markdown, noise_markdown
 from tunebench.report_reproducibility import reproducibility_markdown
 from tunebench.report_figures import FigureFile, render_figures
 from tunebench.report_tables import (
@@ -56,6 +57,11 @@ HOW_TO_READ = {
         "fraction), the rank-biserial correlation *how consistently* (+1: a beat b on every seed), the "
         "Holm p *how likely* a difference this consistent is under no real difference, correcting for the "
         "number of comparisons. A large p is not evidence of equality, only of too little evidence."
+    ),
+    "noise": (
+        "A run's number is one training of one configuration. Training the same configuration again with "
+        "another seed gives another number; this section shows how far, beside the differences between "
+        "strategies, so that a win smaller than what re-running gives is not read as a better strategy."
     ),
     "figures": (
         "Anytime curves show which strategy is ahead at every budget, not only at the end; flat steps are "
@@ -149,6 +155,7 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         "## Summary",
         HOW_TO_READ["summary"],
         summary_flags_markdown(tables),
+        noise_flags_markdown(data),
         left_out_markdown(data),
         headline_markdown(tables),
         aggregate_markdown(aggregate_ranking(tables, data.runs)),
@@ -182,6 +189,9 @@ def _benchmark_sections(data: ResultsData, tables: BenchmarkTables, figures: lis
         "### Paired comparisons over seeds",
         HOW_TO_READ["comparisons"],
         comparisons_markdown(tables.comparisons),
+        "### Training noise: incumbents retrained",
+        HOW_TO_READ["noise"],
+        noise_markdown(data, benchmark),
         "### Figures",
         HOW_TO_READ["figures"],
     ]

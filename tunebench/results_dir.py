@@ -1,6 +1,7 @@
-"""The one reader of a results directory: report, regress and tracking all use it.
+"""The one reader of a results directory: report, regress, retrain and tracking all use it.
 
-:func:`load_results` reads ``runs.csv``, ``trials.csv``, ``curves.csv`` and ``manifest.json``
+:func:`load_results` reads ``runs.csv``, ``trials.csv``, ``curves.csv``, ``manifest.json`` and,
+when present, ``retrain.csv``
 (schema :data:`tunebench.SCHEMA_VERSION`) and raises :class:`tunebench.errors.InputError`,
 naming the file and, where one is at fault, the column, when a file is missing or
 unreadable, a required column is missing, a numeric column holds text, ``runs.csv`` has no
@@ -25,7 +26,8 @@ from tunebench import SCHEMA_VERSION
 from tunebench.errors import InputError
 from tunebench.resume import HEADER, STAGING, read_header
 from tunebench.schema import (
-    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RESULT_FILES, RUN_COLUMNS, RUN_KEY, TEXT_COLUMNS, TRIAL_COLUMNS,
+    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RESULT_FILES, RETRAIN_COLUMNS, RETRAIN_FILE, RUN_COLUMNS, RUN_KEY,
+    TEXT_COLUMNS, TRIAL_COLUMNS,
     TrialStatus,
 )
 from tunebench.strategies import STRATEGIES
@@ -43,6 +45,10 @@ class ResultsData:
         The three CSV tables, numeric columns as floats (NaN where empty).
     manifest:
         The parsed ``manifest.json``.
+    retrain:
+        ``retrain.csv`` (``tunebench retrain``: incumbents retrained with other training seeds)
+        when the directory has one, else ``None``. Its ``manifest_sha256`` column says which
+        results it was made from (compare with ``manifest_sha256``).
     """
 
     directory: Path
@@ -51,6 +57,7 @@ class ResultsData:
     curves: pd.DataFrame
     manifest: dict[str, Any]
     manifest_sha256: str = ""
+    retrain: pd.DataFrame | None = None
 
     @property
     def suite(self) -> dict[str, Any]:
@@ -189,8 +196,10 @@ def load_results(directory: Path, *, as_written: bool = False, verify: bool = Tr
     trials = load_table(directory / "trials.csv", TRIAL_COLUMNS, as_written=as_written)
     curves = load_table(directory / "curves.csv", CURVE_COLUMNS, as_written=as_written)
     sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+    retrain_path = directory / RETRAIN_FILE
+    retrain = load_table(retrain_path, RETRAIN_COLUMNS, as_written=as_written) if retrain_path.exists() else None
     return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest,
-                       manifest_sha256=sha)
+                       manifest_sha256=sha, retrain=retrain)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

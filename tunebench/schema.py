@@ -75,12 +75,22 @@ RUN_COLUMNS = RUN_KEY + [
     "trials_to_best", "epochs_to_best", "seconds_to_best", "wall_seconds", "overhead_seconds",
 ]
 
+#: ``retrain.csv`` (``tunebench retrain``): one row per incumbent retrained with another
+#: training seed; ``manifest_sha256`` ties it to the results it was made from. Plus the
+#: incumbent's ``hp_*`` columns.
+RETRAIN_FILE = "retrain.csv"
+RETRAIN_COLUMNS = RUN_KEY + [
+    "trial", "found_val_accuracy", "trained_on", "data_seed", "epochs", "repeat", "training_seed",
+    "val_accuracy", "val_f1", "test_accuracy", "test_f1", "seconds", "manifest_sha256",
+]
+
 #: Required columns that hold text; every other required column is numeric.
-TEXT_COLUMNS = frozenset({"benchmark", "strategy", "status", "fidelity", "trial_id", "parent_trial_id", ERROR_COLUMN})
+TEXT_COLUMNS = frozenset({"benchmark", "strategy", "status", "fidelity", "trial_id", "parent_trial_id", ERROR_COLUMN,
+                          "trained_on", "manifest_sha256"})
 
 TIMING_COLUMNS = frozenset({
     "train_seconds", "overhead_seconds", "elapsed_seconds", "epoch_seconds",
-    "seconds_to_best", "wall_seconds",
+    "seconds_to_best", "wall_seconds", "seconds",
 })
 
 #: The summary fields of a run (:func:`tunebench.results.summarize_run`).
@@ -162,6 +172,7 @@ class RunRecord:
         return record
 
 
-__all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RUN_COLUMNS", "RUN_KEY",
+__all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RETRAIN_COLUMNS",
+           "RETRAIN_FILE", "RUN_COLUMNS", "RUN_KEY",
            "RunRecord", "RunStatus", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
            "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]
