@@ -31,6 +31,7 @@ from tunebench.space import Config
 
 #: Fused training steps per call into TensorFlow (measured: see the README's "Measured numbers").
 STEPS_PER_EXECUTION = 32
+#: Images per forward pass when measuring validation and test metrics.
 _PREDICT_BATCH = 1024
 
 
@@ -100,6 +101,11 @@ class LiveKerasBenchmark:
     def training_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The model-ready training inputs and labels."""
         return self._train
+
+    @property
+    def validation_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model-ready validation inputs and labels (measured after every epoch)."""
+        return self._val
 
     def build(self, config: Config):
         """The compiled model for ``config`` (a fresh one every call), its layers in this
@@ -225,7 +231,7 @@ class _EpochRecorder(keras.callbacks.Callback):
 
     def _measure(self, model, data):
         x, y = data
-        probabilities = model.predict(x, batch_size=_PREDICT_BATCH, verbose=0)
+        probabilities = predict_in_batches(model, x)
         confusion = confusion_matrix(y, probabilities.argmax(axis=1), self._n_classes)
         return probabilities, confusion
 
@@ -252,6 +258,15 @@ class _EpochRecorder(keras.callbacks.Callback):
             test_f1=test_f1,
             epoch_seconds=time.perf_counter() - self._epoch_started,
         ))
+
+
+def predict_in_batches(model, x: np.ndarray, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
+    """``model.predict(x, batch_size)``'s probabilities, through ``predict_on_batch``: the
+    same forward passes on the same batches, without ``predict``'s per-call iterator, callbacks
+    and multi-step function (traced anew for every model: 0.5 s of a 0.6 s first call on the
+    MNIST validation set; see the README's "Measured numbers")."""
+    return np.concatenate([np.asarray(model.predict_on_batch(x[start:start + batch_size]))
+                           for start in range(0, len(x), batch_size)])
 
 
 def _snapshot(model) -> dict[str, list[np.ndarray]]:

@@ -45,3 +45,16 @@ def test_fer_cnn_head_always_sees_a_6x6_map(blocks):
     assert model.predict(np.zeros((1, 48, 48, 1), np.float32), verbose=0).shape == (1, 7)
     convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
     assert len(convs) == blocks
+
+
+def test_predict_in_batches_is_bit_identical_to_model_predict():
+    """The harness's validation and test measurement gives exactly what model.predict gives."""
+    from tunebench.benchmarks.live import predict_in_batches
+
+    config = {"conv_layers": 1, "filters_1": 4, "dense_units": 8, "learning_rate": 1e-3}
+    model = fer_cnn.build_model(config)
+    x = np.random.default_rng(0).random((23, 48, 48, 1), dtype=np.float32)
+    expected = model.predict(x, batch_size=10, verbose=0)
+    got = predict_in_batches(model, x, batch_size=10)  # two full batches and a partial one
+    assert got.shape == (23, 7)
+    np.testing.assert_array_equal(got, expected)
