@@ -118,3 +118,35 @@ def test_replay_incumbents_retrain_live_on_the_recordings_data(tiny_data_dir, tm
     assert (rows["data_seed"] == 3).all() and (rows["seed"] == 0).all()  # the recording's split, the first seed only
     floor = noise_floor(load_results(out), "mnist-mlp@replay")
     assert floor is not None and floor.trained_on == "mnist-mlp" and floor.trainings <= 4
+
+
+def _noise_data(tmp_path, same_config_for_both: bool):
+    """Two strategies, one run each; their incumbents retrained twice (hand-checkable numbers)."""
+    from tunebench.results_dir import ResultsData
+
+    runs = pd.DataFrame({"benchmark": "b", "strategy": ["random", "tpe"], "seed": [0.0, 0.0],
+                         "best_val_accuracy": [0.90, 0.91]})
+    rows = []
+    for strategy, found, values, x in (("random", 0.90, (0.88, 0.90), 1), ("tpe", 0.91, (0.86, 0.90), 2)):
+        if same_config_for_both:
+            x, values = 1, (0.88, 0.90)
+        for repeat, value in enumerate(values, start=1):
+            rows.append({"benchmark": "b", "strategy": strategy, "seed": 0, "trial": 1, "found_val_accuracy": found,
+                         "trained_on": "b", "data_seed": 0, "epochs": 10, "repeat": repeat, "training_seed": repeat,
+                         "val_accuracy": value, "test_accuracy": value - 0.01, "manifest_sha256": "m", "hp_x": x})
+    return ResultsData(directory=tmp_path, runs=runs, trials=pd.DataFrame(), curves=pd.DataFrame(), manifest={},
+                       manifest_sha256="m", retrain=pd.DataFrame(rows))
+
+
+def test_noise_floor_pools_distinct_configurations_and_compares_with_the_spread(tmp_path):
+    floor = noise_floor(_noise_data(tmp_path, same_config_for_both=False), "b")
+    # (0.88, 0.90) and (0.86, 0.90): squares 0.0002 + 0.0008 over 2 degrees of freedom
+    assert floor.sd == pytest.approx(math.sqrt(0.0005))
+    assert floor.configs == 2 and floor.trainings == 4
+    assert floor.strategy_spread == pytest.approx(0.01)
+    assert floor.per_strategy.loc["tpe", "curse"] == pytest.approx(0.91 - 0.88)
+    assert floor.one_seed_band == pytest.approx(1.959964 * math.sqrt(2) * math.sqrt(0.0005), rel=1e-6)
+    assert floor.spread_within_noise  # 0.01 < 0.062
+    same = noise_floor(_noise_data(tmp_path, same_config_for_both=True), "b")
+    assert same.configs == 1 and same.trainings == 2  # one configuration found twice counts once
+    assert same.sd == pytest.approx(math.sqrt(0.0002))

@@ -200,6 +200,9 @@ def cmd_regress(args: argparse.Namespace) -> int:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
     from tunebench.progress import format_duration
+    from tunebench.runner.tasks import quiet_tensorflow
+
+    quiet_tensorflow()  # before anything imports it: no start-up lines
     from tunebench.retrain import retrain
 
     started = time.monotonic()
