@@ -19,16 +19,25 @@ matrices on all cores). ``floor s`` is that time; ``x floor`` says how many time
 variant is than a machine doing nothing but those multiplications at full speed. Small
 layers (the MLP's) cannot reach the big-matmul rate, so the floor is a bound, not a goal.
 
-Usage: ``python perf/harness_vs_fit.py [--data-dir DIR] [--fer-train 5000] [--epochs 2]
-[--repeats 3]`` (``tox -e speed``). Times include building and compiling the model.
+A slowdown shows: ``--check FILE`` compares each benchmark's harness / baseline ratio
+with the one committed in ``FILE`` (``perf/baseline/harness_ratios.json``, written by
+``--save FILE``) and exits 1 when one is more than ``--tolerance`` (default 1.3) times the
+committed ratio. Ratios measured in one run travel between machines far better than times.
+
+Usage: ``python perf/harness_vs_fit.py [--data-dir DIR] [--fer-train 5000] [--epochs 3]
+[--repeats 3] [--check FILE | --save FILE]`` (``tox -e speed`` checks against the committed
+ratios). Times include building and compiling the model.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -103,9 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
     parser.add_argument("--fer-train", type=int, default=5000, help="FER training images (0: all 28,709)")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--check", type=Path, help="committed ratios to compare with (exit 1 on a slowdown)")
+    parser.add_argument("--save", type=Path, help="write this run's ratios as the new baseline")
+    parser.add_argument("--tolerance", type=float, default=1.3)
     args = parser.parse_args()
+    ratios: dict[str, float] = {}
     data_dir = resolve_data_dir(args.data_dir)
     quiet_tensorflow()
     enable_determinism()
@@ -142,6 +155,26 @@ def main() -> None:
         print(f"{name:<10} {args.epochs} epoch(s); train {len(train[0])}, batch {spec.batch_size}, val "
               f"{len(validation[0])}, test {len(splits.y_test)}; {work / 1e9:.1f} GFLOP of Dense/Conv2D work, "
               f"floor {floor:.2f} s")
+        ratios[name] = round(medians["harness"] / medians[BASELINE], 3)
+    if args.save:
+        args.save.write_text(json.dumps({"harness_over_fit_with_validation": ratios, "epochs": args.epochs,
+                                         "fer_train": args.fer_train}, indent=2) + "\n")
+        print(f"wrote {args.save}")
+    if args.check:
+        sys.exit(check(ratios, json.loads(args.check.read_text())["harness_over_fit_with_validation"],
+                       args.tolerance))
+
+
+def check(ratios: dict[str, float], committed: dict[str, float], tolerance: float) -> int:
+    """0 when every harness / baseline ratio is within ``tolerance`` times its committed value, else 1."""
+    status = 0
+    for name, ratio in ratios.items():
+        limit = committed[name] * tolerance
+        verdict = "ok" if ratio <= limit else "SLOWER"
+        status |= verdict != "ok"
+        print(f"{name:<10} harness / {BASELINE}: {ratio:.2f} (committed {committed[name]:.2f}, limit {limit:.2f}) "
+              f"{verdict}")
+    return status
 
 
 if __name__ == "__main__":
