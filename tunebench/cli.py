@@ -206,11 +206,15 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from tunebench.retrain import retrain
 
     started = time.monotonic()
+    first_done: list[int] = []
 
     def report(done: int, total: int, row: dict) -> None:
+        elapsed = time.monotonic() - started
+        first_done[:] = first_done or [done - 1]  # trainings an earlier call had already done
+        pace = elapsed / (done - first_done[0])
         print(f"  {done}/{total} {row['benchmark']}/{row['strategy']}/seed {row['seed']} trial {row['trial']} "
               f"repeat {row['repeat']}: val accuracy {row['val_accuracy']:.4f} (found {row['found_val_accuracy']:.4f}), "
-              f"{format_duration(time.monotonic() - started)} elapsed", flush=True)
+              f"{format_duration(elapsed)} elapsed, ETA {format_duration(pace * (total - done))}", flush=True)
 
     benchmarks = [name.strip() for name in args.benchmarks.split(",") if name.strip()] if args.benchmarks else None
     path = retrain(Path(args.results_dir), resolve_data_dir(args.data_dir), benchmarks=benchmarks,
