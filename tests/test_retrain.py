@@ -10,7 +10,7 @@ import pytest
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.replay import RECORDINGS_ENV
 from tunebench.cli import main
-from tunebench.report_noise import noise_floor, pooled_sd
+from tunebench.report_noise import noise_floor, noise_markdown, pooled_sd
 from tunebench.results_dir import load_results
 from tunebench.retrain import incumbents, live_twin, retrain
 from tunebench.runner.tasks import load_run_data, make_benchmark
@@ -59,6 +59,7 @@ def test_retrain_writes_each_incumbent_repeated_and_the_report_shows_the_floor(l
     report = (live_results / "report.md").read_text()
     assert "### Training noise: incumbents retrained" in report
     assert "Retraining one configuration with another seed moves" in report
+    assert "surrogate" not in report.split("### Training noise")[1].split("###")[0]  # a live benchmark
 
 
 def test_an_incumbent_retrained_with_its_own_seed_gives_what_the_run_found(live_results, tiny_data_dir):
@@ -118,6 +119,7 @@ def test_replay_incumbents_retrain_live_on_the_recordings_data(tiny_data_dir, tm
     assert (rows["data_seed"] == 3).all() and (rows["seed"] == 0).all()  # the recording's split, the first seed only
     floor = noise_floor(load_results(out), "mnist-mlp@replay")
     assert floor is not None and floor.trained_on == "mnist-mlp" and floor.trainings <= 4
+    assert "the surrogate's prediction for any other" in noise_markdown(load_results(out), "mnist-mlp@replay")
 
 
 def _noise_data(tmp_path, same_config_for_both: bool):

@@ -146,7 +146,12 @@ def noise_markdown(data: ResultsData, benchmark: str) -> str:
                f"again from scratch on {floor.trained_on} with fresh training seeds, the same seeds for the same "
                "configuration; `found_val_accuracy` is what the run saw. Found − retrained > 0 is the winner's curse: "
                "a search keeps its luckiest draw. The standard deviation is pooled over the distinct configurations "
-               "(95 % chi-square interval).*")
+               "(95 % chi-square interval).")
+    if floor.trained_on != floor.benchmark:
+        caption += (" On this replay benchmark the accuracy as found is the recording's answer for a recorded "
+                    "configuration and the surrogate's prediction for any other, so found − retrained also holds "
+                    "the surrogate's error.")
+    caption += "*"
     return "\n\n".join([_verdict(floor), markdown_table(header, rows), caption])
 
 
