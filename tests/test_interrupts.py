@@ -78,6 +78,26 @@ def test_two_ctrl_c_in_the_same_trial_then_resume_gives_the_uninterrupted_result
                                       without_timing(pd.read_csv(out / name)))
 
 
+def test_a_stop_after_training_before_the_journal_line_is_not_a_death(tiny_data_dir, tmp_path, monkeypatch):
+    """A stop while a trained trial is told and journaled (not while training) is taken back
+    too, and a settled trial leaves no start behind: nothing counts toward "died twice"."""
+    from tunebench.runner.trial_loop import TrialLoop
+
+    settle = TrialLoop._settle
+
+    def stopped_at_the_second(self, step, outcome):
+        if step.number == 2:
+            raise Stopped("SIGTERM")
+        return settle(self, step, outcome)
+
+    monkeypatch.setattr(TrialLoop, "_settle", stopped_at_the_second)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(out, tiny_data_dir)
+    assert journaled_trials(out) == 1
+    assert starts_counted(out) == 0
+
+
 def test_a_stop_swallowed_by_a_library_still_stops_training_at_the_next_batch(tiny_data_dir, tmp_path):
     """Python drops a KeyboardInterrupt raised inside a finaliser ("Exception ignored in ..."):
     the stop is remembered, and the live benchmark raises it again between batches."""

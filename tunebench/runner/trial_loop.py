@@ -122,8 +122,11 @@ class TrialLoop:
             step = self._ask()
             if isinstance(step, RunStatus):
                 return step
-            outcome = self._catch_up(step) if self.pending else self._train(step)
-            record = self._settle(step, outcome)
+            if self.pending:
+                outcome = self._catch_up(step)
+                record = self._settle(step, outcome)
+            else:
+                outcome, record = self._train_and_settle(step)
             self.trials.append(record)
             self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
             if self.observer is not None:
@@ -172,15 +175,24 @@ class TrialLoop:
                         epochs_trained=record["epochs_trained"], train_seconds=record["train_seconds"],
                         journaled=record)
 
+    def _train_and_settle(self, step: _Step) -> tuple[_Outcome, dict[str, Any]]:
+        """Train the step and settle it, with its start marked from before training until its
+        journal line is written. A stop (Ctrl-C or SIGTERM, :mod:`tunebench.interrupts`) in
+        that window is taken back from the marker: it is not a death to count."""
+        try:
+            outcome = self._train(step)
+            record = self._settle(step, outcome)
+        except KeyboardInterrupt:
+            self.marker.forgive()
+            raise
+        self.marker.clear()  # nothing in training until the next start
+        return outcome, record
+
     def _train(self, step: _Step) -> _Outcome:
         seed = self.task.seeds.training(step.suggestion.config)
         starts_before = self.marker.start(step.number)
-        try:
-            trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
-                            step.keep_state, starts_before)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (tunebench.interrupts): a stop, not a death
-            self.marker.forgive()
-            raise
+        trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
+                        step.keep_state, starts_before)
         last = trained.curve[-1] if trained.curve and not trained.failed else None
         return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
                         epochs_trained=len(trained.curve) if trained.failed else step.charge,
