@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks.base import TrialFailed
 from tunebench.benchmarks.replay import recordings_dir
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
@@ -121,9 +122,8 @@ def incumbents(data: ResultsData, benchmark: str, space: SearchSpace, runs_per_s
                                  f"{benchmark}/{strategy}/seed {int(run.seed)}, its run's best_trial")
             row = trials.loc[key]
             row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-            values = {name: row.get(HP_PREFIX + name) for name in space.names}
-            config = space.active_config({k: v for k, v in values.items() if not pd.isna(v)}
-                                         | {k: None for k, v in values.items() if pd.isna(v)})
+            # active_config reads only the active parameters: the empty cells of inactive ones are never used
+            config = space.active_config({name: row.get(HP_PREFIX + name) for name in space.names})
             found.append(Incumbent(benchmark, strategy, int(run.seed), int(run.best_trial), config,
                                    int(row["epochs"]), float(run.best_val_accuracy)))
     return found
@@ -220,8 +220,6 @@ _RESULT_COLUMNS = ("val_accuracy", "val_f1", "test_accuracy", "test_f1", "second
 
 def _train(benchmark, incumbent: Incumbent, seed: int) -> dict[str, float]:
     """One training from scratch; a failed one gives NaN metrics (it still counts as tried)."""
-    from tunebench.benchmarks.base import TrialFailed
-
     started = time.perf_counter()
     try:
         last = benchmark.evaluate(incumbent.config, incumbent.epochs, seed).curve[-1]
