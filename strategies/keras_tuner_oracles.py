@@ -38,13 +38,17 @@ class KerasTunerStrategy(Strategy):
         self.oracle._set_project_dir(self._workdir, "oracle")
         self.oracle.verbose = 0
         self._trials: dict[str, Any] = {}
+        self._asked = 0
 
     def build_oracle(self, keras_tuner, context: StrategyContext):
         raise NotImplementedError
 
     def ask(self) -> Suggestion | None:
-        trial = self.oracle.create_trial(_TUNER_ID)
-        if trial.status != "RUNNING":  # STOPPED, or IDLE (cannot happen when sequential)
+        # One tuner id per ask: keras-tuner hands a tuner id its ongoing trial again, so trials
+        # in flight at once (parallel trials) each need their own.
+        self._asked += 1
+        trial = self.oracle.create_trial(f"{_TUNER_ID}-{self._asked}")
+        if trial.status != "RUNNING":  # STOPPED, or IDLE (waiting for trials in flight: no more are asked)
             return None
         values = dict(trial.hyperparameters.values)
         config = self._context.space.active_config({k: v for k, v in values.items() if k not in _HYPERBAND_KEYS})

@@ -53,8 +53,9 @@ def factory(stop_at):
 
 
 def starts_counted(out) -> int:
-    """The starts of the trial in training that count toward "died twice" (0 without a marker)."""
-    return sum(json.loads(p.read_text())["starts"] for p in (out / STAGING / "runs").glob("*.attempt"))
+    """The starts of the trials in training that count toward "died twice" (0 without a marker)."""
+    return sum(sum(json.loads(p.read_text())["starts"].values())
+               for p in (out / STAGING / "runs").glob("*.attempt"))
 
 
 def run(out, data_dir, stop_at=None):

@@ -176,3 +176,34 @@ def test_prevalidated_gp_matches_scikit_learn_and_falls_back_when_it_would_not()
         for got, want in zip(drifted.predict(row, return_std=True), plain.predict(row, return_std=True)):
             assert np.array_equal(got, want)
     assert drifted._fast_path is False
+
+
+def drive_in_flight(name, space, in_flight=3, trials=12, seed=7, max_epochs=9):
+    """Ask with up to ``in_flight`` trials not yet told, tell the oldest first (parallel trials)."""
+    strategy = make_strategy(name, StrategyContext(space=space, seed=seed, max_epochs=max_epochs, trial_budget=trials))
+    asked, told = [], []
+    try:
+        while len(told) < trials:
+            while len(asked) < in_flight:
+                suggestion = strategy.ask()
+                assert suggestion is not None, f"{name} stopped with {len(asked)} trial(s) in flight"
+                assert space.validate(suggestion.config) == suggestion.config
+                assert suggestion.parent is None or suggestion.parent in {s.trial_id for s in told}
+                asked.append(suggestion)
+            oldest = asked.pop(0)
+            strategy.tell(oldest, Observation(val_accuracy=objective(oldest.config)))
+            told.append(oldest)
+    finally:
+        strategy.close()
+    return told
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_every_strategy_asks_distinct_trials_with_three_in_flight(name):
+    """What a run with ``parallel_trials = 3`` does: each ask is a new trial (keras-tuner's
+    oracles hand one tuner id its ongoing trial again, so each ask needs its own id), a
+    promotion's parent has been told, and the sequence is reproducible."""
+    space = mnist_mlp.search_space()
+    first = drive_in_flight(name, space)
+    assert len({s.trial_id for s in first}) == len(first) == 12
+    assert [s.config for s in first] == [s.config for s in drive_in_flight(name, space)]

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "interrupted run there that cannot be resumed (another suite, options or schema)")
     run.add_argument("--workers", type=int, default=1,
                      help="runs in parallel on a local Dask cluster of N worker processes (default 1: in this process)")
+    run.add_argument("--parallel-trials", type=int, metavar="N",
+                     help="live benchmarks: keep N trials of each run in flight, trained on min(N, cores) worker "
+                          "processes and told in the order asked (default: the suite's, else 1)")
     run.add_argument("--scheduler", metavar="URL",
                      help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
                           "the same paths on every worker (a shared filesystem)")
@@ -151,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
-                            precision=args.precision)
+                            precision=args.precision, parallel_trials=args.parallel_trials)
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,

@@ -309,44 +309,61 @@ def _decode_state(arrays: dict[str, np.ndarray]) -> Any:
 
 
 class AttemptMarker:
-    """Which trial of a run is in training and how often it was started.
+    """Which trials of a run are in training and how often each was started.
 
-    Written before training starts; a trial during which the process died
+    Written before a trial's training starts; a trial during which the process died
     :data:`tunebench.runner.MAX_TRIAL_STARTS` times (killed, or out of memory) is recorded
     as failed instead of being started yet again. A start that the user stopped (Ctrl-C,
-    SIGTERM) is taken back (:meth:`forgive`): it never counts.
+    SIGTERM) is taken back (:meth:`forgive`): it never counts. With parallel trials
+    (:mod:`tunebench.runner.trial_pool`) several trials are marked at once.
+
+    The file holds ``{"starts": {"<trial>": <starts>, ...}}``.
     """
 
     def __init__(self, path: Path):
         self.path = Path(path)
 
+    def _read(self) -> dict[int, int]:
+        try:
+            mark = json.loads(self.path.read_text(encoding="utf-8"))
+            return {int(trial): int(starts) for trial, starts in mark["starts"].items() if int(starts) > 0}
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            return {}
+
+    def _write(self, starts: dict[int, int]) -> None:
+        if starts:
+            write_atomically(self.path, json.dumps({"starts": {str(t): n for t, n in sorted(starts.items())}}) + "\n")
+        else:
+            self.clear()
+
     def start(self, trial: int) -> int:
         """Record one more start of ``trial``; returns how often it was started before."""
-        before = 0
-        try:
-            mark = json.loads(self.path.read_text(encoding="utf-8"))
-            if mark.get("trial") == trial:
-                before = int(mark.get("starts", 0))
-        except (OSError, ValueError, AttributeError):
-            pass
-        write_atomically(self.path, json.dumps({"trial": trial, "starts": before + 1}) + "\n")
+        starts = self._read()
+        before = starts.get(trial, 0)
+        starts[trial] = before + 1
+        self._write(starts)
         return before
 
-    def forgive(self) -> None:
-        """Take back the latest start that :meth:`start` recorded: the user stopped it (Ctrl-C,
-        SIGTERM), which is not a death to count."""
-        try:
-            mark = json.loads(self.path.read_text(encoding="utf-8"))
-            trial, starts = mark["trial"], int(mark["starts"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return
-        if starts <= 1:
-            self.clear()
-        else:
-            write_atomically(self.path, json.dumps({"trial": trial, "starts": starts - 1}) + "\n")
+    def forgive(self, trial: int | None = None) -> None:
+        """Take back the latest start of ``trial`` (default: of every marked trial): the user
+        stopped it (Ctrl-C, SIGTERM), which is not a death to count."""
+        starts = self._read()
+        for number in [trial] if trial is not None else list(starts):
+            if number in starts:
+                starts[number] -= 1
+                if starts[number] <= 0:
+                    del starts[number]
+        self._write(starts)
 
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+    def clear(self, trial: int | None = None) -> None:
+        """Forget ``trial``'s starts (it was settled); default: every trial's."""
+        if trial is None:
+            self.path.unlink(missing_ok=True)
+            return
+        starts = self._read()
+        if trial in starts:
+            del starts[trial]
+            self._write(starts)
 
 
 __all__ = ["AttemptMarker", "FINISHING", "HEADER", "RUNS", "SESSIONS", "STAGING", "STATES", "StateStore",

@@ -16,6 +16,7 @@ path ending in ``.toml``::
     subset = { train = 1000, val = 300, test = 300 }   # or a count / fraction for all splits
     max_seconds = 600                    # optional wall-clock cap per run
     precision = "bfloat16"               # live benchmarks: float32 (default), bfloat16 or auto
+    parallel_trials = 4                  # live benchmarks: trials in flight at once (default 1; tunebench.runner.trial_pool)
     seeds = 2                            # this benchmark's own seeds (default: the suite's)
     skip_if_no_data = true               # live benchmarks: leave it out, saying why, when its data is missing
     id = "57935022"                      # benchmark options (mnist-mlp: id)
@@ -44,7 +45,7 @@ from tunebench.strategies import STRATEGIES, get_spec
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
-                   "allow_weak_surrogate", "seeds", "skip_if_no_data"}
+                   "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class BenchmarkPlan:
 
     ``seeds`` are this benchmark's own (``None``: the suite's, see :meth:`Suite.seeds_of`);
     ``skip_if_no_data`` lets a suite run without this live benchmark when its dataset is not
-    there (:func:`tunebench.runner.tasks.leave_out_missing_data`).
+    there (:func:`tunebench.runner.tasks.leave_out_missing_data`). ``parallel_trials`` is how
+    many of a run's trials are in flight at once (asked before the oldest is told;
+    :mod:`tunebench.runner.trial_pool`); 1, the default, is one trial after another.
     """
 
     name: str
@@ -68,6 +71,7 @@ class BenchmarkPlan:
     allow_weak_surrogate: bool = False
     seeds: tuple[int, ...] | None = None
     skip_if_no_data: bool = False
+    parallel_trials: int = 1
 
     @property
     def resolved_precision(self) -> str:
@@ -266,10 +270,13 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     if not isinstance(skip, bool) or (skip and not spec.dataset):
         raise SuiteError(f"{where}: 'skip_if_no_data' must be true or false, and only a benchmark that trains on a "
                          f"dataset takes it, got {skip!r}")
+    parallel = _check_parallel_trials(spec, _positive_int(table, "parallel_trials", 1, where),
+                                      f"{where}: 'parallel_trials'")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
-                         precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip)
+                         precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
+                         parallel_trials=parallel)
     _check_options(plan, where)
     return plan
 
@@ -294,6 +301,13 @@ def _check_precision(spec, value: Any, where: str) -> str:
     return value
 
 
+def _check_parallel_trials(spec, value: int, where: str) -> int:
+    if value > 1 and not spec.dataset:
+        raise SuiteError(f"{where}: {spec.name} does not train (a replay answers in microseconds); only a live "
+                         f"benchmark runs trials in parallel, got {value}")
+    return value
+
+
 def _check_options(plan: BenchmarkPlan, where: str) -> None:
     try:
         get_benchmark_spec(plan.name).make_space(plan.options)
@@ -304,12 +318,12 @@ def _check_options(plan: BenchmarkPlan, where: str) -> None:
 def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
                     benchmarks: str | None = None, budget: int | None = None,
                     max_seconds: float | None = None, options: dict[str, Any] | None = None,
-                    precision: str | None = None) -> Suite:
+                    precision: str | None = None, parallel_trials: int | None = None) -> Suite:
     """The suite with command-line values in place of the file's (``None`` keeps the file's).
 
     ``seeds`` replaces the seeds of the suite and of every benchmark; ``benchmarks`` selects
     among the suite's benchmarks; ``budget`` sets every selected benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
-    benchmarks that have that option; ``precision`` applies to the live benchmarks.
+    benchmarks that have that option; ``precision`` and ``parallel_trials`` apply to the live benchmarks.
     """
     if seeds is not None:
         suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"),
@@ -343,6 +357,14 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
         for plan in live:
             _check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
         plans = [replace(p, precision=precision) if p in live else p for p in plans]
+    if parallel_trials is not None:
+        if isinstance(parallel_trials, bool) or not isinstance(parallel_trials, int) or parallel_trials < 1:
+            raise SuiteError(f"option --parallel-trials must be a positive integer, got {parallel_trials!r}")
+        live = [p for p in plans if get_benchmark_spec(p.name).dataset]
+        if parallel_trials > 1 and not live:
+            raise SuiteError("option --parallel-trials: none of the selected benchmarks trains (a replay answers "
+                             "in microseconds)")
+        plans = [replace(p, parallel_trials=parallel_trials) if p in live else p for p in plans]
     for key, value in (options or {}).items():
         if value is None:
             continue

@@ -67,7 +67,8 @@ def execute_run(task: RunTask, *, benchmark=None, benchmark_factory: Callable[..
         if benchmark is None:
             benchmark = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
         journaled = [r for r in records if r["kind"] == "trial"]
-        return run_one(benchmark, task, journal, journaled=journaled, observer=observer)
+        return run_one(benchmark, task, journal, journaled=journaled, observer=observer,
+                       benchmark_factory=benchmark_factory)
 
 
 _WORKER_BENCHMARK: tuple[str, Any] | None = None

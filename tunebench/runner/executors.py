@@ -89,7 +89,7 @@ class InProcessExecutor:
                 benchmark = None  # free the previous data first
                 benchmark = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
                 cached_key = key
-            record = execute_run(task, benchmark=benchmark, observer=monitor)
+            record = execute_run(task, benchmark=benchmark, benchmark_factory=benchmark_factory, observer=monitor)
             monitor.finish(task, record)
 
 

@@ -9,6 +9,13 @@ warm-start state, append to the journal (trained trials only).
 A trial whose training raises, goes NaN or runs out of memory is recorded as failed with
 its error, charged the epochs it completed, told to the strategy as a failure, and the run
 goes on; :data:`MAX_CONSECUTIVE_FAILURES` failures in a row stop the run.
+
+With ``parallel_trials = W`` (:mod:`tunebench.runner.trial_pool`) up to W trials are in
+flight: a trial is asked whenever fewer than W are asked and not yet settled, its epochs
+reserved in the ledger, and trials are settled (told, charged, journaled) strictly in the
+order they were asked. Once the strategy has no next trial (or the budget cannot pay for
+it), no more are asked: the trials in flight are settled and the run ends. W = 1 is the
+plain loop: ask, train, settle.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 from tunebench.errors import InputError
 from tunebench.interrupts import raise_if_stopping
@@ -26,7 +34,8 @@ from tunebench.ledger import EpochLedger
 from tunebench.resume import AttemptMarker, StateStore, StoredState
 from tunebench.results import summarize_run
 from tunebench.runner.tasks import RunTask, strategy_context
-from tunebench.runner.training import train
+from tunebench.runner.training import Trained
+from tunebench.runner.trial_pool import WorkerDied, make_trials
 from tunebench.schema import RunRecord, RunStatus, TrialRecord, TrialStatus
 from tunebench.strategies import Observation, Suggestion, make_strategy
 from tunebench.threads import StrategyThreads
@@ -66,22 +75,24 @@ class _Outcome:
 
 
 def run_one(benchmark, task: RunTask, journal: Journal, *, journaled: list[dict[str, Any]] = (),
-            observer=None) -> dict[str, Any]:
+            observer=None, benchmark_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
     """One (benchmark, strategy, seed) run; appends its trials and its run record to
     ``journal`` and returns the run record.
 
     ``journaled`` holds the trials the journal already has (a resumed run): they are caught
     up with, not trained. ``observer`` (a :class:`~tunebench.runner.monitor.SuiteMonitor`)
-    hears of every new trial.
+    hears of every new trial. ``benchmark_factory`` builds the benchmark in trial workers
+    (``parallel_trials > 1``; see :func:`tunebench.runner.tasks.build_benchmark`).
     """
-    return TrialLoop(benchmark, task, journal, journaled, observer).run()
+    return TrialLoop(benchmark, task, journal, journaled, observer, benchmark_factory).run()
 
 
 class TrialLoop:
     """The state of one run's loop (see the module docstring)."""
 
-    def __init__(self, benchmark, task: RunTask, journal: Journal, journaled, observer):
+    def __init__(self, benchmark, task: RunTask, journal: Journal, journaled, observer, benchmark_factory=None):
         self.benchmark, self.task, self.journal, self.observer = benchmark, task, journal, observer
+        self.benchmark_factory = benchmark_factory
         self.strategy = make_strategy(task.strategy, strategy_context(task, benchmark))
         self.one_thread = StrategyThreads()
         self.ledger = EpochLedger(task.plan.budget_epochs, task.plan.max_seconds)
@@ -91,12 +102,16 @@ class TrialLoop:
         self.trials: list[dict[str, Any]] = []
         self.pending = list(journaled)
         self.failures_in_a_row = 0
+        self.width = task.plan.parallel_trials
+        self.in_flight: deque[tuple[_Step, Any]] = deque()  # asked, not settled: (step, future or _Outcome)
 
     def run(self) -> dict[str, Any]:
+        trials = make_trials(self.task, self.benchmark, self.benchmark_factory)
         try:
-            status = self._loop()
+            status = self._loop(trials)
             settings = self.strategy.settings()
         finally:
+            trials.close()
             self.strategy.close()
         if self.pending:
             raise self._resume_error(len(self.trials) + 1, f"the journal has {len(self.pending)} more trial(s) than "
@@ -112,31 +127,85 @@ class TrialLoop:
         self.store.clear()
         return line
 
-    def _loop(self) -> RunStatus:
-        while True:
-            raise_if_stopping()  # a stop that a library swallowed ends the run here at the latest
-            if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
-                return RunStatus.TOO_MANY_FAILURES
-            if self.ledger.out_of_time():
-                return RunStatus.TIME_CAP
-            step = self._ask()
-            if isinstance(step, RunStatus):
-                return step
-            if self.pending:
-                outcome = self._catch_up(step)
-                record = self._settle(step, outcome)
-            else:
-                outcome, record = self._train_and_settle(step)
-            self.trials.append(record)
-            self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
-            if self.observer is not None:
-                if outcome.journaled is None:
-                    self.observer.trial(self.task, record)
-                elif not self.pending:
-                    self.observer.resumed(self.task, record)
+    def _loop(self, trials) -> RunStatus:
+        """Ask while fewer than ``width`` trials are in flight, then settle the oldest; the
+        first reason to stop asking ends the run once the trials in flight are settled.
+
+        A stop (Ctrl-C or SIGTERM, :mod:`tunebench.interrupts`) while trials are marked as
+        started (from before training until their journal lines) is taken back from the
+        marker: it is not a death to count.
+        """
+        ended: RunStatus | None = None
+        try:
+            while True:
+                raise_if_stopping()  # a stop that a library swallowed ends the run here at the latest
+                while ended is None and len(self.in_flight) < self.width:
+                    ended = self._ask_next(trials)
+                if not self.in_flight:
+                    return ended
+                try:
+                    self._settle_oldest()
+                except WorkerDied:
+                    self._recover(trials)
+        except KeyboardInterrupt:
+            for step, _ in self.in_flight:
+                self.marker.forgive(step.number)
+            raise
+
+    def _ask_next(self, trials) -> RunStatus | None:
+        """Ask one more trial and start it (or catch up with the journal); or why no more are asked."""
+        if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+            return RunStatus.TOO_MANY_FAILURES
+        if self.ledger.out_of_time():
+            return RunStatus.TIME_CAP
+        step = self._ask()
+        if isinstance(step, RunStatus):
+            return step
+        if self.pending:
+            self.in_flight.append((step, self._catch_up(step)))
+        else:
+            self.in_flight.append((step, self._start(step, trials)))
+        return None
+
+    def _recover(self, trials) -> None:
+        """After a worker died: a new pool, and every trial in flight that the death cut short
+        trained again, alone, until it gives a result or is found to be the one whose worker
+        died twice (:func:`tunebench.runner.training.train` then records it as failed). A death
+        while several trials trained counts against none of them; one while a trial trained
+        alone counts against that trial."""
+        trials.restart()
+        for index in range(len(self.in_flight)):
+            step, started = self.in_flight[index]
+            if isinstance(started, _Outcome) or (started.done() and not isinstance(started.exception(), WorkerDied)):
+                continue
+            self.marker.forgive(step.number)  # cut short beside another trial: not its own death (yet)
+            while True:
+                retried = self._start(step, trials)
+                try:
+                    retried.result()
+                    break
+                except WorkerDied:
+                    trials.restart()  # died alone: this trial's death, counted by its start
+            self.in_flight[index] = (step, retried)
+
+    def _settle_oldest(self) -> None:
+        step, started = self.in_flight[0]
+        outcome = started if isinstance(started, _Outcome) else self._trained_outcome(step, started.result())
+        record = self._settle(step, outcome)
+        self.in_flight.popleft()
+        if outcome.journaled is None:
+            self.marker.clear(step.number)  # settled: no longer in training
+        self.trials.append(record)
+        self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
+        if self.observer is not None:
+            if outcome.journaled is None:
+                self.observer.trial(self.task, record)
+            elif not self.pending:
+                self.observer.resumed(self.task, record)
 
     def _ask(self) -> _Step | RunStatus:
-        """The next trial, planned; or why the run ends."""
+        """The next trial, planned; or why no more trials are asked (the epochs of the
+        trials in flight are reserved)."""
         asked = time.perf_counter()
         with self.one_thread():
             suggestion = self.strategy.ask()
@@ -150,10 +219,13 @@ class TrialLoop:
             warm_start = self.states.pop(parent, None) if self.strategy.parent_used_once else self.states.get(parent)
         initial_epoch = suggestion.initial_epoch if warm_start is not None else 0
         charge = suggestion.epochs - initial_epoch
-        if not self.ledger.can_pay(charge):
-            return RunStatus.NEXT_TRIAL_EXCEEDS_BUDGET if self.ledger.remaining > 0 else RunStatus.BUDGET_EXHAUSTED
+        reserved = sum(step.charge for step, _ in self.in_flight)
+        if not self.ledger.can_pay(reserved + charge):
+            return (RunStatus.NEXT_TRIAL_EXCEEDS_BUDGET if self.ledger.remaining - reserved > 0
+                    else RunStatus.BUDGET_EXHAUSTED)
         keep_state = self.strategy.warm_starts and suggestion.epochs < self.task.plan.max_epochs  # a full-fidelity trial is never continued
-        return _Step(len(self.trials) + 1, suggestion, warm_start, initial_epoch, charge, keep_state,
+        number = len(self.trials) + len(self.in_flight) + 1
+        return _Step(number, suggestion, warm_start, initial_epoch, charge, keep_state,
                      overhead=time.perf_counter() - asked)
 
     def _check(self, suggestion: Suggestion) -> None:
@@ -175,24 +247,18 @@ class TrialLoop:
                         epochs_trained=record["epochs_trained"], train_seconds=record["train_seconds"],
                         journaled=record)
 
-    def _train_and_settle(self, step: _Step) -> tuple[_Outcome, dict[str, Any]]:
-        """Train the step and settle it, with its start marked from before training until its
-        journal line is written. A stop (Ctrl-C or SIGTERM, :mod:`tunebench.interrupts`) in
-        that window is taken back from the marker: it is not a death to count."""
-        try:
-            outcome = self._train(step)
-            record = self._settle(step, outcome)
-        except KeyboardInterrupt:
-            self.marker.forgive()
-            raise
-        self.marker.clear()  # nothing in training until the next start
-        return outcome, record
-
-    def _train(self, step: _Step) -> _Outcome:
+    def _start(self, step: _Step, trials):
+        """Mark the step started and hand it to the trainer; returns its future."""
         seed = self.task.seeds.training(step.suggestion.config)
         starts_before = self.marker.start(step.number)
-        trained = train(self.benchmark, step.suggestion, seed, step.initial_epoch, step.warm_start,
-                        step.keep_state, starts_before)
+        try:
+            return trials.submit(step.suggestion, seed, step.initial_epoch, step.warm_start, step.keep_state,
+                                 starts_before)
+        except KeyboardInterrupt:  # stopped while training in this process (one trial in flight)
+            self.marker.forgive(step.number)
+            raise
+
+    def _trained_outcome(self, step: _Step, trained: Trained) -> _Outcome:
         last = trained.curve[-1] if trained.curve and not trained.failed else None
         return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
                         epochs_trained=len(trained.curve) if trained.failed else step.charge,
