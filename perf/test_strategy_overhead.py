@@ -46,7 +46,7 @@ baseline ``perf/baseline/strategy_overhead.json`` (2-core AMD EPYC, no GPU, shar
 other jobs), failing when a median is more than 3x (``median:200%``) the baseline's. The
 same by hand, from the repository root::
 
-    pytest perf -p no:cacheprovider --benchmark-only \
+    pytest perf/test_strategy_overhead.py -p no:cacheprovider --benchmark-only \
         --benchmark-compare=perf/baseline/strategy_overhead.json --benchmark-compare-fail=median:200%
 
 ``--benchmark-compare`` takes the JSON file's path directly (an existing file is loaded as
@@ -61,7 +61,7 @@ baseline's.
 
 A new baseline (on the reference machine, after an intended change)::
 
-    pytest perf -p no:cacheprovider --benchmark-only --benchmark-json=perf/baseline/strategy_overhead.json
+    pytest perf/test_strategy_overhead.py -p no:cacheprovider --benchmark-only --benchmark-json=perf/baseline/strategy_overhead.json
 
 Numbers from another machine are not comparable with the baseline (pytest-benchmark warns
 when the machine info differs); compare two runs on the same machine instead, e.g.

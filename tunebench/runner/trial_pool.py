@@ -122,6 +122,7 @@ class ProcessTrials:
 
     def close(self) -> None:
         """Stop the workers now (trials still queued or training are dropped)."""
+        # The pool's own list of its processes (Python 3.14 adds ProcessPoolExecutor.kill_workers()).
         processes = list((self._pool._processes or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
