@@ -164,7 +164,8 @@ class TrialLoop:
         if self.pending:
             self.in_flight.append((step, self._catch_up(step)))
         else:
-            self.in_flight.append((step, self._start(step, trials)))
+            self.in_flight.append((step, None))  # in flight before it is marked: a stop from here on is forgiven
+            self.in_flight[-1] = (step, self._start(step, trials))
         return None
 
     def _recover(self, trials) -> None:
@@ -192,9 +193,9 @@ class TrialLoop:
         step, started = self.in_flight[0]
         outcome = started if isinstance(started, _Outcome) else self._trained_outcome(step, started.result())
         record = self._settle(step, outcome)
-        self.in_flight.popleft()
         if outcome.journaled is None:
             self.marker.clear(step.number)  # settled: no longer in training
+        self.in_flight.popleft()  # after the marker is cleared: a stop until here is forgiven
         self.trials.append(record)
         self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
         if self.observer is not None:
@@ -248,15 +249,13 @@ class TrialLoop:
                         journaled=record)
 
     def _start(self, step: _Step, trials):
-        """Mark the step started and hand it to the trainer; returns its future."""
+        """Mark the step started and hand it to the trainer (which trains it at once when
+        there is one trial in flight); returns its future. The step is in :attr:`in_flight`
+        already, so a stop while it is marked or trained is forgiven by :meth:`_loop`."""
         seed = self.task.seeds.training(step.suggestion.config)
         starts_before = self.marker.start(step.number)
-        try:
-            return trials.submit(step.suggestion, seed, step.initial_epoch, step.warm_start, step.keep_state,
-                                 starts_before)
-        except KeyboardInterrupt:  # stopped while training in this process (one trial in flight)
-            self.marker.forgive(step.number)
-            raise
+        return trials.submit(step.suggestion, seed, step.initial_epoch, step.warm_start, step.keep_state,
+                             starts_before)
 
     def _trained_outcome(self, step: _Step, trained: Trained) -> _Outcome:
         last = trained.curve[-1] if trained.curve and not trained.failed else None

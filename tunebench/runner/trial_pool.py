@@ -100,7 +100,11 @@ class ProcessTrials:
         """:func:`tunebench.runner.training.train` on a worker; its future's result is the
         :class:`~tunebench.runner.training.Trained` (or :class:`WorkerDied`)."""
         outer: Future = Future()
-        inner = self._pool.submit(_train_in_worker, *train_args)
+        try:
+            inner = self._pool.submit(_train_in_worker, *train_args)
+        except BrokenProcessPool:  # a worker died before this trial was handed over
+            outer.set_exception(WorkerDied("a trial worker process ended (killed, or out of memory?)"))
+            return outer
 
         def settle(done: Future) -> None:
             error = done.exception()
