@@ -107,6 +107,9 @@ class ProcessTrials:
             return outer
 
         def settle(done: Future) -> None:
+            if done.cancelled():  # dropped by close() before a worker took it
+                outer.cancel()
+                return
             error = done.exception()
             if isinstance(error, BrokenProcessPool):
                 outer.set_exception(WorkerDied("a trial worker process ended during a trial (killed, or out of "
