@@ -94,7 +94,7 @@ class CurveSurrogate:
         checks, a median 3.2 ms per one-configuration call against 0.83 ms with each tree's
         ``predict(check_input=False)`` (mnist-mlp, 100 trees, 2-core machine), and was most of
         a non-Bayesian replay run's time. Each tree's fitted ``tree_`` is asked directly, what
-        ``DecisionTreeRegressor.predict`` does after its fitted-state and tag checks (60 % of
+        ``DecisionTreeRegressor.predict`` does after its fitted-state and tag checks (about half of
         the remaining time).
         """
         features = np.ascontiguousarray(encode(self.space, configs), dtype=np.float32)
