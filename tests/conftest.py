@@ -26,6 +26,12 @@ def _real_data_dir() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(items):
+    """The slow modules first (stable otherwise): with pytest-xdist handing out a module at a
+    time (tox.ini), the longest one starting last would leave the other workers idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The directory holding the real fer2013.npz and mnist.npz, or skip the test."""

@@ -53,8 +53,6 @@ def available_cores() -> int:
 class InlineTrials:
     """Trains each submitted trial at once, in this process (``parallel_trials = 1``)."""
 
-    description = "in the run's process"
-
     def __init__(self, benchmark):
         self.benchmark = benchmark
 
@@ -89,7 +87,6 @@ class ProcessTrials:
         import multiprocessing
 
         threads = max(1, available_cores() // workers)
-        self.description = f"{workers} worker processes x {threads} thread(s)"
         # spawn: a fork of a process that has TensorFlow's thread pools running is not safe.
         self._new_pool = lambda: ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
