@@ -1,8 +1,9 @@
 """Live benchmarks: real Keras training on real data.
 
-Training is deterministic: TensorFlow op determinism is switched on, and every evaluation
-starts by seeding Python, NumPy and TensorFlow with the trial's training seed, so the same
-configuration with the same seed trains to the same weights on the same machine.
+Training is deterministic: the backend's deterministic ops are switched on
+(:func:`tunebench.backend.enable_determinism`), and every evaluation starts by seeding
+Python, NumPy and the backend with the trial's training seed, so the same configuration with
+the same seed trains to the same weights on the same machine and backend.
 
 A trial fails (:class:`~tunebench.benchmarks.base.TrialFailed`, with the epochs it completed)
 when its training loss stops being finite (checked after every fused step, like
@@ -21,6 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tunebench.backend import enable_determinism
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation, TrialFailed
 from tunebench.datasets import Splits
 from tunebench.interrupts import raise_if_stopping
@@ -33,13 +35,6 @@ from tunebench.space import Config
 STEPS_PER_EXECUTION = 32
 #: Images per forward pass when measuring validation and test metrics.
 _PREDICT_BATCH = 1024
-
-
-def enable_determinism() -> None:
-    """Make TensorFlow ops deterministic (idempotent)."""
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
 
 
 def to_model_input(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -272,7 +267,7 @@ def predict_in_batches(model, x: np.ndarray, batch_size: int = _PREDICT_BATCH) -
 def _snapshot(model) -> dict[str, list[np.ndarray]]:
     return {
         "weights": model.get_weights(),
-        "optimizer": [v.numpy() for v in model.optimizer.variables],
+        "optimizer": [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables],
     }
 
 

@@ -45,8 +45,9 @@ from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
+from tunebench.backend import enable_determinism  # noqa: E402
 from tunebench.benchmarks import BENCHMARKS  # noqa: E402
-from tunebench.benchmarks.live import STEPS_PER_EXECUTION, LiveKerasBenchmark, enable_determinism  # noqa: E402
+from tunebench.benchmarks.live import STEPS_PER_EXECUTION, LiveKerasBenchmark  # noqa: E402
 from tunebench.datasets import load_dataset, resolve_data_dir, stratified_subset  # noqa: E402
 from tunebench.runner.tasks import quiet_tensorflow  # noqa: E402
 

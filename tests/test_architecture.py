@@ -19,7 +19,7 @@ LAYERS = (
     ("core", ("tunebench", "tunebench.errors", "tunebench.space", "tunebench.seeding", "tunebench.schema",
               "tunebench.files", "tunebench.precision", "tunebench.metrics", "tunebench.journal", "tunebench.ledger",
               "tunebench.threads", "tunebench.progress", "tunebench.stats", "tunebench.registry",
-              "tunebench.redaction", "tunebench.interrupts", "tunebench.eta", "tunebench.quiet")),
+              "tunebench.redaction", "tunebench.interrupts", "tunebench.eta", "tunebench.backend", "tunebench.quiet")),
     ("parts", ("tunebench.strategies", "tunebench.datasets", "tunebench.models")),
     ("benchmarks", ("tunebench.benchmarks",)),
     ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.manifest", "tunebench.resume",

@@ -19,6 +19,7 @@ from pathlib import Path
 USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from tunebench.backend import prepare_determinism_environment  # noqa: E402
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import DISK_FULL, disk_full_message  # noqa: E402
 from tunebench.interrupts import EXIT_STATUS, Stopped, handle_stop_signals  # noqa: E402
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     (exit 130 and 143); bad input exits 2, anything unexpected 1 with its traceback.
     """
     args = build_parser().parse_args(argv)
+    prepare_determinism_environment()  # before JAX or PyTorch start (they read it once)
     try:
         with handle_stop_signals():
             if args.command == "list":

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tunebench import SCHEMA_VERSION, __version__
+from tunebench.backend import keras_backend, visible_gpus
 from tunebench.precision import native_bfloat16
 from tunebench.quiet import import_tensorflow_quietly
 from tunebench.redaction import redact_argv
 
-PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "keras-tuner", "optuna", "hyperopt", "numpy",
-            "pandas", "scikit-learn")
+PACKAGES = ("tensorflow", "tensorflow-cpu", "jax", "jaxlib", "keras", "keras-tuner", "optuna", "hyperopt",
+            "numpy", "pandas", "scikit-learn")
 
 WARM_START_POLICY = {
     "hyperband_promotions": "warm-start",
@@ -40,30 +41,15 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def keras_backend() -> str:
-    """The Keras backend that trains (``tensorflow``, ``jax`` or ``torch``), from ``KERAS_BACKEND``
-    or Keras's configuration, without importing Keras."""
-    name = os.environ.get("KERAS_BACKEND")
-    if not name:
-        config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-        try:
-            name = json.loads(config.read_text(encoding="utf-8")).get("backend")
-        except (OSError, ValueError, AttributeError):
-            name = None
-    return name or "tensorflow"
-
-
 def hardware() -> dict[str, Any]:
     """CPU model and count, whether it multiplies bfloat16 natively, the Keras backend, and the
-    GPUs that TensorFlow sees."""
+    GPUs that backend sees."""
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
                             "cpu_count": os.cpu_count(), "cpu_model": _cpu_model(),
                             "native_bfloat16": native_bfloat16(), "keras_backend": keras_backend()}
     try:
-        import_tensorflow_quietly()
-        import tensorflow as tf
-
-        info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+        import_tensorflow_quietly()  # no-op on another backend
+        info["gpus"] = visible_gpus()
     except Exception as error:  # hardware report must never fail a run
         info["gpus"] = f"unknown ({error})"
     return info

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
+from tunebench.backend import uses_tensorflow
+
 #: ``TF_CPP_MIN_LOG_LEVEL`` values that ask for TensorFlow's messages.
 VERBOSE_LEVELS = ("", "0")
 
@@ -25,10 +27,11 @@ def wants_quiet() -> bool:
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow now, silencing descriptor 2 during the import when :func:`wants_quiet`.
 
-    Does nothing when TensorFlow is already imported. A failing import still raises its
-    Python exception, after descriptor 2 is restored.
+    Does nothing when TensorFlow is already imported or Keras trains on another backend
+    (:func:`tunebench.backend.uses_tensorflow`). A failing import still raises its Python
+    exception, after descriptor 2 is restored.
     """
-    if "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules or not uses_tensorflow():
         return
     if not wants_quiet():
         import tensorflow  # noqa: F401

@@ -16,12 +16,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from tunebench.backend import keras_backend
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
 from tunebench.benchmarks.surrogate import surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
-from tunebench.manifest import hardware, keras_backend, package_versions
+from tunebench.manifest import hardware, package_versions
 from tunebench.progress import format_duration
 from tunebench.runner.tasks import load_run_data, make_benchmark
 from tunebench.seeding import RunSeeds

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tunebench.backend import uses_tensorflow
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.datasets import Splits, load_dataset, stratified_subset
 from tunebench.errors import DataError, DataMissingError, InputError
@@ -198,7 +199,10 @@ def strategy_context(task: RunTask, benchmark) -> StrategyContext:
 
 def quiet_tensorflow() -> None:
     """TensorFlow imported without its start-up lines when quiet is asked for
-    (:func:`tunebench.quiet.import_tensorflow_quietly`), its and absl's Python loggers at ERROR."""
+    (:func:`tunebench.quiet.import_tensorflow_quietly`), its and absl's Python loggers at ERROR;
+    nothing when Keras trains on another backend."""
+    if not uses_tensorflow():
+        return
     import_tensorflow_quietly()
     import tensorflow as tf
 

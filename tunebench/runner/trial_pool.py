@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable
 
+from tunebench.backend import uses_tensorflow
 from tunebench.files import set_environment
 from tunebench.runner.tasks import RunTask, build_benchmark, quiet_tensorflow
 from tunebench.runner.training import Trained, train
@@ -162,9 +163,10 @@ def _start_worker(task: RunTask, threads: int, benchmark_factory) -> None:
     from tunebench.plugins import load_plugins
 
     quiet_tensorflow()
-    import tensorflow as tf
+    if uses_tensorflow():
+        import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["TF_NUM_INTRAOP_THREADS"]))
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["TF_NUM_INTRAOP_THREADS"]))
     load_plugins(task.plugins)
     _BENCHMARK = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
 
