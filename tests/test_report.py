@@ -114,7 +114,7 @@ def test_friedman_test_and_critical_difference_by_hand(five_seeds):
     assert "{tpe, random, grid}" in section
     headline = report[:report.index("## mnist-mlp")]
     assert f"no strategy stands out: no evidence the ranks differ (Friedman p = {p_value:.4f})" in headline
-    assert f"**no strategy stands out**: over 5 seeds the Friedman test finds no evidence" in headline
+    assert "**no strategy stands out**: over 5 seeds the Friedman test finds no evidence" in headline
     assert (five_seeds[0] / "figures" / "mnist-mlp-critical-difference.png").is_file()
 
 
