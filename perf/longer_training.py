@@ -1,0 +1,84 @@
+"""One recorded configuration trained for more epochs than its recording holds.
+
+Answers two questions about a recording of a live benchmark (a full-data fer-cnn recording,
+say): how far does a configuration climb with more epochs (is a bar like "best validation
+accuracy >= 0.55" within reach of a longer second fidelity?), and do its first epochs repeat
+the recording (the same configuration, training seed, data and precision as the recording's
+header, through the run's own harness)?
+
+The configuration is the recording's design point ``--config-id`` (rebuilt from the design in
+``recording.json``, so its learning rate is exact, not the chunk's 6 significant digits), its
+training seed the one the recording used. Prints one line per epoch (validation and test
+accuracy, training accuracy, seconds), then whether the recorded epochs repeat to the chunk's
+6 significant digits; ``--out`` also writes the curve as CSV.
+
+Usage: ``python perf/longer_training.py --recording results/recordings-in-progress/fer-cnn
+--config-id 24 --epochs 30 --data-dir ../shared/datasets [--out curve.csv]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
+from tunebench.benchmarks.recording import DesignSpec, design, load_recording  # noqa: E402
+from tunebench.datasets import resolve_data_dir  # noqa: E402
+from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
+from tunebench.suite import parse_suite  # noqa: E402
+
+#: The chunk files' precision (significant digits) for the repeat check.
+CHUNK_RTOL = 1e-5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recording", required=True, help="a recording's folder (holds recording.json)")
+    parser.add_argument("--config-id", type=int, required=True)
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", help="write the curve here as CSV")
+    args = parser.parse_args()
+
+    meta, table = load_recording(Path(args.recording))
+    header = meta["header"]
+    recorded = table[table.config_id == args.config_id].sort_values("epoch")
+    if recorded.empty:
+        parser.error(f"--config-id {args.config_id}: no such configuration in {args.recording}")
+    spec = get_benchmark_spec(header["benchmark"])
+    benchmark_table = {"trials": 1, "max_epochs": args.epochs, "precision": header.get("precision", "float32"),
+                       **header["options"]}
+    if header.get("subset"):
+        benchmark_table["subset"] = header["subset"]
+    plan = parse_suite({"name": "longer", "seeds": [header["seed"]], "strategies": ["random"],
+                        "benchmarks": {header["benchmark"]: benchmark_table}},
+                       source="(perf/longer_training.py)").benchmarks[0]
+    origin, config = design(spec.make_space(plan.options), DesignSpec(**meta["design"]))[args.config_id]
+    assert origin == recorded.origin.iloc[0], "the design does not rebuild this recording"
+    benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(args.data_dir), header["seed"]), plan)
+    benchmark.test_every_epoch = True
+    seed = int(recorded.training_seed.iloc[0])
+    print(f"config {args.config_id} ({origin}): {config}, training seed {seed}, {args.epochs} epochs", flush=True)
+
+    curve = pd.DataFrame([vars(record) for record in benchmark.evaluate(config, args.epochs, seed).curve])
+    print(curve[["epoch", "val_accuracy", "test_accuracy", "accuracy", "epoch_seconds"]].to_string(index=False))
+    if args.out:
+        curve.to_csv(args.out, index=False)
+    columns = ["loss", "accuracy", "val_accuracy", "test_accuracy"]
+    n = min(len(recorded), len(curve))
+    repeats = np.allclose(curve[columns].head(n).to_numpy(), recorded[columns].head(n).to_numpy(),
+                          rtol=CHUNK_RTOL, atol=0)
+    best = curve.loc[curve.val_accuracy.idxmax()]
+    print(f"best validation accuracy {best.val_accuracy:.4f} at epoch {int(best.epoch)} (test {best.test_accuracy:.4f});"
+          f" final {curve.val_accuracy.iloc[-1]:.4f}")
+    print(f"the first {n} epochs repeat the recording: {'yes' if repeats else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
