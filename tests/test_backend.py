@@ -60,8 +60,11 @@ def record_on_jax(data_dir: Path, out: Path):
     args = ["record", "mnist-mlp", "--configs", "2", "--grid-configs", "0", "--epochs", "2",
             "--subset", "train=120", "--data-dir", str(data_dir), "--out", str(out)]
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    out.mkdir(parents=True)
+    # From the output folder, not the repository root, where the source folder tunebench/ would
+    # shadow the installed package (whose subpackages live in other top-level folders).
     done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, cwd=out)
     assert done.returncode == 0, done.stderr
     from tunebench.benchmarks.recording import load_recording
 
