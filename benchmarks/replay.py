@@ -137,19 +137,24 @@ class ReplayBenchmark:
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
 
     def _check_surrogate(self, quality: Any, plan, directory: Path, where: str) -> str:
-        """The surrogate's label for the fidelity column; :class:`InputError` for a weak one
-        that the suite does not allow."""
+        """The surrogate's label for the fidelity column (its Spearman, and the median over
+        repeated splits where the recording has them); :class:`InputError` for a weak one
+        that the suite does not allow. The floor applies to the recording's ``spearman``."""
         spearman = quality.get("spearman") if isinstance(quality, dict) else None
         good = isinstance(spearman, (int, float)) and math.isfinite(spearman)
         shown = f"{spearman:.3f}" if good else "unknown"
+        repeats = quality.get("spearman_repeats") if good else None
+        spread = ""
+        if isinstance(repeats, dict) and repeats.get("splits", 1) > 1:
+            spread = f"; median {repeats['median']:.3f} over {repeats['splits']} splits"
         if good and spearman >= self.spearman_floor:
-            return f"surrogate held-out Spearman {shown}"
+            return f"surrogate held-out Spearman {shown}{spread}"
         if not plan.allow_weak_surrogate:
-            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman {shown}, "
+            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman {shown}{spread}, "
                              f"5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "
                              "record would be answered by a poor model. Set allow_weak_surrogate = true in the suite's "
                              f"[benchmarks.{plan.name}] table to replay it anyway (every output then says so)")
-        return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor})"
+        return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor}{spread})"
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:

@@ -11,7 +11,7 @@ recorded range and keeps the shape of recorded ones.
 
 :func:`surrogate_quality` measures it the way it is used: configurations held out by
 k-fold, then the rank correlation (Spearman) and R² between the recorded and the
-predicted final-epoch validation accuracy.
+predicted final-epoch validation accuracy, and the Spearman's spread over repeated splits.
 """
 
 from __future__ import annotations
@@ -123,13 +123,18 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0) -> Cur
     return CurveSurrogate(space, seed).fit(*curves_of(space, table))
 
 
-def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0) -> dict[str, Any]:
+def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0,
+                      repeats: int = 10) -> dict[str, Any]:
     """Held-out quality of the surrogate on final-epoch validation accuracy.
 
-    The configurations are split into ``folds`` groups (seeded); each group is predicted by a
-    surrogate fitted on the others. Returns ``spearman`` (rank correlation), ``r2``, the
-    number of configurations and folds, and the final epoch; ``None`` values with fewer
-    configurations than folds.
+    The configurations are split into ``folds`` groups (seeded with ``seed``); each group is
+    predicted by a surrogate fitted on the others. Returns ``spearman`` (rank correlation)
+    and ``r2`` of that split, the number of configurations and folds, the final epoch, and
+    ``spearman_repeats``: the median, minimum and maximum Spearman over ``repeats`` such
+    splits (seeds ``seed`` .. ``seed + repeats - 1``; the first is the split above). On a
+    few dozen configurations one split's Spearman moves by 0.1 or more with the split
+    alone, so the spread says how far the single number can be trusted. ``None`` values
+    with fewer configurations than folds.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import r2_score
@@ -139,15 +144,21 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
     final_epoch = curves.shape[1]
     summary: dict[str, Any] = {"configs": len(configs), "folds": folds, "epoch": final_epoch}
     if len(configs) < folds:
-        return summary | {"spearman": None, "r2": None}
+        return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
     column = TARGETS.index("val_accuracy")
     recorded = curves[:, -1, column]
-    predicted = np.empty_like(recorded)
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(recorded):
-        model = CurveSurrogate(space, seed).fit([configs[i] for i in train], curves[train])
-        predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
-    return summary | {"spearman": round(float(spearmanr(recorded, predicted).statistic), 4),
-                      "r2": round(float(r2_score(recorded, predicted)), 4)}
+    spearmans, r2 = [], None
+    for split_seed in range(seed, seed + max(1, repeats)):
+        predicted = np.empty_like(recorded)
+        for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
+            model = CurveSurrogate(space, seed).fit([configs[i] for i in train], curves[train])
+            predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
+        spearmans.append(float(spearmanr(recorded, predicted).statistic))
+        r2 = r2_score(recorded, predicted) if r2 is None else r2
+    return summary | {"spearman": round(spearmans[0], 4), "r2": round(float(r2), 4),
+                      "spearman_repeats": {"splits": len(spearmans), "median": round(float(np.median(spearmans)), 4),
+                                           "min": round(float(np.min(spearmans)), 4),
+                                           "max": round(float(np.max(spearmans)), 4)}}
 
 
 __all__ = ["CurveSurrogate", "TARGETS", "curves_of", "encode", "fit_surrogate", "surrogate_quality", "table_configs"]

@@ -8,7 +8,7 @@ import pytest
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.replay import RECORDINGS_ENV, ReplayBenchmark
-from tunebench.benchmarks.surrogate import encode
+from tunebench.benchmarks.surrogate import encode, surrogate_quality
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import from_unit, load_recording
@@ -78,6 +78,24 @@ def test_the_surrogate_predicts_what_the_forest_predicts(recordings):
     expected = (forest * surrogate._scale + surrogate._mean).reshape(7, *surrogate._shape)
     assert np.array_equal(surrogate.predict(configs), expected)
     assert np.array_equal(surrogate.predict(configs[2:3])[0], expected[2])
+
+
+def test_the_surrogate_quality_gives_its_spread_over_repeated_splits(recordings):
+    """recording.json keeps one split's Spearman and R2 (seed 0) and the Spearman's median and
+    range over 10 splits; the replay's fidelity names both."""
+    meta, table = load_recording(recordings / "mnist-mlp")
+    benchmark = replay(recordings)
+    quality = meta["surrogate_quality"]
+    first = surrogate_quality(benchmark.space, table, repeats=1)
+    assert (first["spearman"], first["r2"]) == (quality["spearman"], quality["r2"])
+    spread = quality["spearman_repeats"]
+    assert spread["splits"] == 10
+    assert spread["min"] <= min(quality["spearman"], spread["median"])
+    assert max(quality["spearman"], spread["median"]) <= spread["max"]
+    assert spread["min"] < spread["max"]  # 12 configurations: the split moves the number
+    another = surrogate_quality(benchmark.space, table, seed=3, repeats=1)["spearman"]
+    assert spread["min"] <= another <= spread["max"]
+    assert f"median {spread['median']:.3f} over 10 splits" in benchmark.fidelity
 
 
 def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
