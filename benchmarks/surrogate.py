@@ -17,7 +17,7 @@ predicted final-epoch validation accuracy, and the Spearman's spread over repeat
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -65,13 +65,28 @@ def table_configs(space: SearchSpace, table: pd.DataFrame) -> list[Config]:
     return [space.active_config(dict(zip(space.names, values))) for values in hp.itertuples(index=False)]
 
 
-class CurveSurrogate:
-    """Configuration -> curve: ``predict(configs)`` has shape (configs, epochs, len(TARGETS))."""
+#: A feature map: configurations in, one row of features per configuration out.
+Features = Callable[[list[Config]], np.ndarray]
 
-    def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100):
+
+class CurveSurrogate:
+    """Configuration -> curve: ``predict(configs)`` has shape (configs, epochs, len(TARGETS)).
+
+    ``features`` replaces :func:`encode` (the space's own columns) and ``min_samples_leaf``
+    the trees' leaf size; the replay benchmarks use the defaults, ``perf/surrogate_variants.py``
+    compares others.
+    """
+
+    def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100, features: Features | None = None,
+                 min_samples_leaf: int = 2):
         self.space = space
         self.seed = seed
         self.trees = trees
+        self.features = features
+        self.min_samples_leaf = min_samples_leaf
+
+    def _encode(self, configs: list[Config]) -> np.ndarray:
+        return self.features(configs) if self.features else encode(self.space, configs)
 
     def fit(self, configs: list[Config], curves: np.ndarray) -> "CurveSurrogate":
         """Fit on ``curves`` of shape (configs, epochs, len(TARGETS))."""
@@ -81,8 +96,9 @@ class CurveSurrogate:
         flat = curves.reshape(len(curves), -1)
         self._mean, self._scale = flat.mean(axis=0), flat.std(axis=0)
         self._scale[self._scale == 0] = 1.0
-        self._model = ExtraTreesRegressor(n_estimators=self.trees, min_samples_leaf=2, random_state=self.seed,
-                                          n_jobs=1).fit(encode(self.space, configs), (flat - self._mean) / self._scale)
+        self._model = ExtraTreesRegressor(n_estimators=self.trees, min_samples_leaf=self.min_samples_leaf,
+                                          random_state=self.seed, n_jobs=1).fit(self._encode(configs),
+                                                                                (flat - self._mean) / self._scale)
         return self
 
     def predict(self, configs: list[Config]) -> np.ndarray:
@@ -97,7 +113,7 @@ class CurveSurrogate:
         ``DecisionTreeRegressor.predict`` does after its fitted-state and tag checks (about half of
         the remaining time).
         """
-        features = np.ascontiguousarray(encode(self.space, configs), dtype=np.float32)
+        features = np.ascontiguousarray(self._encode(configs), dtype=np.float32)
         flat = np.zeros((len(configs), self._model.n_outputs_), dtype=np.float64)
         for tree in self._model.estimators_:
             flat += tree.tree_.predict(features)[:, :, 0].reshape(len(configs), -1)
@@ -123,36 +139,48 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0) -> Cur
     return CurveSurrogate(space, seed).fit(*curves_of(space, table))
 
 
+def held_out_predictions(space: SearchSpace, table: pd.DataFrame, folds: int = 5, split_seed: int = 0,
+                         seed: int = 0, **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded and held-out predicted final-epoch validation accuracy, one per configuration.
+
+    The configurations are split into ``folds`` groups (shuffled with ``split_seed``); each
+    group is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
+    ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``) fitted on the others.
+    """
+    from sklearn.model_selection import KFold
+
+    configs, curves = curves_of(space, table)
+    column = TARGETS.index("val_accuracy")
+    recorded = curves[:, -1, column]
+    predicted = np.empty_like(recorded)
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
+        model = CurveSurrogate(space, seed, **surrogate_options).fit([configs[i] for i in train], curves[train])
+        predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
+    return recorded, predicted
+
+
 def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0,
                       repeats: int = 10) -> dict[str, Any]:
     """Held-out quality of the surrogate on final-epoch validation accuracy.
 
-    The configurations are split into ``folds`` groups (seeded with ``seed``); each group is
-    predicted by a surrogate fitted on the others. Returns ``spearman`` (rank correlation)
-    and ``r2`` of that split, the number of configurations and folds, the final epoch, and
-    ``spearman_repeats``: the median, minimum and maximum Spearman over ``repeats`` such
-    splits (seeds ``seed`` .. ``seed + repeats - 1``; the first is the split above). On a
-    few dozen configurations one split's Spearman moves by 0.1 or more with the split
-    alone, so the spread says how far the single number can be trusted. ``None`` values
-    with fewer configurations than folds.
+    :func:`held_out_predictions` with split seed ``seed``: returns ``spearman`` (rank
+    correlation) and ``r2`` of that split, the number of configurations and folds, the final
+    epoch, and ``spearman_repeats``: the median, minimum and maximum Spearman over
+    ``repeats`` splits (split seeds ``seed`` .. ``seed + repeats - 1``, the first being the
+    split above; the surrogate's own seed stays ``seed``). On a few dozen configurations one
+    split's Spearman moves by 0.1 or more with the split alone, so the spread says how far
+    the single number can be trusted. ``None`` values with fewer configurations than folds.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import r2_score
-    from sklearn.model_selection import KFold
 
     configs, curves = curves_of(space, table)
-    final_epoch = curves.shape[1]
-    summary: dict[str, Any] = {"configs": len(configs), "folds": folds, "epoch": final_epoch}
+    summary: dict[str, Any] = {"configs": len(configs), "folds": folds, "epoch": curves.shape[1]}
     if len(configs) < folds:
         return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
-    column = TARGETS.index("val_accuracy")
-    recorded = curves[:, -1, column]
     spearmans, r2 = [], None
     for split_seed in range(seed, seed + max(1, repeats)):
-        predicted = np.empty_like(recorded)
-        for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
-            model = CurveSurrogate(space, seed).fit([configs[i] for i in train], curves[train])
-            predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
+        recorded, predicted = held_out_predictions(space, table, folds, split_seed, seed)
         spearmans.append(float(spearmanr(recorded, predicted).statistic))
         r2 = r2_score(recorded, predicted) if r2 is None else r2
     return summary | {"spearman": round(spearmans[0], 4), "r2": round(float(r2), 4),
@@ -161,4 +189,5 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
                                            "max": round(float(np.max(spearmans)), 4)}}
 
 
-__all__ = ["CurveSurrogate", "TARGETS", "curves_of", "encode", "fit_surrogate", "surrogate_quality", "table_configs"]
+__all__ = ["CurveSurrogate", "Features", "TARGETS", "curves_of", "encode", "fit_surrogate", "held_out_predictions",
+           "surrogate_quality", "table_configs"]

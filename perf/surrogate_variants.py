@@ -1,0 +1,110 @@
+"""The replay surrogate's held-out quality against variants of its features and leaf size.
+
+Answers "would other features or another leaf size rank held-out configurations better?"
+for one recording, with the check the recordings use (:func:`held_out_predictions` as in ``surrogate_quality``: 5-fold by
+configuration, Spearman of the final-epoch validation accuracy), repeated over ``--splits``
+split seeds, since on a few dozen configurations one split's number moves by 0.1 or more.
+
+Feature maps compared (each with leaves of at least 2 and of 1 configuration):
+
+- ``space``: the search space's own columns (:func:`encode`), what replay uses;
+- ``space + log10 params``: those and the log10 of the model's parameter count (Keras's
+  ``count_params`` of the benchmark's own ``build_model``);
+- ``lr, structure, log10 params``: the learning rate's column, the parameters others
+  depend on (fer-cnn's ``conv_layers``), and the log10 parameter count: the
+  configuration summarised as step size and capacity.
+
+Prints, per variant: split 0's Spearman (what ``recording.json`` keeps), the median and
+range over the splits, and the median paired difference to ``space`` (leaf 2) with the
+number of splits on which the variant ranks better. Picking the best of six on the same
+configurations flatters the winner a little; a variant should win on most splits, and on
+the complete recording, before the surrogate changes.
+
+Usage: ``python perf/surrogate_variants.py --recording results/recordings-in-progress/fer-cnn
+[--splits 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
+from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.surrogate import curves_of, encode, held_out_predictions  # noqa: E402
+from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
+from tunebench.space import Config, SearchSpace  # noqa: E402
+
+
+def parameter_counter(build_model):
+    """``configs -> log10 parameter counts`` (one column), from the built Keras models (cached)."""
+    cache: dict[tuple, float] = {}
+
+    def log_parameters(configs: list[Config]) -> np.ndarray:
+        column = []
+        for config in configs:
+            key = tuple(sorted(config.items()))
+            if key not in cache:
+                cache[key] = math.log10(build_model(config).count_params())
+            column.append(cache[key])
+        return np.asarray(column)[:, None]
+
+    return log_parameters
+
+
+def feature_maps(space: SearchSpace, build_model) -> dict[str, object]:
+    """The feature maps compared (see the module docstring); ``None`` is the replay surrogate's."""
+    log_parameters = parameter_counter(build_model)
+    parents = sorted({param.when[0] for param in space.params if param.when is not None})
+    summary = [space.names.index(name) for name in ["learning_rate", *parents] if name in space.names]
+    return {
+        "space": None,
+        "space + log10 params": lambda configs: np.hstack([encode(space, configs), log_parameters(configs)]),
+        "lr, structure, log10 params": lambda configs: np.hstack([encode(space, configs)[:, summary],
+                                                                  log_parameters(configs)]),
+    }
+
+
+def per_split_spearman(space, table, splits: int, **options) -> np.ndarray:
+    """The held-out Spearman on split seeds 0 .. ``splits - 1`` (the surrogate seeded 0, as in
+    :func:`surrogate_quality`); ``options`` go to the surrogate."""
+    from scipy.stats import spearmanr
+
+    return np.array([spearmanr(*held_out_predictions(space, table, split_seed=split, **options)).statistic
+                     for split in range(splits)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json and chunks)")
+    parser.add_argument("--splits", type=int, default=10, help="split seeds (default 10)")
+    args = parser.parse_args()
+    import_tensorflow_quietly()
+
+    meta, table = load_recording(args.recording)
+    header = meta["header"]
+    spec = get_benchmark_spec(header["benchmark"])
+    space = spec.make_space(header["options"])
+    configs, _ = curves_of(space, table)
+    print(f"{args.recording}: {header['benchmark']}, {len(configs)} configurations, {header['fidelity']} fidelity; "
+          f"5-fold held-out Spearman of final-epoch validation accuracy over {args.splits} split seeds")
+    print(f"{'features':30s} {'leaf':>4s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
+          f"{'median diff':>11s} {'better':>7s}")
+    reference = None
+    for name, features in feature_maps(space, spec.build_model).items():
+        for leaf in (2, 1):
+            values = per_split_spearman(space, table, args.splits, features=features, min_samples_leaf=leaf)
+            reference = values if reference is None else reference
+            diff = values - reference
+            print(f"{name:30s} {leaf:4d} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
+                  f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits}")
+
+
+if __name__ == "__main__":
+    main()
