@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tunebench.errors import DataError, DataMissingError
+from tunebench.errors import DataMissingError
 
 from .cache import cached, file_signature, tree_signature
 from .fer2013_csv import N_PIXELS, read_fer2013_csv
