@@ -1,0 +1,45 @@
+"""What a recording in progress has cost, and what its remaining design points should cost.
+
+The recorded part: the sum of its epoch seconds, and the median per configuration. The rest:
+the design points not yet recorded (rebuilt from the design in ``recording.json``), each
+priced by the recording's own surrogate (its predicted ``epoch_seconds`` summed over the
+recording's epochs). Both carry the machine's load while recording (a configuration trained
+beside other work costs more), so the estimate is at the pace so far, not a quiet machine's.
+The validation and test predictions after each epoch are in the recorded seconds.
+
+Usage: ``python perf/recording_cost.py --recording results/recordings-in-progress/fer-cnn``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks.recording import DesignSpec, design, load_recording
+from tunebench.benchmarks.surrogate import TARGETS, fit_surrogate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json and chunks)")
+    args = parser.parse_args()
+
+    meta, table = load_recording(args.recording)
+    space = get_benchmark_spec(meta["header"]["benchmark"]).make_space(meta["header"]["options"])
+    designed = design(space, DesignSpec(**meta["design"]))
+    recorded = table.groupby("config_id")["epoch_seconds"].sum()
+    print(f"{args.recording}: {len(recorded)} of {len(designed)} configurations recorded, "
+          f"{recorded.sum() / 3600:.1f} h of epochs (median {recorded.median() / 60:.0f} min a configuration)")
+    rest = [config for config_id, (_, config) in enumerate(designed) if config_id not in recorded.index]
+    if not rest:
+        return
+    minutes = fit_surrogate(space, table).predict(rest)[:, :, TARGETS.index("epoch_seconds")].sum(axis=1) / 60
+    print(f"{len(rest)} left: about {minutes.sum() / 60:.1f} h at the pace so far (the surrogate's predicted epoch "
+          f"seconds; {minutes.min():.0f}-{minutes.max():.0f} min each, median {np.median(minutes):.0f})")
+
+
+if __name__ == "__main__":
+    main()
