@@ -150,8 +150,8 @@ class ReplayBenchmark:
         if good and spearman >= self.spearman_floor:
             return f"surrogate held-out Spearman {shown}{spread}"
         if not plan.allow_weak_surrogate:
-            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman {shown}{spread}, "
-                             f"5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "
+            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman "
+                             f"{shown}{spread}, 5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "
                              "record would be answered by a poor model. Set allow_weak_surrogate = true in the suite's "
                              f"[benchmarks.{plan.name}] table to replay it anyway (every output then says so)")
         return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor}{spread})"

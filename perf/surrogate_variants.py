@@ -1,9 +1,10 @@
 """The replay surrogate's held-out quality against variants of its features and leaf size.
 
 Answers "would other features or another leaf size rank held-out configurations better?"
-for one recording, with the check the recordings use (:func:`held_out_predictions` as in ``surrogate_quality``: 5-fold by
-configuration, Spearman of the final-epoch validation accuracy), repeated over ``--splits``
-split seeds, since on a few dozen configurations one split's number moves by 0.1 or more.
+for one recording, with the check the recordings use (``held_out_predictions``, as in
+``surrogate_quality``: 5-fold by configuration, Spearman of the final-epoch validation
+accuracy), repeated over ``--splits`` split seeds, since on a few dozen configurations one
+split's number moves by 0.1 or more.
 
 Feature maps compared (each with leaves of at least 2 and of 1 configuration):
 
@@ -37,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import curves_of, encode, held_out_predictions  # noqa: E402
+from tunebench.benchmarks.surrogate import Features, curves_of, encode, held_out_predictions  # noqa: E402
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 from tunebench.space import Config, SearchSpace  # noqa: E402
 
@@ -58,7 +59,7 @@ def parameter_counter(build_model):
     return log_parameters
 
 
-def feature_maps(space: SearchSpace, build_model) -> dict[str, object]:
+def feature_maps(space: SearchSpace, build_model) -> dict[str, Features | None]:
     """The feature maps compared (see the module docstring); ``None`` is the replay surrogate's."""
     log_parameters = parameter_counter(build_model)
     parents = sorted({param.when[0] for param in space.params if param.when is not None})
