@@ -151,9 +151,10 @@ class ReplayBenchmark:
             return f"surrogate held-out Spearman {shown}{spread}"
         if not plan.allow_weak_surrogate:
             raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman "
-                             f"{shown}{spread}, 5-fold by configuration; the floor is {self.spearman_floor}): configurations it did not "
-                             "record would be answered by a poor model. Set allow_weak_surrogate = true in the suite's "
-                             f"[benchmarks.{plan.name}] table to replay it anyway (every output then says so)")
+                             f"{shown}{spread}, 5-fold by configuration; the floor is {self.spearman_floor}): "
+                             "configurations it did not record would be answered by a poor model. Set "
+                             f"allow_weak_surrogate = true in the suite's [benchmarks.{plan.name}] table to replay it "
+                             "anyway (every output then says so)")
         return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor}{spread})"
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
