@@ -30,3 +30,15 @@ def test_verbose_import_lets_them_through():
     assert verbose.returncode == 0, verbose.stderr
     assert verbose.stderr.splitlines()[-2:] == ["python stderr works", "descriptor 2 works"]
     assert NATIVE_LINE.search(verbose.stderr)  # TensorFlow 2.21 prints its oneDNN/absl lines on start-up
+
+
+def test_tunebench_record_starts_without_them(tiny_data_dir, tmp_path):
+    """`tunebench record` is as quiet as `tunebench run` (the command line sets level 3)."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "tunebench.cli", "record", "mnist-mlp", "--configs", "1", "--grid-configs", "0",
+               "--epochs", "1", "--subset", "train=60", "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]
+    # Not from the repository root, where the source folder tunebench/ would shadow the installed package.
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "out" / "mnist-mlp" / "chunk-0000.csv.gz").exists()
+    assert not NATIVE_LINE.search(result.stderr), result.stderr[-3000:]

@@ -24,7 +24,7 @@ from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.manifest import hardware, package_versions
 from tunebench.progress import format_duration
-from tunebench.runner.tasks import load_run_data, make_benchmark
+from tunebench.runner.tasks import load_run_data, make_benchmark, quiet_tensorflow
 from tunebench.seeding import RunSeeds
 from tunebench.space import Config, SearchSpace
 from tunebench.suite import parse_suite
@@ -149,6 +149,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     spec = get_benchmark_spec(plan.name)
     if spec.recording:
         raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
+    quiet_tensorflow()  # as `tunebench run`: no TensorFlow start-up lines unless TF_CPP_MIN_LOG_LEVEL asks
     splits = load_run_data(plan, data_dir, seed)
     benchmark = make_benchmark(spec, splits, plan)
     benchmark.test_every_epoch = True  # a recording keeps every epoch's test numbers
