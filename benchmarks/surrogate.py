@@ -139,17 +139,17 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0) -> Cur
     return CurveSurrogate(space, seed).fit(*curves_of(space, table))
 
 
-def held_out_predictions(space: SearchSpace, table: pd.DataFrame, folds: int = 5, split_seed: int = 0,
-                         seed: int = 0, **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
+def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
+                         split_seed: int = 0, seed: int = 0, **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
     """Recorded and held-out predicted final-epoch validation accuracy, one per configuration.
 
-    The configurations are split into ``folds`` groups (shuffled with ``split_seed``); each
-    group is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
+    ``configs`` and ``curves`` are a recording's, as :func:`curves_of` gives them. The
+    configurations are split into ``folds`` groups (shuffled with ``split_seed``); each group
+    is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
     ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``) fitted on the others.
     """
     from sklearn.model_selection import KFold
 
-    configs, curves = curves_of(space, table)
     column = TARGETS.index("val_accuracy")
     recorded = curves[:, -1, column]
     predicted = np.empty_like(recorded)
@@ -180,7 +180,7 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
         return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
     spearmans, r2 = [], None
     for split_seed in range(seed, seed + max(1, repeats)):
-        recorded, predicted = held_out_predictions(space, table, folds, split_seed, seed)
+        recorded, predicted = held_out_predictions(space, configs, curves, folds, split_seed, seed)
         spearmans.append(float(spearmanr(recorded, predicted).statistic))
         r2 = r2_score(recorded, predicted) if r2 is None else r2
     return summary | {"spearman": round(spearmans[0], 4), "r2": round(float(r2), 4),

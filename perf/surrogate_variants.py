@@ -72,12 +72,12 @@ def feature_maps(space: SearchSpace, build_model) -> dict[str, Features | None]:
     }
 
 
-def per_split_spearman(space, table, splits: int, **options) -> np.ndarray:
+def per_split_spearman(space, configs, curves, splits: int, **options) -> np.ndarray:
     """The held-out Spearman on split seeds 0 .. ``splits - 1`` (the surrogate seeded 0, as in
     :func:`surrogate_quality`); ``options`` go to the surrogate."""
     from scipy.stats import spearmanr
 
-    return np.array([spearmanr(*held_out_predictions(space, table, split_seed=split, **options)).statistic
+    return np.array([spearmanr(*held_out_predictions(space, configs, curves, split_seed=split, **options)).statistic
                      for split in range(splits)])
 
 
@@ -92,7 +92,7 @@ def main() -> None:
     header = meta["header"]
     spec = get_benchmark_spec(header["benchmark"])
     space = spec.make_space(header["options"])
-    configs, _ = curves_of(space, table)
+    configs, curves = curves_of(space, table)
     print(f"{args.recording}: {header['benchmark']}, {len(configs)} configurations, {header['fidelity']} fidelity; "
           f"5-fold held-out Spearman of final-epoch validation accuracy over {args.splits} split seeds")
     print(f"{'features':30s} {'leaf':>4s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
@@ -100,7 +100,7 @@ def main() -> None:
     reference = None
     for name, features in feature_maps(space, spec.build_model).items():
         for leaf in (2, 1):
-            values = per_split_spearman(space, table, args.splits, features=features, min_samples_leaf=leaf)
+            values = per_split_spearman(space, configs, curves, args.splits, features=features, min_samples_leaf=leaf)
             reference = values if reference is None else reference
             diff = values - reference
             print(f"{name:30s} {leaf:4d} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "

@@ -95,7 +95,8 @@ def test_the_surrogate_quality_gives_its_spread_over_repeated_splits(recordings)
     assert spread["min"] <= min(quality["spearman"], spread["median"])
     assert max(quality["spearman"], spread["median"]) <= spread["max"]
     assert spread["min"] < spread["max"]  # 12 configurations: the split moves the number
-    another = spearmanr(*held_out_predictions(benchmark.space, table, split_seed=3)).statistic
+    another = spearmanr(*held_out_predictions(benchmark.space, *curves_of(benchmark.space, table),
+                                               split_seed=3)).statistic
     assert spread["min"] <= round(another, 4) <= spread["max"]
     assert f"median {spread['median']:.3f} over 10 splits" in benchmark.fidelity
 
@@ -112,10 +113,11 @@ def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(reco
     column = space.names.index("learning_rate")
     only_lr = CurveSurrogate(space, features=lambda c: encode(space, c)[:, [column]]).fit(configs, curves)
     assert not np.allclose(only_lr.predict(configs), default)
-    recorded, predicted = held_out_predictions(space, table, min_samples_leaf=1)
+    recorded, predicted = held_out_predictions(space, configs, curves, min_samples_leaf=1)
     assert len(recorded) == len(predicted) == len(configs)
     assert np.array_equal(recorded, curves[:, -1, TARGETS.index("val_accuracy")])
-    assert not np.array_equal(predicted, held_out_predictions(space, table)[1])  # the leaf size reached the trees
+    default_leaf = held_out_predictions(space, configs, curves)[1]
+    assert not np.array_equal(predicted, default_leaf)  # the leaf size reached the trees
 
 
 def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
