@@ -69,55 +69,109 @@ def table_configs(space: SearchSpace, table: pd.DataFrame) -> list[Config]:
 Features = Callable[[list[Config]], np.ndarray]
 
 
+#: The surrogate's models: ``trees`` (what replay uses) and ``gp`` (see :class:`CurveSurrogate`).
+MODELS = ("trees", "gp")
+
+
 class CurveSurrogate:
     """Configuration -> curve: ``predict(configs)`` has shape (configs, epochs, len(TARGETS)).
 
     ``features`` replaces :func:`encode` (the space's own columns) and ``min_samples_leaf``
-    the trees' leaf size; the replay benchmarks use the defaults, ``perf/surrogate_variants.py``
-    compares others.
+    the trees' leaf size. ``model="gp"`` replaces the trees by Gaussian-process regression
+    (scikit-learn ``GaussianProcessRegressor``): one process per metric of :data:`TARGETS`,
+    its epochs the outputs of one kernel (a constant times an anisotropic Matern 5/2 on the
+    standardised features, plus white noise; hyperparameters by marginal likelihood, 2
+    seeded restarts), each prediction clipped to the recorded range of its output so that a
+    predicted curve, like the trees', stays within what was recorded. The replay benchmarks
+    use the defaults; ``perf/surrogate_variants.py`` compares the others.
     """
 
     def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100, features: Features | None = None,
-                 min_samples_leaf: int = 2):
+                 min_samples_leaf: int = 2, model: str = "trees"):
+        if model not in MODELS:
+            raise ValueError(f"surrogate model {model!r}: expected one of {', '.join(MODELS)}")
         self.space = space
         self.seed = seed
         self.trees = trees
         self.features = features
         self.min_samples_leaf = min_samples_leaf
+        self.model = model
 
     def _encode(self, configs: list[Config]) -> np.ndarray:
         return self.features(configs) if self.features else encode(self.space, configs)
 
     def fit(self, configs: list[Config], curves: np.ndarray) -> "CurveSurrogate":
         """Fit on ``curves`` of shape (configs, epochs, len(TARGETS))."""
-        from sklearn.ensemble import ExtraTreesRegressor
-
         self._shape = curves.shape[1:]
         flat = curves.reshape(len(curves), -1)
         self._mean, self._scale = flat.mean(axis=0), flat.std(axis=0)
         self._scale[self._scale == 0] = 1.0
-        self._model = ExtraTreesRegressor(n_estimators=self.trees, min_samples_leaf=self.min_samples_leaf,
-                                          random_state=self.seed, n_jobs=1).fit(self._encode(configs),
-                                                                                (flat - self._mean) / self._scale)
+        standardised = (flat - self._mean) / self._scale
+        features = self._encode(configs)
+        if self.model == "gp":
+            self._fit_processes(features, standardised)
+        else:
+            from sklearn.ensemble import ExtraTreesRegressor
+
+            self._model = ExtraTreesRegressor(n_estimators=self.trees, min_samples_leaf=self.min_samples_leaf,
+                                              random_state=self.seed, n_jobs=1).fit(features, standardised)
         return self
+
+    def _fit_processes(self, features: np.ndarray, standardised: np.ndarray) -> None:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        self._feature_mean, self._feature_scale = features.mean(axis=0), features.std(axis=0)
+        self._feature_scale[self._feature_scale == 0] = 1.0
+        inputs = (features - self._feature_mean) / self._feature_scale
+        self._low, self._high = standardised.min(axis=0), standardised.max(axis=0)
+        by_metric = standardised.reshape(len(features), self._shape[0], len(TARGETS))
+        self._processes = []
+        for metric in range(len(TARGETS)):
+            kernel = (ConstantKernel(1.0, (1e-2, 1e2))
+                      * Matern(np.ones(inputs.shape[1]), (1e-2, 1e3), nu=2.5) + WhiteKernel(1e-2, (1e-6, 1.0)))
+            process = GaussianProcessRegressor(kernel, n_restarts_optimizer=2, random_state=self.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self._processes.append(process.fit(inputs, by_metric[:, :, metric]))
+
+    def _predict_processes(self, features: np.ndarray) -> np.ndarray:
+        """The processes' posterior means, clipped, shape (configs, epochs * len(TARGETS)).
+
+        Each mean is taken as ``GaussianProcessRegressor.predict`` takes it without
+        normalisation (the kernel between the new and the training inputs times the fitted
+        ``alpha_``; the white-noise term is zero between distinct inputs), without its
+        input checks: the same numbers (checked by the tests) for a fraction of the time of a
+        one-configuration call.
+        """
+        inputs = (features - self._feature_mean) / self._feature_scale
+        by_metric = np.stack([process.kernel_(inputs, process.X_train_) @ process.alpha_
+                              for process in self._processes], axis=2)
+        return np.clip(by_metric.reshape(len(inputs), -1), self._low, self._high)
 
     def predict(self, configs: list[Config]) -> np.ndarray:
         """The predicted curves, shape (configs, epochs, len(TARGETS)).
 
-        The forest's mean is taken here, tree by tree in the forest's order and in float64,
-        exactly as ``ExtraTreesRegressor.predict`` takes it (the same numbers, checked by
-        the tests): the forest's own method sends each tree through joblib and scikit-learn's
-        checks, a median 3.2 ms per one-configuration call against 0.83 ms with each tree's
-        ``predict(check_input=False)`` (mnist-mlp, 100 trees, 2-core machine), and was most of
-        a non-Bayesian replay run's time. Each tree's fitted ``tree_`` is asked directly, what
-        ``DecisionTreeRegressor.predict`` does after its fitted-state and tag checks (about half of
-        the remaining time).
+        With the trees, the forest's mean is taken here, tree by tree in the forest's order
+        and in float64, exactly as ``ExtraTreesRegressor.predict`` takes it (the same numbers,
+        checked by the tests): the forest's own method sends each tree through joblib and
+        scikit-learn's checks, a median 3.2 ms per one-configuration call against 0.83 ms with
+        each tree's ``predict(check_input=False)`` (mnist-mlp, 100 trees, 2-core machine), and
+        was most of a non-Bayesian replay run's time. Each tree's fitted ``tree_`` is asked
+        directly, what ``DecisionTreeRegressor.predict`` does after its fitted-state and tag
+        checks (about half of the remaining time).
         """
-        features = np.ascontiguousarray(self._encode(configs), dtype=np.float32)
-        flat = np.zeros((len(configs), self._model.n_outputs_), dtype=np.float64)
-        for tree in self._model.estimators_:
-            flat += tree.tree_.predict(features)[:, :, 0].reshape(len(configs), -1)
-        flat /= len(self._model.estimators_)
+        if self.model == "gp":
+            flat = self._predict_processes(self._encode(configs))
+        else:
+            features = np.ascontiguousarray(self._encode(configs), dtype=np.float32)
+            flat = np.zeros((len(configs), self._model.n_outputs_), dtype=np.float64)
+            for tree in self._model.estimators_:
+                flat += tree.tree_.predict(features)[:, :, 0].reshape(len(configs), -1)
+            flat /= len(self._model.estimators_)
         return (flat * self._scale + self._mean).reshape(len(configs), *self._shape)
 
 
@@ -146,7 +200,8 @@ def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.n
     ``configs`` and ``curves`` are a recording's, as :func:`curves_of` gives them. The
     configurations are split into ``folds`` groups (shuffled with ``split_seed``); each group
     is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
-    ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``) fitted on the others.
+    ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``, ``model``) fitted on
+    the others.
     """
     from sklearn.model_selection import KFold
 
@@ -189,5 +244,5 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
                                            "max": round(float(np.max(spearmans)), 4)}}
 
 
-__all__ = ["CurveSurrogate", "Features", "TARGETS", "curves_of", "encode", "fit_surrogate", "held_out_predictions",
+__all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "encode", "fit_surrogate", "held_out_predictions",
            "surrogate_quality", "table_configs"]

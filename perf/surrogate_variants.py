@@ -1,12 +1,13 @@
-"""The replay surrogate's held-out quality against variants of its features and leaf size.
+"""The replay surrogate's held-out quality against variants of its features and model.
 
-Answers "would other features or another leaf size rank held-out configurations better?"
-for one recording, with the check the recordings use (``held_out_predictions``, as in
+Answers "would other features, another leaf size or another model rank held-out
+configurations better?" for one recording, with the check the recordings use (``held_out_predictions``, as in
 ``surrogate_quality``: 5-fold by configuration, Spearman of the final-epoch validation
 accuracy), repeated over ``--splits`` split seeds, since on a few dozen configurations one
 split's number moves by 0.1 or more.
 
-Feature maps compared (each with leaves of at least 2 and of 1 configuration):
+Feature maps compared, each with three models: the trees with leaves of at least 2 (what
+replay uses) and of 1 configuration, and Gaussian processes (``CurveSurrogate(model="gp")``):
 
 - ``space``: the search space's own columns (:func:`encode`), what replay uses;
 - ``space + log10 params``: those and the log10 of the model's parameter count (Keras's
@@ -16,13 +17,16 @@ Feature maps compared (each with leaves of at least 2 and of 1 configuration):
   configuration summarised as step size and capacity.
 
 Prints, per variant: split 0's Spearman (what ``recording.json`` keeps), the median and
-range over the splits, and the median paired difference to ``space`` (leaf 2) with the
-number of splits on which the variant ranks better. Picking the best of six on the same
-configurations flatters the winner a little; a variant should win on most splits, and on
+range over the splits, and the median paired difference to ``space`` with ``trees 2`` and
+the number of splits on which the variant ranks better (the same splits for all). Picking
+the best of nine on the same configurations flatters the winner a little; a variant should win on most splits, and on
 the complete recording, before the surrogate changes.
 
 Usage: ``python perf/surrogate_variants.py --recording results/recordings-in-progress/fer-cnn
-[--splits 10]``.
+[--splits 10] [--models "trees 2,gp"]``. The Gaussian processes fit in seconds on a few
+dozen configurations and in minutes on mnist-mlp's 330 (eight processes, each an L-BFGS-B
+search over its kernel's hyperparameters on 264 configurations per fold): there,
+``--splits 1 --models gp``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ def parameter_counter(build_model):
     return log_parameters
 
 
+#: The models compared: label -> the surrogate's options.
+MODELS = {"trees 2": {"min_samples_leaf": 2}, "trees 1": {"min_samples_leaf": 1}, "gp": {"model": "gp"}}
+
+
 def feature_maps(space: SearchSpace, build_model) -> dict[str, Features | None]:
     """The feature maps compared (see the module docstring); ``None`` is the replay surrogate's."""
     log_parameters = parameter_counter(build_model)
@@ -85,7 +93,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json and chunks)")
     parser.add_argument("--splits", type=int, default=10, help="split seeds (default 10)")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"models to compare, comma-separated (default all: {','.join(MODELS)}); the "
+                             "reference, space with trees 2, always runs")
     args = parser.parse_args()
+    models = [name.strip() for name in args.models.split(",")]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(MODELS)}")
     import_tensorflow_quietly()
 
     meta, table = load_recording(args.recording)
@@ -95,15 +110,15 @@ def main() -> None:
     configs, curves = curves_of(space, table)
     print(f"{args.recording}: {header['benchmark']}, {len(configs)} configurations, {header['fidelity']} fidelity; "
           f"5-fold held-out Spearman of final-epoch validation accuracy over {args.splits} split seeds")
-    print(f"{'features':30s} {'leaf':>4s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
+    print(f"{'features':30s} {'model':>8s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
           f"{'median diff':>11s} {'better':>7s}")
-    reference = None
+    reference = per_split_spearman(space, configs, curves, args.splits, **MODELS["trees 2"])
     for name, features in feature_maps(space, spec.build_model).items():
-        for leaf in (2, 1):
-            values = per_split_spearman(space, configs, curves, args.splits, features=features, min_samples_leaf=leaf)
-            reference = values if reference is None else reference
+        for model in models:
+            values = (reference if (name, model) == ("space", "trees 2") else
+                      per_split_spearman(space, configs, curves, args.splits, features=features, **MODELS[model]))
             diff = values - reference
-            print(f"{name:30s} {leaf:4d} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
+            print(f"{name:30s} {model:>8s} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
                   f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits}")
 
 

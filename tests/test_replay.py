@@ -120,6 +120,31 @@ def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(reco
     assert not np.array_equal(predicted, default_leaf)  # the leaf size reached the trees
 
 
+def test_the_gaussian_process_model_predicts_what_scikit_learn_predicts_within_the_recorded_range(recordings):
+    """model="gp": one process per metric; its fast mean is GaussianProcessRegressor.predict's,
+    clipped to the recorded range of each output; other numbers than the trees'."""
+    _, table = load_recording(recordings / "mnist-mlp")
+    space = replay(recordings).space
+    configs, curves = curves_of(space, table)
+    surrogate = CurveSurrogate(space, model="gp").fit(configs, curves)
+    assert len(surrogate._processes) == len(TARGETS)
+    unseen = [from_unit(space, point) for point in np.random.default_rng(1).random((9, 9))]
+    predicted = surrogate.predict(unseen)
+    assert predicted.shape == (9, EPOCHS, len(TARGETS))
+    inputs = (encode(space, unseen) - surrogate._feature_mean) / surrogate._feature_scale
+    sklearn = np.stack([p.predict(inputs).reshape(9, EPOCHS) for p in surrogate._processes], axis=2)
+    standardised = np.clip(sklearn.reshape(9, -1), surrogate._low, surrogate._high)
+    assert np.array_equal(predicted, (standardised * surrogate._scale + surrogate._mean).reshape(predicted.shape))
+    low, high = curves.min(axis=0), curves.max(axis=0)
+    assert np.all((low - 1e-12 <= predicted) & (predicted <= high + 1e-12))
+    assert np.array_equal(CurveSurrogate(space, model="gp").fit(configs, curves).predict(unseen), predicted)
+    assert not np.allclose(CurveSurrogate(space).fit(configs, curves).predict(unseen), predicted)
+    assert not np.array_equal(held_out_predictions(space, configs, curves, model="gp")[1],
+                              held_out_predictions(space, configs, curves)[1])
+    with pytest.raises(ValueError, match="surrogate model 'forest'"):
+        CurveSurrogate(space, model="forest")
+
+
 def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
     with pytest.raises(InputError, match="has 3 epochs"):
         replay(recordings, max_epochs=4)
