@@ -244,5 +244,5 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
                                            "max": round(float(np.max(spearmans)), 4)}}
 
 
-__all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "encode", "fit_surrogate", "held_out_predictions",
-           "surrogate_quality", "table_configs"]
+__all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "encode", "fit_surrogate",
+           "held_out_predictions", "surrogate_quality", "table_configs"]

@@ -1,10 +1,10 @@
 """The replay surrogate's held-out quality against variants of its features and model.
 
 Answers "would other features, another leaf size or another model rank held-out
-configurations better?" for one recording, with the check the recordings use (``held_out_predictions``, as in
-``surrogate_quality``: 5-fold by configuration, Spearman of the final-epoch validation
-accuracy), repeated over ``--splits`` split seeds, since on a few dozen configurations one
-split's number moves by 0.1 or more.
+configurations better?" for one recording, with the check the recordings use
+(``held_out_predictions``, as in ``surrogate_quality``: 5-fold by configuration, Spearman of
+the final-epoch validation accuracy), repeated over ``--splits`` split seeds, since on a few
+dozen configurations one split's number moves by 0.1 or more.
 
 Feature maps compared, each with three models: the trees with leaves of at least 2 (what
 replay uses) and of 1 configuration, and Gaussian processes (``CurveSurrogate(model="gp")``):
@@ -19,8 +19,10 @@ replay uses) and of 1 configuration, and Gaussian processes (``CurveSurrogate(mo
 Prints, per variant: split 0's Spearman (what ``recording.json`` keeps), the median and
 range over the splits, and the median paired difference to ``space`` with ``trees 2`` and
 the number of splits on which the variant ranks better (the same splits for all). Picking
-the best of nine on the same configurations flatters the winner a little; a variant should win on most splits, and on
-the complete recording, before the surrogate changes.
+the best of nine on the same configurations flatters the winner a little; a variant should
+win on most splits, and on the complete recording, before the surrogate changes. The last
+column is the seconds of one fit on all the configurations, which every replay process
+pays once (the parameter counts come from a cache that the held-out fits filled).
 
 Usage: ``python perf/surrogate_variants.py --recording results/recordings-in-progress/fer-cnn
 [--splits 10] [--models "trees 2,gp"]``. The Gaussian processes fit in seconds on a few
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -42,7 +45,8 @@ import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import Features, curves_of, encode, held_out_predictions  # noqa: E402
+from tunebench.benchmarks.surrogate import (CurveSurrogate, Features, curves_of, encode,  # noqa: E402
+                                            held_out_predictions)
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 from tunebench.space import Config, SearchSpace  # noqa: E402
 
@@ -89,6 +93,13 @@ def per_split_spearman(space, configs, curves, splits: int, **options) -> np.nda
                      for split in range(splits)])
 
 
+def fit_seconds(space, configs, curves, **options) -> float:
+    """Seconds of one fit on all the configurations: what every replay process pays once."""
+    started = time.perf_counter()
+    CurveSurrogate(space, **options).fit(configs, curves)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json and chunks)")
@@ -111,7 +122,7 @@ def main() -> None:
     print(f"{args.recording}: {header['benchmark']}, {len(configs)} configurations, {header['fidelity']} fidelity; "
           f"5-fold held-out Spearman of final-epoch validation accuracy over {args.splits} split seeds")
     print(f"{'features':30s} {'model':>8s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
-          f"{'median diff':>11s} {'better':>7s}")
+          f"{'median diff':>11s} {'better':>7s} {'fit s':>6s}")
     reference = per_split_spearman(space, configs, curves, args.splits, **MODELS["trees 2"])
     for name, features in feature_maps(space, spec.build_model).items():
         for model in models:
@@ -119,7 +130,8 @@ def main() -> None:
                       per_split_spearman(space, configs, curves, args.splits, features=features, **MODELS[model]))
             diff = values - reference
             print(f"{name:30s} {model:>8s} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
-                  f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits}")
+                  f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits} "
+                  f"{fit_seconds(space, configs, curves, features=features, **MODELS[model]):6.2f}")
 
 
 if __name__ == "__main__":
