@@ -138,6 +138,11 @@ class BenchmarkSpec:
         ``(spec, splits, plan) -> Benchmark`` for a benchmark that is not live Keras
         training on ``dataset`` (a replay, or a plug-in's own); ``None``: the live harness
         (:class:`tunebench.benchmarks.live.LiveKerasBenchmark`) trains ``build_model``.
+    surrogate:
+        The model of its recording's surrogate (a key of
+        :data:`tunebench.benchmarks.surrogate.MODELS`): ``tunebench record`` measures the
+        held-out quality with it and names it in ``recording.json``, and replay predicts
+        configurations that were not recorded with the model named there.
     """
 
     name: str
@@ -152,3 +157,4 @@ class BenchmarkSpec:
     build_model: Callable[..., Any]
     recording: str | None = None
     factory: Callable[..., Any] | None = None
+    surrogate: str = "trees"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
-from tunebench.benchmarks.surrogate import TARGETS, encode, fit_surrogate, table_configs
+from tunebench.benchmarks.surrogate import MODELS, TARGETS, encode, fit_surrogate, table_configs
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import load_recording
 from tunebench.space import Config
@@ -57,13 +57,18 @@ def load_recorded(directory: Path, make_space) -> "_Recorded":
 @lru_cache(maxsize=8)
 def _load(directory: str, stamp: int, make_space) -> "_Recorded":
     meta, table = load_recording(Path(directory))
-    return _Recorded(meta, table, make_space(meta["header"]["options"]))
+    quality = meta.get("surrogate_quality")
+    model = quality.get("model", "trees") if isinstance(quality, dict) else "trees"
+    if model not in MODELS:
+        raise InputError(f"{Path(directory) / 'recording.json'}: surrogate_quality.model {model!r} is not a surrogate "
+                         f"model of this tunebench ({', '.join(MODELS)})")
+    return _Recorded(meta, table, make_space(meta["header"]["options"]), model)
 
 
 class _Recorded:
     """A loaded recording with its lookup table and fitted surrogate (built once per process)."""
 
-    def __init__(self, meta: dict[str, Any], table: pd.DataFrame, space):
+    def __init__(self, meta: dict[str, Any], table: pd.DataFrame, space, surrogate_model: str):
         self.meta = meta
         self.header = meta["header"]
         self.digest = hashlib.sha256("".join(c["sha256"] for _, c in sorted(meta["chunks"].items())).encode()).hexdigest()
@@ -73,7 +78,9 @@ class _Recorded:
         self.curves: dict[str, pd.DataFrame] = {}
         for config_id, rows in table.groupby("config_id", sort=True):
             self.curves[_key(configs[rows.index[0]])] = rows.set_index("epoch")
-        self.surrogate = fit_surrogate(space, table)
+        #: The surrogate's model: the one its quality was measured with (older recordings: trees).
+        self.surrogate_model = surrogate_model
+        self.surrogate = fit_surrogate(space, table, model=surrogate_model)
         final = table[table["epoch"] == table["epoch"].max()]
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]
@@ -131,15 +138,16 @@ class ReplayBenchmark:
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
-        self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), plan, directory, where)
+        self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), recorded.surrogate_model,
+                                                      plan, directory, where)
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
                        "configs_recorded": len(recorded.curves), "chunks_sha256": recorded.digest, "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"]}
 
-    def _check_surrogate(self, quality: Any, plan, directory: Path, where: str) -> str:
-        """The surrogate's label for the fidelity column (its Spearman, and the median over
-        repeated splits where the recording has them); :class:`InputError` for a weak one
-        that the suite does not allow. The floor applies to the recording's ``spearman``."""
+    def _check_surrogate(self, quality: Any, model: str, plan, directory: Path, where: str) -> str:
+        """The surrogate's label for the fidelity column (its model, its Spearman, and the
+        median over repeated splits where the recording has them); :class:`InputError` for a
+        weak one that the suite does not allow. The floor applies to the recording's ``spearman``."""
         spearman = quality.get("spearman") if isinstance(quality, dict) else None
         good = isinstance(spearman, (int, float)) and math.isfinite(spearman)
         shown = f"{spearman:.3f}" if good else "unknown"
@@ -148,14 +156,14 @@ class ReplayBenchmark:
         if isinstance(repeats, dict) and repeats.get("splits", 1) > 1:
             spread = f"; median {repeats['median']:.3f} over {repeats['splits']} splits"
         if good and spearman >= self.spearman_floor:
-            return f"surrogate held-out Spearman {shown}{spread}"
+            return f"{MODELS[model]} surrogate held-out Spearman {shown}{spread}"
         if not plan.allow_weak_surrogate:
-            raise InputError(f"{where}: the recording {directory} has a weak surrogate (held-out Spearman "
+            raise InputError(f"{where}: the recording {directory} has a weak {MODELS[model]} surrogate (held-out Spearman "
                              f"{shown}{spread}, 5-fold by configuration; the floor is {self.spearman_floor}): "
                              "configurations it did not record would be answered by a poor model. Set "
                              f"allow_weak_surrogate = true in the suite's [benchmarks.{plan.name}] table to replay it "
                              "anyway (every output then says so)")
-        return f"WEAK SURROGATE (held-out Spearman {shown} < {self.spearman_floor}{spread})"
+        return f"WEAK SURROGATE ({MODELS[model]}, held-out Spearman {shown} < {self.spearman_floor}{spread})"
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:

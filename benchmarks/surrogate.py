@@ -69,8 +69,8 @@ def table_configs(space: SearchSpace, table: pd.DataFrame) -> list[Config]:
 Features = Callable[[list[Config]], np.ndarray]
 
 
-#: The surrogate's models: ``trees`` (what replay uses) and ``gp`` (see :class:`CurveSurrogate`).
-MODELS = ("trees", "gp")
+#: The surrogate's models (see :class:`CurveSurrogate`), each with the name outputs show.
+MODELS = {"trees": "extra-trees", "gp": "Gaussian-process"}
 
 
 class CurveSurrogate:
@@ -82,8 +82,8 @@ class CurveSurrogate:
     its epochs the outputs of one kernel (a constant times an anisotropic Matern 5/2 on the
     standardised features, plus white noise; hyperparameters by marginal likelihood, 2
     seeded restarts), each prediction clipped to the recorded range of its output so that a
-    predicted curve, like the trees', stays within what was recorded. The replay benchmarks
-    use the defaults; ``perf/surrogate_variants.py`` compares the others.
+    predicted curve, like the trees', stays within what was recorded. A benchmark chooses
+    its model (``BenchmarkSpec.surrogate``); ``perf/surrogate_variants.py`` compares them.
     """
 
     def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100, features: Features | None = None,
@@ -188,9 +188,9 @@ def curves_of(space: SearchSpace, table: pd.DataFrame) -> tuple[list[Config], np
     return configs, curves
 
 
-def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0) -> CurveSurrogate:
-    """Fit a :class:`CurveSurrogate` on every configuration of a recording table."""
-    return CurveSurrogate(space, seed).fit(*curves_of(space, table))
+def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0, model: str = "trees") -> CurveSurrogate:
+    """Fit a :class:`CurveSurrogate` (``model`` of :data:`MODELS`) on every configuration of a recording table."""
+    return CurveSurrogate(space, seed, model=model).fit(*curves_of(space, table))
 
 
 def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
@@ -215,10 +215,10 @@ def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.n
 
 
 def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0,
-                      repeats: int = 10) -> dict[str, Any]:
-    """Held-out quality of the surrogate on final-epoch validation accuracy.
+                      repeats: int = 10, model: str = "trees") -> dict[str, Any]:
+    """Held-out quality of the surrogate ``model`` on final-epoch validation accuracy.
 
-    :func:`held_out_predictions` with split seed ``seed``: returns ``spearman`` (rank
+    :func:`held_out_predictions` with split seed ``seed``: returns ``model``, ``spearman`` (rank
     correlation) and ``r2`` of that split, the number of configurations and folds, the final
     epoch, and ``spearman_repeats``: the median, minimum and maximum Spearman over
     ``repeats`` splits (split seeds ``seed`` .. ``seed + repeats - 1``, the first being the
@@ -230,12 +230,12 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
     from sklearn.metrics import r2_score
 
     configs, curves = curves_of(space, table)
-    summary: dict[str, Any] = {"configs": len(configs), "folds": folds, "epoch": curves.shape[1]}
+    summary: dict[str, Any] = {"model": model, "configs": len(configs), "folds": folds, "epoch": curves.shape[1]}
     if len(configs) < folds:
         return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
     spearmans, r2 = [], None
     for split_seed in range(seed, seed + max(1, repeats)):
-        recorded, predicted = held_out_predictions(space, configs, curves, folds, split_seed, seed)
+        recorded, predicted = held_out_predictions(space, configs, curves, folds, split_seed, seed, model=model)
         spearmans.append(float(spearmanr(recorded, predicted).statistic))
         r2 = r2_score(recorded, predicted) if r2 is None else r2
     return summary | {"spearman": round(spearmans[0], 4), "r2": round(float(r2), 4),

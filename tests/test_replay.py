@@ -13,7 +13,8 @@ from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, 
                                             surrogate_quality)
 from tunebench.cli import main
 from tunebench.errors import InputError
-from tunebench.benchmarks.recording import from_unit, load_recording
+from tunebench.benchmarks.recording import DesignSpec, from_unit, load_recording
+from tunebench.record import record
 from tunebench.schema import without_timing
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import parse_suite
@@ -145,6 +146,51 @@ def test_the_gaussian_process_model_predicts_what_scikit_learn_predicts_within_t
         CurveSurrogate(space, model="forest")
 
 
+def test_a_finished_recording_is_measured_again_with_its_benchmarks_model_and_replays_with_it(recordings, tmp_path):
+    """record() on a complete recording trains nothing; with another surrogate model it
+    measures the quality again with that model and names it, and replay then predicts the
+    configurations it did not record with that model."""
+    import shutil
+
+    directory = tmp_path / "mnist-mlp"
+    shutil.copytree(recordings / "mnist-mlp", directory)
+    before = json.loads((directory / "recording.json").read_text())
+    assert before["surrogate_quality"]["model"] == "trees"  # mnist-mlp's spec
+    space = replay(recordings).space
+
+    class Untrainable:
+        def evaluate(self, *args, **kwargs):
+            raise AssertionError("a finished recording trained a configuration")
+
+    def record_again(model):
+        return record(Untrainable(), space, directory, before["header"], DesignSpec(**before["design"]),
+                      training_seed=lambda config: 0, surrogate=model)
+
+    assert record_again("gp") == []
+    after = json.loads((directory / "recording.json").read_text())
+    _, table = load_recording(directory)
+    assert after["surrogate_quality"] == surrogate_quality(space, table, model="gp")
+    assert after["surrogate_quality"]["model"] == "gp"
+    assert after["surrogate_quality"]["spearman"] != before["surrogate_quality"]["spearman"]
+    assert {k: v for k, v in after.items() if k != "surrogate_quality"} == \
+        {k: v for k, v in before.items() if k != "surrogate_quality"}
+    text = (directory / "recording.json").read_text()
+    assert record_again("gp") == [] and (directory / "recording.json").read_text() == text  # up to date: untouched
+
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
+    assert benchmark.recorded.surrogate_model == "gp"
+    assert "Gaussian-process surrogate" in benchmark.fidelity
+    unseen = from_unit(space, np.random.default_rng(2).random(9))
+    expected = CurveSurrogate(space, model="gp").fit(*curves_of(space, table)).predict([unseen])[0]
+    assert [p.val_accuracy for p in benchmark.evaluate(unseen, EPOCHS, seed=0).curve] == \
+        expected[:, TARGETS.index("val_accuracy")].tolist()
+
+    after["surrogate_quality"]["model"] = "forest"
+    (directory / "recording.json").write_text(json.dumps(after))
+    with pytest.raises(InputError, match=r"recording\.json: surrogate_quality\.model 'forest'"):
+        ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
+
+
 def test_replay_refuses_more_epochs_or_other_options_than_recorded(recordings):
     with pytest.raises(InputError, match="has 3 epochs"):
         replay(recordings, max_epochs=4)
@@ -230,7 +276,7 @@ def test_a_recording_below_the_spearman_floor_is_refused_unless_allowed(recordin
     meta["surrogate_quality"]["spearman"] = spearman
     (directory / "recording.json").write_text(json.dumps(meta))
     spec = get_benchmark_spec("mnist-mlp@replay")
-    with pytest.raises(InputError, match=r"weak surrogate \(held-out Spearman (0\.500|unknown).*allow_weak_surrogate"):
+    with pytest.raises(InputError, match=r"weak extra-trees surrogate \(held-out Spearman (0\.500|unknown).*allow_weak_surrogate"):
         ReplayBenchmark(spec, plan(allow_weak_surrogate=False), directory)
     allowed = ReplayBenchmark(spec, plan(allow_weak_surrogate=True), directory)
     assert "WEAK SURROGATE" in allowed.fidelity
@@ -245,7 +291,7 @@ def test_a_recording_above_the_floor_replays_without_a_flag(recordings, tmp_path
     meta["surrogate_quality"]["spearman"] = 0.9
     (directory / "recording.json").write_text(json.dumps(meta))
     benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(allow_weak_surrogate=False), directory)
-    assert "WEAK" not in benchmark.fidelity and "surrogate held-out Spearman 0.900" in benchmark.fidelity
+    assert "WEAK" not in benchmark.fidelity and "extra-trees surrogate held-out Spearman 0.900" in benchmark.fidelity
 
 
 def test_a_weak_recording_exits_2_from_the_command_line(recordings, tmp_path, capsys, monkeypatch):

@@ -32,8 +32,15 @@ from tunebench.suite import parse_suite
 
 def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any], spec: DesignSpec,
            training_seed: Callable[[Config], int], *, max_chunks: int | None = None,
-           on_config: Callable[[int, int], None] | None = None, machine: dict[str, Any] | None = None) -> list[Path]:
+           on_config: Callable[[int, int], None] | None = None, machine: dict[str, Any] | None = None,
+           surrogate: str = "trees") -> list[Path]:
     """Record the design's configurations chunk by chunk into ``directory``.
+
+    When the design is complete (or ``max_chunks`` is reached), the surrogate's held-out
+    quality (:func:`tunebench.benchmarks.surrogate.surrogate_quality`, model ``surrogate``)
+    is stored in ``recording.json``; a complete recording whose stored quality is of another
+    model, or names none (an older tunebench's), has it measured again, so the same command
+    brings a finished recording up to date without training anything.
 
     Parameters
     ----------
@@ -57,6 +64,8 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
         Called with ``(configs done, configs total)`` after each configuration.
     machine:
         Versions and hardware, stored with each chunk written.
+    surrogate:
+        The surrogate's model (the benchmark's ``BenchmarkSpec.surrogate``).
 
     Returns
     -------
@@ -93,17 +102,25 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
         meta["chunks"][path.name] = {"sha256": write_chunk(path, rows, space), "configs": [start, config_id + 1],
                                      "wall_seconds": round(time.time() - started, 1), "machine": machine}
         written.append(path)
-        if len(meta["chunks"]) * spec.chunk_size >= len(configs) or (max_chunks and len(written) >= max_chunks):
-            meta["surrogate_quality"] = _quality(space, directory, meta)
+        if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
+            meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
+        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    stored = meta.get("surrogate_quality") or {}
+    if not written and _complete(meta, spec, configs) and stored.get("model") != surrogate:
+        meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
         write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return written
 
 
-def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """The surrogate's held-out quality on every chunk finished so far (incl. the one not yet in
-    ``recording.json``)."""
+def _complete(meta: dict[str, Any], spec: DesignSpec, configs: list) -> bool:
+    return len(meta["chunks"]) * spec.chunk_size >= len(configs)
+
+
+def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any], surrogate: str) -> dict[str, Any]:
+    """The held-out quality of the surrogate model ``surrogate`` on every chunk finished so far
+    (incl. the one not yet in ``recording.json``)."""
     frames = [pd.read_csv(directory / name) for name in sorted(meta["chunks"])]
-    return surrogate_quality(space, pd.concat(frames, ignore_index=True))
+    return surrogate_quality(space, pd.concat(frames, ignore_index=True), model=surrogate)
 
 
 def parse_subset(text: str | None) -> Any:
@@ -170,7 +187,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     written = record(benchmark, benchmark.space, directory, header,
                      DesignSpec(configs=configs, grid_configs=grid_configs, seed=seed, chunk_size=chunk_size),
                      RunSeeds(plan.name, seed).training, max_chunks=max_chunks, on_config=report,
-                     machine={"versions": package_versions(), "hardware": hardware()})
+                     machine={"versions": package_versions(), "hardware": hardware()}, surrogate=spec.surrogate)
     return written, directory
 
 
