@@ -99,7 +99,11 @@ def test_a_finished_recording_records_nothing_more(recorded, tiny_data_dir, caps
     directory, _ = recorded
     before = (directory / "recording.json").read_text()
     assert main(RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(directory.parent)]) == 0
-    assert "wrote 0 chunk(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote 0 chunk(s)" in out
+    quality = json.loads(before)["surrogate_quality"]
+    assert (f"extra-trees surrogate on 6 configurations: held-out Spearman {quality['spearman']:.3f} "
+            f"(median {quality['spearman_repeats']['median']:.3f} over 10 splits), R² {quality['r2']:.3f}") in out
     assert (directory / "recording.json").read_text() == before
 
 

@@ -154,10 +154,8 @@ def test_a_finished_recording_is_measured_again_with_its_benchmarks_model_and_re
     import functools
     import shutil
 
-    import tunebench.record
-
     # One split, not ten: on 12 configurations a Gaussian-process fit takes a second or more.
-    monkeypatch.setattr(tunebench.record, "surrogate_quality", functools.partial(surrogate_quality, repeats=1))
+    monkeypatch.setattr("tunebench.record.surrogate_quality", functools.partial(surrogate_quality, repeats=1))
 
     directory = tmp_path / "mnist-mlp"
     shutil.copytree(recordings / "mnist-mlp", directory)

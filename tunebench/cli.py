@@ -175,13 +175,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
-    from tunebench.record import record_benchmark
+    from tunebench.record import quality_line, record_benchmark
 
     written, directory = record_benchmark(
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
         grid_configs=args.grid_configs, epochs=args.epochs, subset=args.subset, seed=args.seed,
         chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id, precision=args.precision)
     print(f"wrote {len(written)} chunk(s) to {directory}")
+    quality = quality_line(directory)
+    if quality:
+        print(quality)
     return EXIT_OK
 
 

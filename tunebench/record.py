@@ -19,7 +19,7 @@ import pandas as pd
 from tunebench.backend import keras_backend
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
-from tunebench.benchmarks.surrogate import surrogate_quality
+from tunebench.benchmarks.surrogate import MODELS, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.manifest import hardware, package_versions
@@ -123,6 +123,20 @@ def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any], surrogat
     return surrogate_quality(space, pd.concat(frames, ignore_index=True), model=surrogate)
 
 
+def quality_line(directory: Path) -> str | None:
+    """One line on the surrogate quality stored in ``directory``'s ``recording.json`` (``None``
+    where none is stored yet: a recording still in progress)."""
+    meta_path = Path(directory) / RECORDING_FILE
+    quality = json.loads(meta_path.read_text(encoding="utf-8")).get("surrogate_quality") if meta_path.exists() else None
+    if not isinstance(quality, dict) or quality.get("spearman") is None:
+        return None
+    repeats = quality.get("spearman_repeats") or {}
+    spread = (f" (median {repeats['median']:.3f} over {repeats['splits']} splits)"
+              if repeats.get("splits", 1) > 1 else "")
+    return (f"{MODELS.get(quality.get('model', 'trees'), quality.get('model'))} surrogate on {quality['configs']} "
+            f"configurations: held-out Spearman {quality['spearman']:.3f}{spread}, R² {quality['r2']:.3f}")
+
+
 def parse_subset(text: str | None) -> Any:
     """``--subset``: ``None``, a count (``4000``), a fraction (``0.2``) or ``train=N,val=N,test=N``."""
     if text is None:
@@ -191,4 +205,4 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     return written, directory
 
 
-__all__ = ["parse_subset", "record", "record_benchmark"]
+__all__ = ["parse_subset", "quality_line", "record", "record_benchmark"]
