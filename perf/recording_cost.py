@@ -2,15 +2,14 @@
 
 The recorded part: the sum of its epoch seconds, and the median per configuration. The rest:
 the design points not yet recorded (rebuilt from the design in ``recording.json``), each
-priced by the recording's own surrogate (its predicted ``epoch_seconds`` summed over the
-recording's epochs). Both carry the machine's load while recording (a configuration trained
+priced by the trees surrogate fitted on the recording (its predicted ``epoch_seconds``
+summed over the recording's epochs). Both carry the machine's load while recording (a configuration trained
 beside other work costs more), so the estimate is at the pace so far, not a quiet machine's.
 The validation and test predictions after each epoch are in the recorded seconds. The load
 is most of what varies: on the full-data fer-cnn recording at 42 configurations, the trees'
 held-out total minutes correlate with the recorded ones at 0.13 (logs, 5-fold, median of 5
-splits; the Gaussian processes' at 0.07), so the
-remaining points are also priced at the recorded median per configuration, the plainer
-estimate.
+splits; the Gaussian processes' at 0.07), so the remaining points are also priced at the
+recorded median per configuration, the plainer estimate.
 
 Usage: ``python perf/recording_cost.py --recording results/recordings-in-progress/fer-cnn``.
 """
