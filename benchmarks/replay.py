@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
-from tunebench.benchmarks.surrogate import MODELS, TARGETS, encode, fit_surrogate, table_configs
+from tunebench.benchmarks.surrogate import (MODELS, TARGETS, encode, fit_surrogate, spread_phrase, stored_model,
+                                            table_configs)
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import load_recording
 from tunebench.space import Config
@@ -57,8 +58,7 @@ def load_recorded(directory: Path, make_space) -> "_Recorded":
 @lru_cache(maxsize=8)
 def _load(directory: str, stamp: int, make_space) -> "_Recorded":
     meta, table = load_recording(Path(directory))
-    quality = meta.get("surrogate_quality")
-    model = quality.get("model", "trees") if isinstance(quality, dict) else "trees"
+    model = stored_model(meta.get("surrogate_quality"))
     if model not in MODELS:
         raise InputError(f"{Path(directory) / 'recording.json'}: surrogate_quality.model {model!r} is not a surrogate "
                          f"model of this tunebench ({', '.join(MODELS)})")
@@ -151,10 +151,8 @@ class ReplayBenchmark:
         spearman = quality.get("spearman") if isinstance(quality, dict) else None
         good = isinstance(spearman, (int, float)) and math.isfinite(spearman)
         shown = f"{spearman:.3f}" if good else "unknown"
-        repeats = quality.get("spearman_repeats") if good else None
-        spread = ""
-        if isinstance(repeats, dict) and repeats.get("splits", 1) > 1:
-            spread = f"; median {repeats['median']:.3f} over {repeats['splits']} splits"
+        phrase = spread_phrase(quality) if good else ""
+        spread = f"; {phrase}" if phrase else ""
         if good and spearman >= self.spearman_floor:
             return f"{MODELS[model]} surrogate held-out Spearman {shown}{spread}"
         if not plan.allow_weak_surrogate:

@@ -244,5 +244,20 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
                                            "max": round(float(np.max(spearmans)), 4)}}
 
 
+def stored_model(quality: Any) -> str:
+    """The model a stored :func:`surrogate_quality` was measured with: its ``model``, or
+    ``"trees"`` where it names none (recordings made before the models had names)."""
+    return quality.get("model", "trees") if isinstance(quality, dict) else "trees"
+
+
+def spread_phrase(quality: Any) -> str:
+    """``"median 0.902 over 10 splits"`` for a stored :func:`surrogate_quality` measured over
+    repeated splits; ``""`` for one measured over a single split (or none)."""
+    repeats = quality.get("spearman_repeats") if isinstance(quality, dict) else None
+    if not isinstance(repeats, dict) or repeats.get("splits", 1) <= 1:
+        return ""
+    return f"median {repeats['median']:.3f} over {repeats['splits']} splits"
+
+
 __all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "encode", "fit_surrogate",
-           "held_out_predictions", "surrogate_quality", "table_configs"]
+           "held_out_predictions", "spread_phrase", "stored_model", "surrogate_quality", "table_configs"]

@@ -19,7 +19,7 @@ import pandas as pd
 from tunebench.backend import keras_backend
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
-from tunebench.benchmarks.surrogate import MODELS, surrogate_quality
+from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.manifest import hardware, package_versions
@@ -130,10 +130,10 @@ def quality_line(directory: Path) -> str | None:
     quality = json.loads(meta_path.read_text(encoding="utf-8")).get("surrogate_quality") if meta_path.exists() else None
     if not isinstance(quality, dict) or quality.get("spearman") is None:
         return None
-    repeats = quality.get("spearman_repeats") or {}
-    spread = (f" (median {repeats['median']:.3f} over {repeats['splits']} splits)"
-              if repeats.get("splits", 1) > 1 else "")
-    return (f"{MODELS.get(quality.get('model', 'trees'), quality.get('model'))} surrogate on {quality['configs']} "
+    phrase = spread_phrase(quality)
+    spread = f" ({phrase})" if phrase else ""
+    model = stored_model(quality)
+    return (f"{MODELS.get(model, model)} surrogate on {quality['configs']} "
             f"configurations: held-out Spearman {quality['spearman']:.3f}{spread}, R² {quality['r2']:.3f}")
 
 
