@@ -3,7 +3,10 @@
 The recorded part: the sum of its epoch seconds, and the median per configuration. The rest:
 the design points not yet recorded (rebuilt from the design in ``recording.json``), each
 priced by the trees surrogate fitted on the recording (its predicted ``epoch_seconds``
-summed over the recording's epochs). Both carry the machine's load while recording (a configuration trained
+summed over the recording's epochs) and at the recorded median per configuration, both
+with each disturbed epoch at its configuration's median epoch time, as replay takes them
+(``steady_epoch_seconds`` of :mod:`tunebench.benchmarks.replay`: a paused recorder is not a
+cost to expect). Both still carry the machine's load while recording (a configuration trained
 beside other work costs more), so the estimate is at the pace so far, not a quiet machine's.
 The validation and test predictions after each epoch are in the recorded seconds. The load
 is most of what varies: on the full-data fer-cnn recording at 42 configurations, the trees'
@@ -23,6 +26,7 @@ import numpy as np
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import DesignSpec, design, load_recording
+from tunebench.benchmarks.replay import steady_epoch_seconds
 from tunebench.benchmarks.surrogate import TARGETS, fit_surrogate
 
 
@@ -40,10 +44,12 @@ def main() -> None:
     rest = [config for config_id, (_, config) in enumerate(designed) if config_id not in recorded.index]
     if not rest:
         return
-    minutes = fit_surrogate(space, table).predict(rest)[:, :, TARGETS.index("epoch_seconds")].sum(axis=1) / 60
+    steady, _ = steady_epoch_seconds(table)
+    per_config = steady.groupby("config_id")["epoch_seconds"].sum()
+    minutes = fit_surrogate(space, steady).predict(rest)[:, :, TARGETS.index("epoch_seconds")].sum(axis=1) / 60
     print(f"{len(rest)} left: about {minutes.sum() / 60:.1f} h at the pace so far (the surrogate's predicted epoch "
           f"seconds; {minutes.min():.0f}-{minutes.max():.0f} min each, median {np.median(minutes):.0f}); "
-          f"{len(rest) * recorded.median() / 3600:.1f} h at the recorded median per configuration")
+          f"{len(rest) * per_config.median() / 3600:.1f} h at the recorded median per configuration")
 
 
 if __name__ == "__main__":

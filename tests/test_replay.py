@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.replay import RECORDINGS_ENV, ReplayBenchmark
+from tunebench.benchmarks.replay import DISTURBED_EPOCH_FACTOR, RECORDINGS_ENV, ReplayBenchmark, steady_epoch_seconds
 from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, encode, held_out_predictions,
                                             surrogate_quality)
 from tunebench.cli import main
@@ -56,6 +56,42 @@ def test_a_recorded_config_replays_its_recorded_epochs(recordings):
     assert [p.epoch for p in continued.curve] == [2, 3]
     assert continued.seconds == pytest.approx(rows["epoch_seconds"].iloc[1:].sum())
     assert continued.state is not None
+
+
+def test_a_disturbed_epoch_replays_at_its_configurations_median_and_a_first_epoch_as_recorded():
+    """An epoch after the first slower than DISTURBED_EPOCH_FACTOR x its configuration's median
+    (epochs 2 onward) takes that median; a slow first epoch (tracing) and every other epoch
+    keep their recorded seconds; the table given is not modified."""
+    seconds = {0: [9.0, 2.0, 2.2, 2.1, 2.0 * DISTURBED_EPOCH_FACTOR + 1],   # epoch 5 disturbed
+               1: [40.0, 3.0, 3.1, 3.0 * DISTURBED_EPOCH_FACTOR, 3.2]}      # first epoch slow; epoch 4 at the factor
+    table = pd.DataFrame([{"config_id": config, "epoch": epoch + 1, "epoch_seconds": value}
+                          for config, values in seconds.items() for epoch, value in enumerate(values)])
+    steady, disturbed = steady_epoch_seconds(table)
+    assert disturbed == 1
+    expected = seconds[0][:4] + [float(np.median(seconds[0][1:]))] + seconds[1]
+    assert steady["epoch_seconds"].tolist() == pytest.approx(expected)
+    assert table["epoch_seconds"].tolist() == seconds[0] + seconds[1]
+
+
+def test_replay_serves_the_steady_epoch_seconds(recordings, tmp_path, monkeypatch):
+    """The replay's seconds are steady_epoch_seconds's (here with a factor of 1: every later
+    epoch above its configuration's median takes it), and its source counts them."""
+    import shutil
+
+    import tunebench.benchmarks.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "DISTURBED_EPOCH_FACTOR", 1.0)
+    shutil.copytree(recordings / "mnist-mlp", tmp_path / "mnist-mlp")  # a new path: not the cached load
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), tmp_path / "mnist-mlp")
+    _, table = load_recording(recordings / "mnist-mlp")
+    later = table[table.epoch > 1]
+    above = later["epoch_seconds"] > later.groupby("config_id")["epoch_seconds"].transform("median")
+    assert benchmark.source["disturbed_epochs_at_median_time"] == int(above.sum()) > 0
+    rows = table[table.config_id == 3].sort_values("epoch")
+    config = benchmark.space.active_config({c[3:]: rows[c].iloc[0] for c in rows if c.startswith("hp_")})
+    median = rows["epoch_seconds"].iloc[1:].median()
+    expected = rows["epoch_seconds"].iloc[0] + rows["epoch_seconds"].iloc[1:].clip(upper=median).sum()
+    assert benchmark.evaluate(config, EPOCHS, seed=0).seconds == pytest.approx(expected)
 
 
 def test_an_unrecorded_config_goes_to_the_surrogate(recordings):
