@@ -40,8 +40,19 @@ def search_space() -> SearchSpace:
     ])
 
 
-def build_model(config: Config, steps_per_execution: int = 1):
-    """A compiled Keras CNN for ``config`` (a configuration of :func:`search_space`)."""
+#: The dropout rate after every convolutional block and before the output layer.
+BLOCK_DROPOUT = 0.25
+HEAD_DROPOUT = 0.5
+
+
+def build_model(config: Config, steps_per_execution: int = 1, *, block_dropout: float = BLOCK_DROPOUT,
+                pool_to_6x6: bool = True):
+    """A compiled Keras CNN for ``config`` (a configuration of :func:`search_space`).
+
+    ``block_dropout`` and ``pool_to_6x6`` (the extra max-pooling of networks with fewer than 3
+    blocks) are the architecture's; they are arguments only so that
+    ``perf/fer_architecture.py`` can measure what each costs a configuration's accuracy.
+    """
     import keras
 
     blocks = config["conv_layers"]
@@ -52,14 +63,15 @@ def build_model(config: Config, steps_per_execution: int = 1):
             keras.layers.BatchNormalization(),
             keras.layers.ReLU(),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Dropout(0.25),
         ]
-    if blocks < MAX_BLOCKS:
+        if block_dropout:
+            layers.append(keras.layers.Dropout(block_dropout))
+    if blocks < MAX_BLOCKS and pool_to_6x6:
         layers.append(keras.layers.MaxPooling2D(2 ** (MAX_BLOCKS - blocks)))
     layers += [
         keras.layers.Flatten(),
         keras.layers.Dense(config["dense_units"], activation="relu"),
-        keras.layers.Dropout(0.5),
+        keras.layers.Dropout(HEAD_DROPOUT),
         keras.layers.Dense(N_CLASSES, activation="softmax", dtype="float32"),
     ]
     model = keras.Sequential(layers, name="fer_cnn")

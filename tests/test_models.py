@@ -47,6 +47,23 @@ def test_fer_cnn_head_always_sees_a_6x6_map(blocks):
     assert len(convs) == blocks
 
 
+def test_fer_cnn_architecture_arguments_drop_the_block_dropout_and_the_extra_pooling():
+    """By default every block ends in Dropout(0.25) and the head 0.5; block_dropout=0 leaves
+    only the head's, pool_to_6x6=False lets a 2-block head see 12x12 (perf/fer_architecture.py)."""
+    config = {"conv_layers": 2, "filters_1": 32, "filters_2": 16, "dense_units": 64, "learning_rate": 1e-3}
+
+    def rates(model):
+        return [layer.rate for layer in model.layers if layer.__class__.__name__ == "Dropout"]
+
+    def flattened(model):
+        return next(layer for layer in model.layers if layer.__class__.__name__ == "Flatten").output.shape[1]
+
+    assert rates(fer_cnn.build_model(config)) == [fer_cnn.BLOCK_DROPOUT] * 2 + [fer_cnn.HEAD_DROPOUT]
+    assert rates(fer_cnn.build_model(config, block_dropout=0.0)) == [fer_cnn.HEAD_DROPOUT]
+    assert flattened(fer_cnn.build_model(config)) == 6 * 6 * 16
+    assert flattened(fer_cnn.build_model(config, pool_to_6x6=False)) == 12 * 12 * 16
+
+
 def test_predict_in_batches_is_bit_identical_to_model_predict():
     """The harness's validation and test measurement gives exactly what model.predict gives."""
     from tunebench.benchmarks.live import predict_in_batches
