@@ -12,7 +12,7 @@ training seed the one the recording used. Prints one line per epoch (validation 
 accuracy, training accuracy, seconds), then whether the recorded epochs repeat to the chunk's
 6 significant digits; ``--out`` also writes the curve as CSV.
 
-Usage: ``python perf/longer_training.py --recording results/recordings-in-progress/fer-cnn
+Usage: ``python perf/longer_training.py --recording results/recordings/fer-cnn
 --config-id 24 --epochs 30 --data-dir ../shared/datasets [--out curve.csv]``.
 """
 

@@ -24,7 +24,7 @@ win on most splits, and on the complete recording, before the surrogate changes.
 column is the seconds of one fit on all the configurations, which every replay process
 pays once (the parameter counts come from a cache that the held-out fits filled).
 
-Usage: ``python perf/surrogate_variants.py --recording results/recordings-in-progress/fer-cnn
+Usage: ``python perf/surrogate_variants.py --recording results/recordings/fer-cnn
 [--splits 10] [--models "trees 2,gp"]``. The Gaussian processes fit in seconds on a few
 dozen configurations and in minutes on mnist-mlp's 330 (eight processes, each an L-BFGS-B
 search over its kernel's hyperparameters on 264 configurations per fold): there,
