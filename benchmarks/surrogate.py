@@ -194,22 +194,26 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0, model:
 
 
 def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
-                         split_seed: int = 0, seed: int = 0, **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
+                         split_seed: int = 0, seed: int = 0, fit_curves: np.ndarray | None = None,
+                         **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
     """Recorded and held-out predicted final-epoch validation accuracy, one per configuration.
 
     ``configs`` and ``curves`` are a recording's, as :func:`curves_of` gives them. The
     configurations are split into ``folds`` groups (shuffled with ``split_seed``); each group
     is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
     ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``, ``model``) fitted on
-    the others.
+    the others. ``fit_curves`` (same shape as ``curves``, default ``curves``) are what the
+    surrogates fit on, for a variant that transforms the curves first; the predictions are
+    always judged against the recorded ``curves``.
     """
     from sklearn.model_selection import KFold
 
     column = TARGETS.index("val_accuracy")
     recorded = curves[:, -1, column]
+    fit_curves = curves if fit_curves is None else fit_curves
     predicted = np.empty_like(recorded)
     for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
-        model = CurveSurrogate(space, seed, **surrogate_options).fit([configs[i] for i in train], curves[train])
+        model = CurveSurrogate(space, seed, **surrogate_options).fit([configs[i] for i in train], fit_curves[train])
         predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
     return recorded, predicted
 

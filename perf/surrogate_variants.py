@@ -16,6 +16,12 @@ replay uses) and of 1 configuration, and Gaussian processes (``CurveSurrogate(mo
   depend on (fer-cnn's ``conv_layers``), and the log10 parameter count: the
   configuration summarised as step size and capacity.
 
+``--curve-ends K`` adds, for each model, the space's columns fitted on curves whose every
+metric but the epoch seconds is replaced, epoch by epoch, by a straight line fitted to its
+last ``K`` epochs up to that one and read at that epoch (:func:`line_smoothed`): the
+surrogate learns a configuration's trend rather than its last epoch's noise, and is judged,
+like every variant, against the recorded final epoch.
+
 Prints, per variant: split 0's Spearman (what ``recording.json`` keeps), the median and
 range over the splits, and the median paired difference to ``space`` with ``trees 2`` and
 the number of splits on which the variant ranks better (the same splits for all). Picking
@@ -45,7 +51,7 @@ import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import (CurveSurrogate, Features, curves_of, encode,  # noqa: E402
+from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, Features, curves_of, encode,  # noqa: E402
                                             held_out_predictions)
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 from tunebench.space import Config, SearchSpace  # noqa: E402
@@ -84,6 +90,21 @@ def feature_maps(space: SearchSpace, build_model) -> dict[str, Features | None]:
     }
 
 
+def line_smoothed(curves: np.ndarray, window: int) -> np.ndarray:
+    """``curves`` (configs, epochs, len(TARGETS)) with each metric but ``epoch_seconds`` at
+    epoch ``t`` replaced by a least-squares line through epochs ``t - window + 1 .. t`` (as
+    many as exist), read at ``t``; the first epoch, with no earlier one, is kept."""
+    smoothed = curves.copy()
+    metrics = [i for i, name in enumerate(TARGETS) if name != "epoch_seconds"]
+    for t in range(1, curves.shape[1]):
+        epochs = np.arange(max(0, t - window + 1), t + 1)
+        segment = curves[:, epochs][:, :, metrics]
+        centred = epochs - epochs.mean()
+        slope = np.einsum("e,cem->cm", centred, segment - segment.mean(axis=1, keepdims=True)) / (centred ** 2).sum()
+        smoothed[:, t, metrics] = segment.mean(axis=1) + slope * centred[-1]
+    return smoothed
+
+
 def per_split_spearman(space, configs, curves, splits: int, **options) -> np.ndarray:
     """The held-out Spearman on split seeds 0 .. ``splits - 1`` (the surrogate seeded 0, as in
     :func:`surrogate_quality`); ``options`` go to the surrogate."""
@@ -107,7 +128,11 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"models to compare, comma-separated (default all: {','.join(MODELS)}); the "
                              "reference, space with trees 2, always runs")
+    parser.add_argument("--curve-ends", type=int, metavar="K",
+                        help="also fit on curves smoothed by a line over the last K epochs (see above)")
     args = parser.parse_args()
+    if args.curve_ends is not None and args.curve_ends < 2:
+        parser.error(f"--curve-ends: {args.curve_ends}: a line needs at least 2 epochs")
     models = [name.strip() for name in args.models.split(",")]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
@@ -124,14 +149,20 @@ def main() -> None:
     print(f"{'features':30s} {'model':>8s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
           f"{'median diff':>11s} {'better':>7s} {'fit s':>6s}")
     reference = per_split_spearman(space, configs, curves, args.splits, **MODELS["trees 2"])
-    for name, features in feature_maps(space, spec.build_model).items():
+    variants = [(name, features, None) for name, features in feature_maps(space, spec.build_model).items()]
+    if args.curve_ends is not None:
+        variants.append((f"space, line over last {args.curve_ends}", None, line_smoothed(curves, args.curve_ends)))
+    for name, features, fit_curves in variants:
         for model in models:
             values = (reference if (name, model) == ("space", "trees 2") else
-                      per_split_spearman(space, configs, curves, args.splits, features=features, **MODELS[model]))
+                      per_split_spearman(space, configs, curves, args.splits, features=features,
+                                         fit_curves=fit_curves, **MODELS[model]))
             diff = values - reference
+            seconds = fit_seconds(space, configs, curves if fit_curves is None else fit_curves, features=features,
+                                  **MODELS[model])
             print(f"{name:30s} {model:>8s} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
                   f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits} "
-                  f"{fit_seconds(space, configs, curves, features=features, **MODELS[model]):6.2f}")
+                  f"{seconds:6.2f}")
 
 
 if __name__ == "__main__":

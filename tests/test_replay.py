@@ -155,6 +155,10 @@ def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(reco
     assert np.array_equal(recorded, curves[:, -1, TARGETS.index("val_accuracy")])
     default_leaf = held_out_predictions(space, configs, curves)[1]
     assert not np.array_equal(predicted, default_leaf)  # the leaf size reached the trees
+    assert np.array_equal(held_out_predictions(space, configs, curves, fit_curves=curves)[1], default_leaf)
+    shifted = held_out_predictions(space, configs, curves, fit_curves=curves + 0.5)
+    assert np.array_equal(shifted[0], recorded)  # judged against the recorded curves
+    assert np.all(shifted[1] >= recorded.min() + 0.5)  # predicted from the curves fitted on
 
 
 def test_the_gaussian_process_model_predicts_what_scikit_learn_predicts_within_the_recorded_range(recordings):
