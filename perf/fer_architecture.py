@@ -11,7 +11,10 @@ mid-size configuration of our space" (2 blocks of 64 filters, dense 256, batch 6
   layer, an extra max-pooling that brings a 1- or 2-block network's map to 6x6);
 - ``no-block-dropout``: without the blocks' dropout;
 - ``no-extra-pool``: without the extra max-pooling (a 2-block network's head sees 12x12);
-- ``neither``: without both.
+- ``neither``: without both;
+- ``cosine``, ``no-block-dropout+cosine``: the learning rate decays from the configuration's
+  to zero along a cosine over the run's epochs (``keras.optimizers.schedules.CosineDecay``),
+  so the last epochs are annealed instead of taken at full step size.
 
 Prints each variant's validation and training accuracy per epoch and its seconds. One seed
 per variant by default (``--seeds``): the training seed moves a 6-epoch validation accuracy
@@ -34,19 +37,37 @@ import keras  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.datasets import resolve_data_dir  # noqa: E402
+from tunebench.models.compile import compile_classifier  # noqa: E402
 from tunebench.models.fer_cnn import build_model  # noqa: E402
 from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402
 
 #: The issue's configuration.
 ISSUE_CONFIG = {"conv_layers": 2, "filters_1": 64, "filters_2": 64, "dense_units": 256, "learning_rate": 1e-3}
-#: Variant name -> build_model's architecture arguments.
+#: Variant name -> build_model's architecture arguments, and ``cosine``: the learning-rate
+#: schedule that this script compiles the built model with instead.
 VARIANTS = {
     "project": {},
     "no-block-dropout": {"block_dropout": 0.0},
     "no-extra-pool": {"pool_to_6x6": False},
     "neither": {"block_dropout": 0.0, "pool_to_6x6": False},
+    "cosine": {"cosine": True},
+    "no-block-dropout+cosine": {"block_dropout": 0.0, "cosine": True},
 }
+BATCH_SIZE = 64
+
+
+def build_variant(config, variant: dict, epochs: int, n_train: int):
+    """``build_model(config)`` with ``variant``'s architecture arguments; where the variant says
+    ``cosine``, compiled again as ``compile_classifier`` does but with the learning rate
+    decaying from the configuration's to zero along a cosine over ``epochs`` of ``n_train`` faces."""
+    options = dict(variant)
+    cosine = options.pop("cosine", False)
+    model = build_model(config, **options)
+    if cosine:
+        steps = epochs * -(-n_train // BATCH_SIZE)
+        compile_classifier(model, keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps))
+    return model
 
 
 def main() -> None:
@@ -72,15 +93,15 @@ def main() -> None:
         parser.error(f"--config: {error}")
     benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(args.data_dir), 0), plan)
     (x, y), validation = benchmark.training_arrays, benchmark.validation_arrays
-    print(f"{config}, batch 64, {args.epochs} epochs, {len(y)} training and {len(validation[1])} validation "
+    print(f"{config}, batch {BATCH_SIZE}, {args.epochs} epochs, {len(y)} training and {len(validation[1])} validation "
           "faces", flush=True)
     for seed in (int(text) for text in args.seeds.split(",")):
         for name in variants:
             keras.backend.clear_session()
             keras.utils.set_random_seed(seed)
-            model = build_model(config, **VARIANTS[name])
+            model = build_variant(config, VARIANTS[name], args.epochs, len(y))
             started = time.perf_counter()
-            history = model.fit(x, y, batch_size=64, epochs=args.epochs, validation_data=validation, verbose=0,
+            history = model.fit(x, y, batch_size=BATCH_SIZE, epochs=args.epochs, validation_data=validation, verbose=0,
                                 shuffle=True).history
             seconds = time.perf_counter() - started
             print(f"{name:>16} seed {seed}: validation {' '.join(f'{v:.3f}' for v in history['val_accuracy'])}; "

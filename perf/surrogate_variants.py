@@ -22,13 +22,15 @@ last ``K`` epochs up to that one and read at that epoch (:func:`line_smoothed`):
 surrogate learns a configuration's trend rather than its last epoch's noise, and is judged,
 like every variant, against the recorded final epoch.
 
-Prints, per variant: split 0's Spearman (what ``recording.json`` keeps), the median and
-range over the splits, and the median paired difference to ``space`` with ``trees 2`` and
-the number of splits on which the variant ranks better (the same splits for all). Picking
-the best of nine on the same configurations flatters the winner a little; a variant should
-win on most splits, and on the complete recording, before the surrogate changes. The last
-column is the seconds of one fit on all the configurations, which every replay process
-pays once (the parameter counts come from a cache that the held-out fits filled).
+First it prints an estimate of what the recorded epochs' own noise leaves a surrogate
+(:func:`noise_ceiling`), then, per variant: split 0's Spearman (what ``recording.json``
+keeps), the median and range over the splits, and the median paired difference to
+``space`` with ``trees 2`` and the number of splits on which the variant ranks better (the
+same splits for all). Picking the best of nine on the same configurations flatters the
+winner a little; a variant should win on most splits, and on the complete recording, before
+the surrogate changes. The last column is the seconds of one fit on all the configurations,
+which every replay process pays once (the parameter counts come from a cache that the
+held-out fits filled).
 
 Usage: ``python perf/surrogate_variants.py --recording results/recordings/fer-cnn
 [--splits 10] [--models "trees 2,gp"]``. The Gaussian processes fit in seconds on a few
@@ -105,6 +107,30 @@ def line_smoothed(curves: np.ndarray, window: int) -> np.ndarray:
     return smoothed
 
 
+def noise_ceiling(curves: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(noise sd, median ceiling, 5th percentile)``: how well a surrogate that knew every
+    configuration's trend exactly could rank the recorded final-epoch validation accuracy.
+
+    The epoch-to-epoch noise's standard deviation is estimated from the second differences of
+    the last three epochs (``v[T] - 2 v[T-1] + v[T-2]`` has variance ``6 sd²`` for independent
+    noise around a locally straight trend), the trend as the line through the last 5 epochs
+    read at the last (:func:`line_smoothed`). The ceiling is the Spearman between that trend
+    and the trend plus fresh noise of that size, over ``draws`` seeded draws. A surrogate far
+    below it is limited by what it learns from the configurations, not by the noise. An
+    estimate, not a bound: the second differences also count a curve's bend as noise, and a
+    training seed's deviation need not be independent from epoch to epoch.
+    """
+    from scipy.stats import spearmanr
+
+    column = TARGETS.index("val_accuracy")
+    values = curves[:, :, column]
+    noise = float(np.sqrt(np.var(values[:, -1] - 2 * values[:, -2] + values[:, -3], ddof=1) / 6))
+    trend = line_smoothed(curves, 5)[:, -1, column]
+    rng = np.random.default_rng(seed)
+    ceilings = [spearmanr(trend, trend + rng.normal(0.0, noise, len(trend))).statistic for _ in range(draws)]
+    return noise, float(np.median(ceilings)), float(np.percentile(ceilings, 5))
+
+
 def per_split_spearman(space, configs, curves, splits: int, **options) -> np.ndarray:
     """The held-out Spearman on split seeds 0 .. ``splits - 1`` (the surrogate seeded 0, as in
     :func:`surrogate_quality`); ``options`` go to the surrogate."""
@@ -146,6 +172,10 @@ def main() -> None:
     configs, curves = curves_of(space, table)
     print(f"{args.recording}: {header['benchmark']}, {len(configs)} configurations, {header['fidelity']} fidelity; "
           f"5-fold held-out Spearman of final-epoch validation accuracy over {args.splits} split seeds")
+    if curves.shape[1] >= 3:
+        noise, ceiling, low = noise_ceiling(curves)
+        print(f"epoch-to-epoch noise of validation accuracy: sd {noise:.4f}; with that noise alone, a surrogate "
+              f"that knew every trend would reach a Spearman of about {ceiling:.3f} (5th percentile {low:.3f})")
     print(f"{'features':30s} {'model':>8s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
           f"{'median diff':>11s} {'better':>7s} {'fit s':>6s}")
     reference = per_split_spearman(space, configs, curves, args.splits, **MODELS["trees 2"])
