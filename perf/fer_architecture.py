@@ -59,8 +59,8 @@ BATCH_SIZE = 64
 
 def build_variant(config, variant: dict, epochs: int, n_train: int):
     """``build_model(config)`` with ``variant``'s architecture arguments; where the variant says
-    ``cosine``, compiled again as ``compile_classifier`` does but with the learning rate
-    decaying from the configuration's to zero along a cosine over ``epochs`` of ``n_train`` faces."""
+    ``cosine``, compiled again through ``compile_classifier`` with a learning rate that decays
+    from the configuration's to zero along a cosine over ``epochs`` of ``n_train`` faces."""
     options = dict(variant)
     cosine = options.pop("cosine", False)
     model = build_model(config, **options)
