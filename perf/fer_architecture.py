@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 
@@ -65,7 +66,7 @@ def build_variant(config, variant: dict, epochs: int, n_train: int):
     cosine = options.pop("cosine", False)
     model = build_model(config, **options)
     if cosine:
-        steps = epochs * -(-n_train // BATCH_SIZE)
+        steps = epochs * math.ceil(n_train / BATCH_SIZE)
         compile_classifier(model, keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps))
     return model
 
