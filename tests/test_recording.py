@@ -12,7 +12,7 @@ from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
 from tunebench.benchmarks.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube,
                                             load_recording)
-from tunebench.record import parse_subset
+from tunebench.record import _claim, parse_subset, record_benchmark
 
 MNIST_SPACE = mnist_mlp.search_space(mnist_mlp.DEFAULT_ID)
 
@@ -128,10 +128,34 @@ def test_an_altered_chunk_is_detected(recorded, tmp_path):
         load_recording(tmp_path / "nowhere")
 
 
+def test_a_claimed_chunk_is_refused_to_a_second_claim_and_freed_after(tmp_path):
+    lock = tmp_path / ".chunk-0000.csv.gz.lock"
+    with _claim(lock) as first:
+        with _claim(lock) as second:  # flock is per open file: a second open conflicts, in one process too
+            assert first and not second
+    assert not lock.exists()
+    with _claim(lock) as again:
+        assert again
+
+
+def test_two_workers_record_every_chunk_once(tiny_data_dir, tmp_path):
+    written, directory = record_benchmark(
+        "mnist-mlp", tmp_path, tiny_data_dir, configs=4, grid_configs=0, epochs=1, subset="train=60", seed=0,
+        chunk_size=1, max_chunks=None, benchmark_id=None, workers=2)
+    chunks = [directory / f"chunk-{index:04d}.csv.gz" for index in range(4)]
+    assert written == chunks  # all four, none trained twice
+    meta, table = load_recording(directory)
+    assert sorted(meta["chunks"]) == [path.name for path in chunks]
+    assert sorted(table["config_id"]) == [0, 1, 2, 3]
+    assert meta["surrogate_quality"]["configs"] == 4  # measured once the last chunk was in
+    assert not list(directory.glob(".chunk-*.lock"))  # the claims are gone
+
+
 @pytest.mark.parametrize("args, message", [
     (["record", "mnist-mlp@replay"], "is a replay benchmark"),
     (["record", "nope"], "unknown benchmark"),
     (["record", "mnist-mlp", "--configs", "0"], "--configs must be at least 1"),
+    (["record", "mnist-mlp", "--workers", "0"], "--workers must be at least 1"),
     (["record", "mnist-mlp", "--subset", "x=y=z"], "--subset"),
 ])
 def test_bad_record_options_exit_2(args, message, tiny_data_dir, tmp_path, capsys):

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     record.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="numeric precision of the training (default float32; stored in the header)")
+    record.add_argument("--workers", type=int, default=1,
+                        help="processes recording side by side, each training one configuration at a time "
+                             "(default 1; for a machine with a GPU or more cores than one training uses)")
 
     report = commands.add_parser("report", help="write report.md and figures/ from a results directory's CSVs")
     report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
@@ -180,7 +183,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     written, directory = record_benchmark(
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
         grid_configs=args.grid_configs, epochs=args.epochs, subset=args.subset, seed=args.seed,
-        chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id, precision=args.precision)
+        chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id, precision=args.precision,
+        workers=args.workers)
     print(f"wrote {len(written)} chunk(s) to {directory}")
     quality = quality_line(directory)
     if quality:

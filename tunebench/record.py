@@ -4,15 +4,24 @@ The design and the file format are :mod:`tunebench.benchmarks.recording`'s. A re
 made in chunks of consecutive configurations, each written atomically when it is finished:
 a killed recording loses at most the chunk in progress, and running the same command again
 goes on with the next missing chunk.
+
+Several processes can record one design into one folder at once (``--workers N``, or the same
+command started N times, on one machine or on machines sharing the folder): each claims a chunk
+with a ``flock`` before training it and adds it to ``recording.json`` under a second lock, so
+every chunk is trained once and none is lost; a killed process's claim dies with it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
@@ -22,12 +31,19 @@ from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_pat
 from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
+from tunebench.journal import hold_lock
 from tunebench.manifest import hardware, package_versions
 from tunebench.progress import format_duration
 from tunebench.runner.tasks import load_run_data, make_benchmark, quiet_tensorflow
 from tunebench.seeding import RunSeeds
 from tunebench.space import Config, SearchSpace
 from tunebench.suite import parse_suite
+
+#: The lock held while ``recording.json`` is read and rewritten (several processes may record
+#: the same design into one folder: ``tunebench record --workers N``).
+META_LOCK = ".recording.lock"
+#: How long a process waits for that lock: the surrogate's quality is measured under it.
+LOCK_WAIT_SECONDS = 3600.0
 
 
 def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any], spec: DesignSpec,
@@ -76,13 +92,10 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     directory.mkdir(parents=True, exist_ok=True)
     meta_path = directory / RECORDING_FILE
     wanted = {"header": header, "design": asdict(spec)}
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {**wanted, "chunks": {}}
-    for key, value in wanted.items():
-        if json.loads(json.dumps(value, default=str)) != meta.get(key):
-            raise InputError(f"recording {meta_path} was made with another {key} ({meta.get(key)}); "
-                             "choose another --out or delete that folder")
     configs = design(space, spec)
-    meta["total_configs"] = len(configs)
+    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+        meta = _read_meta(meta_path, wanted)
+        meta["total_configs"] = len(configs)
     written = []
     for index, start in enumerate(range(0, len(configs), spec.chunk_size)):
         path = chunk_path(directory, index)
@@ -90,26 +103,65 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             continue
         if max_chunks is not None and len(written) >= max_chunks:
             break
-        started = time.time()
-        rows = []
-        for config_id in range(start, min(start + spec.chunk_size, len(configs))):
-            origin, config = configs[config_id]
-            seed = training_seed(config)
-            evaluation = benchmark.evaluate(config, benchmark.max_epochs, seed)
-            rows.extend(rows_for(config_id, origin, config, seed, evaluation.curve, evaluation.epoch_confusions))
-            if on_config:
-                on_config(config_id + 1, len(configs))
-        meta["chunks"][path.name] = {"sha256": write_chunk(path, rows, space), "configs": [start, config_id + 1],
-                                     "wall_seconds": round(time.time() - started, 1), "machine": machine}
-        written.append(path)
-        if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
+        with _claim(directory / f".{path.name}.lock") as claimed:
+            if not claimed:
+                continue  # another process records this chunk
+            if path.name in _read_meta(meta_path, wanted)["chunks"]:
+                continue  # another process finished it since this one last looked
+            started = time.time()
+            rows = []
+            for config_id in range(start, min(start + spec.chunk_size, len(configs))):
+                origin, config = configs[config_id]
+                seed = training_seed(config)
+                evaluation = benchmark.evaluate(config, benchmark.max_epochs, seed)
+                rows.extend(rows_for(config_id, origin, config, seed, evaluation.curve, evaluation.epoch_confusions))
+                if on_config:
+                    on_config(config_id + 1, len(configs))
+            entry = {"sha256": write_chunk(path, rows, space), "configs": [start, config_id + 1],
+                     "wall_seconds": round(time.time() - started, 1), "machine": machine}
+            written.append(path)
+            with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+                meta = _read_meta(meta_path, wanted)
+                meta["total_configs"] = len(configs)
+                meta["chunks"][path.name] = entry
+                if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
+                    meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
+                write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+        meta = _read_meta(meta_path, wanted)
+        stored = meta.get("surrogate_quality") or {}
+        if not written and _complete(meta, spec, configs) and stored.get("model") != surrogate:
             meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
-        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    stored = meta.get("surrogate_quality") or {}
-    if not written and _complete(meta, spec, configs) and stored.get("model") != surrogate:
-        meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
-        write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+            write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return written
+
+
+def _read_meta(meta_path: Path, wanted: dict[str, Any]) -> dict[str, Any]:
+    """``recording.json`` as it is now (a new one's start where there is none), after checking that
+    it was made with the header and design in ``wanted`` (:class:`InputError` otherwise)."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {**wanted, "chunks": {}}
+    for key, value in wanted.items():
+        if json.loads(json.dumps(value, default=str)) != meta.get(key):
+            raise InputError(f"recording {meta_path} was made with another {key} ({meta.get(key)}); "
+                             "choose another --out or delete that folder")
+    return meta
+
+
+@contextmanager
+def _claim(path: Path) -> Iterator[bool]:
+    """Claim a chunk for this process: ``True`` while this process holds an exclusive ``flock`` on
+    ``path``, ``False`` at once where another process holds it. The lock dies with its process,
+    so a killed worker's chunk is free again; the file is removed when the claim ends."""
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            path.unlink(missing_ok=True)  # whoever opens it later finds the chunk in recording.json
 
 
 def _complete(meta: dict[str, Any], spec: DesignSpec, configs: list) -> bool:
@@ -152,20 +204,33 @@ def parse_subset(text: str | None) -> Any:
 
 def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid_configs: int, epochs: int | None,
                      subset: str | None, seed: int, chunk_size: int, max_chunks: int | None,
-                     benchmark_id: str | None, precision: str | None = None) -> tuple[list[Path], Path]:
+                     benchmark_id: str | None, precision: str | None = None,
+                     workers: int = 1) -> tuple[list[Path], Path]:
     """``tunebench record``: record benchmark ``name`` into ``out/<name>/``.
 
     The options are checked like a suite's (:func:`tunebench.suite.parse_suite`); the data is
     split and subsampled with the seeds a run with seed ``seed`` uses, and every
-    configuration trains with the training seed such a run would give it.
+    configuration trains with the training seed such a run would give it. With ``workers``
+    > 1, that many processes record side by side (each loads the data and trains one
+    configuration at a time; ``max_chunks`` is per process): for a machine with more cores or
+    a GPU than one training uses.
 
     Returns the chunk files written and the recording's folder.
     """
+    options = dict(configs=configs, grid_configs=grid_configs, epochs=epochs, subset=subset, seed=seed,
+                   chunk_size=chunk_size, max_chunks=max_chunks, benchmark_id=benchmark_id, precision=precision)
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
     for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):
         if value < 1:
             raise InputError(f"{option} must be at least 1, got {value}")
     if grid_configs < 0:
         raise InputError(f"--grid-configs must be 0 or more, got {grid_configs}")
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = [pool.submit(record_benchmark, name, out, data_dir, **options) for _ in range(workers)]
+            results = [future.result() for future in done]
+        return sorted(path for written, _ in results for path in written), results[0][1]
     table: dict[str, Any] = {"trials": 1}
     if epochs is not None:
         table["max_epochs"] = epochs

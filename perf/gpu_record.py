@@ -1,0 +1,210 @@
+"""Record fer-cnn on a GPU machine whose image has no TensorFlow (Keras 3 on JAX), in one call.
+
+The device tool carries at most 64 MiB, and ``fer2013.npz`` is 78.5 MB, so the faces travel
+packed: each pixel as its difference from the median edge predictor of JPEG-LS (LOCO-I), then
+LZMA (53.7 MB for the 35,887 faces). ``unpack`` rebuilds the arrays there and checks their
+sha256 against the originals' before anything trains.
+
+Here (once)::
+
+    python perf/gpu_record.py pack --data-dir ../shared/datasets --out .gpu
+    pip wheel --no-deps -w .whl .          # plus keras, namex, optree wheels for Python 3.12
+
+There (the device tool's command, with ``.gpu`` and ``.whl`` carried)::
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    PYTHONPATH=/tmp/site python3 perf/gpu_record.py unpack --src .gpu --out /tmp/data
+    PYTHONPATH=/tmp/site python3 perf/gpu_record.py run --data-dir /tmp/data --out $OUT --seconds 480
+
+``run`` records, with ``tunebench record --workers N`` on ``KERAS_BACKEND=jax``, float32 at
+JAX's ``highest`` matmul precision (no TF32), one configuration per chunk:
+
+1. ``check``: the committed CPU recording's design (48 Latin-hypercube + 8 grid points, seed
+   0) at 10 epochs, so the two backends can be compared configuration by configuration;
+2. ``wide``: a larger design at 10 epochs, sized from phase 1's pace to end inside the time
+   left (less a margin);
+3. ``long``: the design of phase 1 at ``--long-epochs`` epochs until the time is up (a
+   prefix of it: evidence for a longer fidelity, not a finished recording).
+
+Each phase's recording comes back as ``<phase>.tar.gz`` under ``--out``, with ``run.log``.
+A phase stopped at the deadline keeps every finished chunk (each is written atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import lzma
+import math
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+PACKED = "fer2013.med.xz"
+SMALL = "fer2013.small.npz"
+INDEX = "fer2013.json"
+#: Where the phases record (outside ``--out``, which brings back files only).
+WORK = Path("/tmp/gpu-record")
+#: The smallest wide design worth recording.
+MIN_WIDE = 40
+#: The CPU recording's design (results/recordings/fer-cnn/recording.json).
+CHECK_DESIGN = (48, 8)
+
+
+def med_prediction(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """JPEG-LS's median edge predictor from the left (a), upper (b) and upper-left (c) pixels."""
+    high, low = np.maximum(a, b), np.minimum(a, b)
+    return np.where(c >= high, low, np.where(c <= low, high, a + b - c))
+
+
+def med_residuals(faces: np.ndarray) -> np.ndarray:
+    """Each pixel minus its prediction, modulo 256 (outside pixels count as 0)."""
+    x = faces.astype(np.int16)
+    a, b, c = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+    a[:, :, 1:], b[:, 1:, :], c[:, 1:, 1:] = x[:, :, :-1], x[:, :-1, :], x[:, :-1, :-1]
+    return (x - med_prediction(a, b, c)).astype(np.uint8)
+
+
+def med_faces(residuals: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`med_residuals`: pixel by pixel, every face at once."""
+    count, rows, cols = residuals.shape
+    x = np.zeros((count, rows, cols), np.int16)
+    zero = np.zeros(count, np.int16)
+    for i in range(rows):
+        for j in range(cols):
+            a = x[:, i, j - 1] if j else zero
+            b = x[:, i - 1, j] if i else zero
+            c = x[:, i - 1, j - 1] if i and j else zero
+            x[:, i, j] = (residuals[:, i, j].astype(np.int16) + med_prediction(a, b, c)) % 256
+    return x.astype(np.uint8)
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def pack(data_dir: Path, out: Path) -> None:
+    source = np.load(data_dir / "fer2013.npz")
+    faces = np.concatenate([source[f"x_{split}"] for split in SPLITS])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PACKED).write_bytes(lzma.compress(med_residuals(faces).tobytes(), preset=9 | lzma.PRESET_EXTREME))
+    small = {f"y_{split}": source[f"y_{split}"] for split in SPLITS} | {"class_names": source["class_names"]}
+    np.savez_compressed(out / SMALL, **small)
+    index = {"counts": [len(source[f"x_{split}"]) for split in SPLITS], "shape": list(faces.shape[1:]),
+             "sha256": {f"x_{split}": digest(source[f"x_{split}"]) for split in SPLITS}}
+    (out / INDEX).write_text(json.dumps(index, indent=2) + "\n")
+    print(f"packed {len(faces)} faces into {(out / PACKED).stat().st_size / 1e6:.1f} MB")
+
+
+def unpack(src: Path, out: Path) -> None:
+    index = json.loads((src / INDEX).read_text())
+    residuals = np.frombuffer(lzma.decompress((src / PACKED).read_bytes()), np.uint8)
+    faces = med_faces(residuals.reshape(-1, *index["shape"]))
+    arrays = dict(np.load(src / SMALL))
+    for split, (start, end) in zip(SPLITS, _bounds(index["counts"])):
+        arrays[f"x_{split}"] = faces[start:end]
+        if digest(arrays[f"x_{split}"]) != index["sha256"][f"x_{split}"]:
+            sys.exit(f"unpack: x_{split} does not match its sha256 in {src / INDEX}")
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "fer2013.npz", **arrays)
+    print(f"unpacked {len(faces)} faces into {out / 'fer2013.npz'}, sha256 checked")
+
+
+def _bounds(counts: list[int]) -> list[tuple[int, int]]:
+    ends = np.cumsum(counts)
+    return [(int(end - count), int(end)) for count, end in zip(counts, ends)]
+
+
+#: ``tunebench record`` in a fresh interpreter where TensorFlow cannot be imported.
+RECORD = ("import sys\nsys.modules['tensorflow'] = None\n"
+          "from tunebench.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+
+
+def record_phase(name: str, record_args: list[str], out: Path, seconds: float, log) -> float:
+    """Run one phase until done or ``seconds`` have passed (then its process group is killed);
+    pack its recording as ``out/<name>.tar.gz``. Returns the wall seconds it took; exits where
+    the phase failed on its own with no chunk written (a broken install: nothing later would run)."""
+    started = time.monotonic()
+    folder = WORK / name
+    args = [sys.executable, "-c", RECORD, "record", "fer-cnn", *record_args, "--chunk-size", "1",
+            "--out", str(folder)]
+    print(f"[{name}] {' '.join(args[3:])} (at most {seconds:.0f} s)", file=log, flush=True)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True)
+    try:
+        process.wait(timeout=max(seconds, 1))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        print(f"[{name}] stopped at its deadline", file=log, flush=True)
+    took = time.monotonic() - started
+    if process.returncode > 0 and not list(folder.glob("fer-cnn/chunk-*")):
+        sys.exit(f"[{name}] failed (exit {process.returncode}) before any chunk: see {out / 'run.log'}")
+    if (folder / "fer-cnn").is_dir():
+        with tarfile.open(out / f"{name}.tar.gz", "w:gz") as tar:
+            tar.add(folder / "fer-cnn", arcname=name, filter=lambda info: None if info.name.endswith(".lock") else info)
+    print(f"[{name}] {took:.0f} s, exit {process.returncode}", file=log, flush=True)
+    return took
+
+
+def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, long_epochs: int,
+        subset: str | None, max_wide: int) -> None:
+    os.environ.update(KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
+                      JAX_DEFAULT_MATMUL_PRECISION="highest", TF_CPP_MIN_LOG_LEVEL="2")
+    deadline = time.monotonic() + seconds
+    out.mkdir(parents=True, exist_ok=True)
+    common = ["--data-dir", str(data_dir), "--workers", str(workers)] + (["--subset", subset] if subset else [])
+    with open(out / "run.log", "a", encoding="utf-8") as log:
+        configs, grid = CHECK_DESIGN
+        took = record_phase("check", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs", str(epochs),
+                                      *common], out, deadline - time.monotonic(), log)
+        pace = took / (configs + grid)  # seconds per configuration, all workers together
+        left = deadline - time.monotonic()
+        wide = min(max_wide, math.floor(0.8 * left / pace) - grid) if left > 0 else 0
+        print(f"pace {pace:.2f} s a configuration; {left:.0f} s left: wide design of {wide} + {grid}",
+              file=log, flush=True)
+        if wide >= MIN_WIDE:
+            record_phase("wide", ["--configs", str(wide), "--grid-configs", str(grid), "--epochs", str(epochs),
+                                  *common], out, deadline - time.monotonic(), log)
+        if deadline - time.monotonic() > 60:
+            record_phase("long", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs",
+                                  str(long_epochs), *common], out, deadline - time.monotonic(), log)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    packing = commands.add_parser("pack", help="pack ../shared/datasets/fer2013.npz to carry")
+    packing.add_argument("--data-dir", type=Path, required=True)
+    packing.add_argument("--out", type=Path, default=Path(".gpu"))
+    unpacking = commands.add_parser("unpack", help="rebuild fer2013.npz from a pack, checked")
+    unpacking.add_argument("--src", type=Path, default=Path(".gpu"))
+    unpacking.add_argument("--out", type=Path, required=True)
+    running = commands.add_parser("run", help="the three recording phases")
+    running.add_argument("--data-dir", type=Path, required=True)
+    running.add_argument("--out", type=Path, required=True)
+    running.add_argument("--seconds", type=float, default=480)
+    running.add_argument("--workers", type=int, default=12)
+    running.add_argument("--epochs", type=int, default=10)
+    running.add_argument("--long-epochs", type=int, default=30)
+    running.add_argument("--max-wide", type=int, default=392, help="largest wide design (Latin-hypercube points)")
+    running.add_argument("--subset", help="a data subset (a CPU rehearsal)")
+    args = parser.parse_args()
+    if args.command == "pack":
+        pack(args.data_dir, args.out)
+    elif args.command == "unpack":
+        unpack(args.src, args.out)
+    else:
+        run(args.data_dir, args.out, args.seconds, args.workers, args.epochs, args.long_epochs, args.subset,
+            args.max_wide)
+
+
+if __name__ == "__main__":
+    main()
