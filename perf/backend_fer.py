@@ -14,6 +14,10 @@ hits both alike. Printed per configuration:
   backend). The backends draw different random numbers from the same seed, so their
   curves differ like two seeds do: a difference well inside the re-seeding spread is parity.
 
+``jax-eager`` names JAX with the models compiled without XLA, as tunebench compiled them
+before 2026-12-04 (Keras then runs every step op by op): ``--backends jax-eager,jax`` measures
+that fix side by side.
+
 Usage: ``python perf/backend_fer.py --data-dir ../shared/datasets [--backends tensorflow,jax]
 [--train 6000 | --train all] [--epochs 3] [--seeds 2] [--configs small,mid,large]
 [--precision float32]``. Needs every backend named installed (``pip install jax`` for JAX).
@@ -35,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from precision_fer import CONFIGS, benchmark_for  # noqa: E402
 
 CHILD_FLAG = "--child"
+#: A pseudo-backend: JAX without XLA (``jit_compile=False``), the models as compiled before 2026-12-04.
+JAX_EAGER = "jax-eager"
 
 
 def child(args: argparse.Namespace) -> None:
@@ -43,6 +49,10 @@ def child(args: argparse.Namespace) -> None:
     from tunebench.datasets import resolve_data_dir
     from tunebench.seeding import RunSeeds
 
+    if args.eager:
+        import tunebench.models.compile as compiling
+
+        compiling.keras_backend = lambda: "tensorflow"  # so compile_classifier leaves XLA off
     config = CONFIGS[args.configs]
     benchmark = benchmark_for(args.precision, resolve_data_dir(args.data_dir), args.train, args.epochs)
     evaluation = benchmark.evaluate(config, args.epochs, RunSeeds("fer-cnn", args.seed).training(config))
@@ -57,7 +67,10 @@ def run_child(backend: str, config: str, seed: int, args: argparse.Namespace) ->
                "--precision", args.precision]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
-    done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True)
+    if backend == JAX_EAGER:
+        command.append("--eager")
+    env = {**os.environ, "KERAS_BACKEND": "jax" if backend == JAX_EAGER else backend}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{backend} run of {config} (seed {seed}) failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -66,7 +79,8 @@ def run_child(backend: str, config: str, seed: int, args: argparse.Namespace) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
-    parser.add_argument("--backends", default="tensorflow,jax", help="two Keras backends, comma-separated")
+    parser.add_argument("--backends", default="tensorflow,jax",
+                        help=f"two Keras backends, comma-separated ({JAX_EAGER}: JAX without XLA)")
     parser.add_argument("--train", type=lambda text: None if text == "all" else int(text), default=6000,
                         help="training faces (a stratified subset), or 'all'")
     parser.add_argument("--epochs", type=int, default=3)
@@ -75,6 +89,7 @@ def main() -> None:
     parser.add_argument("--configs", default="small,mid,large")
     parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
     parser.add_argument(CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--eager", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)

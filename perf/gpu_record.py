@@ -5,16 +5,21 @@ packed: each pixel as its difference from the median edge predictor of JPEG-LS (
 LZMA (53.7 MB for the 35,887 faces). ``unpack`` rebuilds the arrays there and checks their
 sha256 against the originals' before anything trains.
 
-Here (once)::
+Here, once (``.gpu`` and ``.whl`` listed in ``.git/info/exclude``)::
 
     python perf/gpu_record.py pack --data-dir ../shared/datasets --out .gpu
-    pip wheel --no-deps -w .whl .          # plus keras, namex, optree wheels for Python 3.12
+    pip wheel --no-deps -w .whl .
+    pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
 
-There (the device tool's command, with ``.gpu`` and ``.whl`` carried)::
+There: the device tool's ``run`` with ``carry = [".gpu", ".whl"]`` and ``timeout_s = 500``
+(the H200 image has JAX 0.11.2, NumPy, pandas, scikit-learn, but no Keras and no TensorFlow)::
 
+    export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-    PYTHONPATH=/tmp/site python3 perf/gpu_record.py unpack --src .gpu --out /tmp/data
-    PYTHONPATH=/tmp/site python3 perf/gpu_record.py run --data-dir /tmp/data --out $OUT --seconds 480
+    export PYTHONPATH=/tmp/site
+    python3 perf/gpu_record.py unpack --src .gpu --out /tmp/data
+    python3 perf/gpu_record.py run --data-dir /tmp/data --out $OUT --seconds 420 --workers 14
 
 ``run`` records, with ``tunebench record --workers N`` on ``KERAS_BACKEND=jax``, float32 at
 JAX's ``highest`` matmul precision (no TF32), one configuration per chunk:
@@ -154,8 +159,33 @@ def record_phase(name: str, record_args: list[str], out: Path, seconds: float, l
     return took
 
 
+#: The repository's source folders and where each lands in the installed package.
+PACKAGE_DIRS = {"tunebench": ".", "datasets": "datasets", "models": "models", "strategies": "strategies",
+                "benchmarks": "benchmarks"}
+
+
+def check_installed() -> None:
+    """Exit unless the tunebench that the phases import (from /tmp, where the repository's
+    folders cannot shadow it) holds this repository's sources: a stale wheel once recorded
+    with models compiled the old way."""
+    repo = Path(__file__).resolve().parents[1]
+    found = subprocess.run([sys.executable, "-c", "import os, tunebench; print(os.path.dirname(tunebench.__file__))"],
+                           cwd="/tmp", capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit(f"tunebench is not importable outside the repository:\n{found.stderr[-2000:]}")
+    installed = Path(found.stdout.strip())
+    stale = [str(source.relative_to(repo)) for folder, target in PACKAGE_DIRS.items()
+             for source in sorted((repo / folder).rglob("*.py"))
+             if not (installed / target / source.relative_to(repo / folder)).is_file()
+             or (installed / target / source.relative_to(repo / folder)).read_bytes() != source.read_bytes()]
+    if stale:
+        sys.exit(f"the installed tunebench ({installed}) differs from the repository in {', '.join(stale[:5])}"
+                 f"{' ...' if len(stale) > 5 else ''}: build the wheel again (pip wheel --no-deps -w .whl .)")
+
+
 def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, long_epochs: int,
         subset: str | None, max_wide: int) -> None:
+    check_installed()
     os.environ.update(KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
                       JAX_DEFAULT_MATMUL_PRECISION="highest", TF_CPP_MIN_LOG_LEVEL="2")
     deadline = time.monotonic() + seconds
@@ -191,7 +221,7 @@ def main() -> None:
     running.add_argument("--data-dir", type=Path, required=True)
     running.add_argument("--out", type=Path, required=True)
     running.add_argument("--seconds", type=float, default=480)
-    running.add_argument("--workers", type=int, default=12)
+    running.add_argument("--workers", type=int, default=14)
     running.add_argument("--epochs", type=int, default=10)
     running.add_argument("--long-epochs", type=int, default=30)
     running.add_argument("--max-wide", type=int, default=392, help="largest wide design (Latin-hypercube points)")

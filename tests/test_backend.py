@@ -83,3 +83,21 @@ def test_a_recording_runs_on_jax_without_tensorflow_and_repeats_exactly(tiny_dat
     _, again = record_on_jax(tiny_data_dir, tmp_path / "second")
     numbers = ["loss", "accuracy", "val_loss", "val_accuracy", "test_accuracy"]
     assert again[numbers].equals(table[numbers])  # deterministic on the same machine and backend
+
+
+#: Compile a tiny model the way every tunebench model is compiled; print its ``jit_compile``.
+COMPILE_ONE = ("import keras\n"
+               "from tunebench.models.compile import compile_classifier\n"
+               "model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])\n"
+               "print(compile_classifier(model, 1e-3).jit_compile)\n")
+
+
+@pytest.mark.parametrize("backend, compiled", [("jax", "True"), ("tensorflow", "False")])
+def test_models_compile_with_xla_on_jax_only(backend, compiled, tmp_path):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", COMPILE_ONE], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == compiled  # on JAX, without XLA every op runs eagerly

@@ -2,9 +2,12 @@
 
 import gzip
 import json
+import signal
+import time
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 from tunebench.cli import main
@@ -13,6 +16,8 @@ from tunebench.models import fer_cnn, mnist_mlp
 from tunebench.benchmarks.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube,
                                             load_recording)
 from tunebench.record import _claim, parse_subset, record_benchmark
+
+from test_resume import start
 
 MNIST_SPACE = mnist_mlp.search_space(mnist_mlp.DEFAULT_ID)
 
@@ -149,6 +154,27 @@ def test_two_workers_record_every_chunk_once(tiny_data_dir, tmp_path):
     assert sorted(table["config_id"]) == [0, 1, 2, 3]
     assert meta["surrogate_quality"]["configs"] == 4  # measured once the last chunk was in
     assert not list(directory.glob(".chunk-*.lock"))  # the claims are gone
+
+
+def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(tiny_data_dir, tmp_path):
+    out = tmp_path / "out"
+    args = ["record", "mnist-mlp", "--configs", "10", "--grid-configs", "0", "--epochs", "1", "--subset", "train=60",
+            "--chunk-size", "1", "--workers", "2", "--data-dir", str(tiny_data_dir), "--out", str(out)]
+    process = start(args, tmp_path)
+    directory = out / "mnist-mlp"
+    while not list(directory.glob("chunk-*.csv.gz")) and process.poll() is None:
+        time.sleep(0.05)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "tunebench: stopped (SIGTERM)" in err
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive  # no worker trains on after the command has said it stopped
+    assert len(load_recording(directory)[0]["chunks"]) < 10
+    assert main(args) == 0
+    meta, table = load_recording(directory)
+    assert sorted(table["config_id"]) == list(range(10)) and meta["surrogate_quality"]["configs"] == 10
 
 
 @pytest.mark.parametrize("args, message", [

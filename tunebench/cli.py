@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--subset", help="stratified data subset: a count or fraction, or train=N,val=N,test=N")
     record.add_argument("--seed", type=int, default=0, help="seed of the design and the data split (default 0)")
     record.add_argument("--chunk-size", type=int, default=10, help="configurations per chunk file (default 10)")
-    record.add_argument("--max-chunks", type=int, help="stop after this many new chunks (resume later)")
+    record.add_argument("--max-chunks", type=int, help="stop after this many new chunks, per worker (resume later)")
     record.add_argument("--out", default="results/recordings", help="recordings folder (default results/recordings)")
     record.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")

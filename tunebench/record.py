@@ -16,8 +16,8 @@ from __future__ import annotations
 import fcntl
 import json
 import multiprocessing
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -155,8 +155,11 @@ def _claim(path: Path) -> Iterator[bool]:
     with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
+            current = os.stat(path).st_ino
+        except (BlockingIOError, FileNotFoundError):
+            current = None
+        if current != os.fstat(handle.fileno()).st_ino:
+            yield False  # held elsewhere, or this file was removed after a claim ended (a new claim may hold its successor)
             return
         try:
             yield True
@@ -212,8 +215,8 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     split and subsampled with the seeds a run with seed ``seed`` uses, and every
     configuration trains with the training seed such a run would give it. With ``workers``
     > 1, that many processes record side by side (each loads the data and trains one
-    configuration at a time; ``max_chunks`` is per process): for a machine with more cores or
-    a GPU than one training uses.
+    configuration at a time; ``max_chunks`` is per process), for a machine with more cores or
+    a GPU than one training uses; the options are checked here first.
 
     Returns the chunk files written and the recording's folder.
     """
@@ -226,11 +229,6 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
             raise InputError(f"{option} must be at least 1, got {value}")
     if grid_configs < 0:
         raise InputError(f"--grid-configs must be 0 or more, got {grid_configs}")
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            done = [pool.submit(record_benchmark, name, out, data_dir, **options) for _ in range(workers)]
-            results = [future.result() for future in done]
-        return sorted(path for written, _ in results for path in written), results[0][1]
     table: dict[str, Any] = {"trials": 1}
     if epochs is not None:
         table["max_epochs"] = epochs
@@ -245,6 +243,13 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     spec = get_benchmark_spec(plan.name)
     if spec.recording:
         raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
+    if workers > 1:
+        # A Pool, not a ProcessPoolExecutor: leaving the block (a stop signal raised in this
+        # process included) terminates the workers instead of waiting for them.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            done = [pool.apply_async(record_benchmark, (name, out, data_dir), options) for _ in range(workers)]
+            results = [future.get() for future in done]
+        return sorted(path for written, _ in results for path in written), results[0][1]
     quiet_tensorflow()  # as `tunebench run`: no TensorFlow start-up lines unless TF_CPP_MIN_LOG_LEVEL asks
     splits = load_run_data(plan, data_dir, seed)
     benchmark = make_benchmark(spec, splits, plan)
