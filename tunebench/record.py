@@ -158,8 +158,8 @@ def _claim(path: Path) -> Iterator[bool]:
             current = os.stat(path).st_ino
         except (BlockingIOError, FileNotFoundError):
             current = None
-        if current != os.fstat(handle.fileno()).st_ino:
-            yield False  # held elsewhere, or this file was removed after a claim ended (a new claim may hold its successor)
+        if current != os.fstat(handle.fileno()).st_ino:  # held, or removed when a claim ended
+            yield False
             return
         try:
             yield True
