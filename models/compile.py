@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunebench.backend import JAX, keras_backend
+from tunebench.backend import compiles_with_xla
 
 
 def compile_classifier(model, learning_rate: float, steps_per_execution: int = 1):
@@ -24,6 +24,6 @@ def compile_classifier(model, learning_rate: float, steps_per_execution: int = 1
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
-        jit_compile=keras_backend() == JAX,
+        jit_compile=compiles_with_xla(),
     )
     return model

@@ -75,6 +75,7 @@ def test_a_recording_runs_on_jax_without_tensorflow_and_repeats_exactly(tiny_dat
     pytest.importorskip("jax")
     meta, table = record_on_jax(tiny_data_dir, tmp_path / "first")
     assert meta["header"]["keras_backend"] == "jax"
+    assert meta["header"]["jax"] == {"jit_compile": True, "matmul_precision": "default"}
     machine = next(iter(meta["chunks"].values()))["machine"]
     assert machine["hardware"]["keras_backend"] == "jax" and machine["hardware"]["gpus"] == []
     assert "jax" in machine["versions"]

@@ -94,6 +94,7 @@ def test_recording_resumes_chunk_by_chunk_and_loads_as_one_table(recorded):
     assert meta["header"]["fidelity"] == "reduced: 2 of 10 epochs; data subset train=120"
     assert meta["header"]["data"]["class_names"] == [str(d) for d in range(10)]
     assert "/" not in meta["header"]["data"]["file"]  # no absolute paths in committed files
+    assert "jax" not in meta["header"]  # a TensorFlow header is as before: committed recordings still resume
     assert set(meta["surrogate_quality"]) >= {"spearman", "r2", "configs"}
     confusion = np.array(json.loads(table["test_confusion"].iloc[0]))
     assert confusion.shape == (10, 10)

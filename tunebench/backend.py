@@ -47,6 +47,23 @@ def prepare_determinism_environment() -> None:
             os.environ["XLA_FLAGS"] = f"{flags} {_XLA_DETERMINISM_FLAG}".strip()
 
 
+def compiles_with_xla() -> bool:
+    """Whether tunebench's models compile with XLA (``jit_compile``): on JAX, whose compiled
+    path is its only fast one (without it Keras runs every step op by op); not on TensorFlow,
+    where op determinism turns XLA off anyway."""
+    return keras_backend() == JAX
+
+
+def jax_numerics() -> dict[str, object]:
+    """On JAX, what sets its numbers beyond the backend and versions: XLA compilation, and the
+    default matmul precision (``JAX_DEFAULT_MATMUL_PRECISION``; ``default`` lets a GPU use
+    TF32 for float32). Stored in a JAX recording's header. Imports JAX."""
+    import jax
+
+    return {"jit_compile": compiles_with_xla(),
+            "matmul_precision": str(jax.config.jax_default_matmul_precision or "default")}
+
+
 def enable_determinism() -> None:
     """Make TensorFlow's ops deterministic (idempotent). JAX needs only
     :func:`prepare_determinism_environment` (its CPU kernels are deterministic)."""
@@ -73,5 +90,5 @@ def visible_gpus() -> list[str]:
     return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
-__all__ = ["JAX", "TENSORFLOW", "enable_determinism", "keras_backend", "prepare_determinism_environment",
-           "uses_tensorflow", "visible_gpus"]
+__all__ = ["JAX", "TENSORFLOW", "compiles_with_xla", "enable_determinism", "jax_numerics", "keras_backend",
+           "prepare_determinism_environment", "uses_tensorflow", "visible_gpus"]

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from tunebench.backend import keras_backend
+from tunebench.backend import JAX, jax_numerics, keras_backend
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
 from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
@@ -261,6 +261,8 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
         "data": {"file": Path(splits.source).name, "sizes": splits.sizes(), "class_names": list(splits.class_names)},
         "training_seed": "derive_seed('train', seed, config): what a run with this seed trains the config with",
     }
+    if keras_backend() == JAX:
+        header["jax"] = jax_numerics()  # compiled or not, and at which matmul precision: refused if it changes
     directory = Path(out) / plan.name
     started = time.monotonic()
 
