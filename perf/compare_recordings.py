@@ -1,0 +1,108 @@
+"""Two recordings of one design, configuration by configuration: do they measure the same thing?
+
+Made for a recording of fer-cnn on another backend or machine (``perf/gpu_record.py``'s
+``check`` phase, JAX on a GPU) against the committed one (TensorFlow on CPU), before the new
+one replaces the old in the suites; it works for any two recordings of one benchmark.
+Configurations are matched by their hyperparameters (a configuration only one recording holds
+is counted and left out), and compared at one epoch (default: the last epoch both hold, so a
+30-epoch recording is read at 10 against a 10-epoch one). Printed:
+
+- the Spearman between the two recordings' validation accuracies at that epoch (how alike
+  they rank the configurations), against what the epochs' own noise leaves (the noise
+  ceiling of ``perf/surrogate_variants.py``, on the first recording);
+- the mean paired difference (second - first) with a seeded bootstrap 95 % interval, and the
+  differences' standard deviation against ``sqrt(2)`` times the first recording's
+  epoch-to-epoch noise sd. Backends draw different random numbers from one seed, so their
+  curves differ like two seeds', and re-seeding moves a curve by more than its epoch-to-epoch
+  noise: that figure is a floor, not the yardstick. On a TensorFlow and a JAX recording of
+  12 mnist-mlp configurations (4 epochs, 3,000 training digits, CPU) the differences' sd
+  was 0.094 against a floor of 0.021, with a Spearman of 0.80 and a mean difference of
+  -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
+  (``perf/backend_fer.py`` prints it for a few configurations);
+- whether both trained each configuration with the same training seed, and the five
+  configurations that differ most.
+
+Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn /tmp/gpu/check
+[--epoch 10]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from surrogate_variants import noise_ceiling  # noqa: E402
+
+from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
+from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.surrogate import TARGETS, curves_of  # noqa: E402
+
+VAL = TARGETS.index("val_accuracy")
+
+
+def recorded(directory: Path) -> tuple[dict, dict[str, np.ndarray], dict[str, int]]:
+    """A recording's header, and per configuration (as sorted JSON) its curves and training seed."""
+    meta, table = load_recording(directory)
+    header = meta["header"]
+    space = get_benchmark_spec(header["benchmark"]).make_space(header["options"])
+    configs, curves = curves_of(space, table)
+    seeds = table.sort_values(["config_id", "epoch"]).groupby("config_id", sort=True)["training_seed"].first()
+    keys = [json.dumps(config, sort_keys=True) for config in configs]
+    return header, dict(zip(keys, curves)), dict(zip(keys, seeds.to_numpy().tolist()))
+
+
+def bootstrap_interval(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """A seeded percentile bootstrap 95 % interval of the mean."""
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(draws, len(values))).mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("first", type=Path, help="a recording folder (the reference)")
+    parser.add_argument("second", type=Path, help="a recording folder of the same benchmark")
+    parser.add_argument("--epoch", type=int, help="the epoch compared (default: the last both hold)")
+    args = parser.parse_args()
+    from scipy.stats import spearmanr
+
+    (head_a, curves_a, seeds_a), (head_b, curves_b, seeds_b) = recorded(args.first), recorded(args.second)
+    if head_a["benchmark"] != head_b["benchmark"]:
+        sys.exit(f"{args.first} records {head_a['benchmark']}, {args.second} {head_b['benchmark']}")
+    common = sorted(set(curves_a) & set(curves_b))
+    if len(common) < 3:
+        sys.exit(f"only {len(common)} configurations in both: nothing to compare")
+    last = min(next(iter(curves_a.values())).shape[0], next(iter(curves_b.values())).shape[0])
+    epoch = args.epoch or last
+    if not 3 <= epoch <= last:
+        sys.exit(f"--epoch {epoch}: both recordings hold epochs 1-{last}, and the noise estimate needs 3")
+    a = np.array([curves_a[key][epoch - 1, VAL] for key in common])
+    b = np.array([curves_b[key][epoch - 1, VAL] for key in common])
+    noise, ceiling, low = noise_ceiling(np.stack([curves_a[key][:epoch] for key in common]))
+    diff = b - a
+    low_mean, high_mean = bootstrap_interval(diff)
+    same_seed = sum(seeds_a[key] == seeds_b[key] for key in common)
+    for name, head in (("first", head_a), ("second", head_b)):
+        print(f"{name}: {getattr(args, name)}  ({head['keras_backend']}, {head['precision']}, {head['fidelity']})")
+    print(f"{len(common)} configurations in both ({len(curves_a) - len(common)} only in the first, "
+          f"{len(curves_b) - len(common)} only in the second); {same_seed} with the same training seed; "
+          f"validation accuracy at epoch {epoch}")
+    print(f"Spearman between the two: {spearmanr(a, b).statistic:.3f} (the first's noise alone would leave "
+          f"about {ceiling:.3f}, 5th percentile {low:.3f})")
+    print(f"mean difference (second - first): {diff.mean():+.4f}, 95 % bootstrap interval "
+          f"[{low_mean:+.4f}, {high_mean:+.4f}]; first {a.mean():.4f}, second {b.mean():.4f}")
+    print(f"sd of the differences: {diff.std(ddof=1):.4f} against {np.sqrt(2) * noise:.4f} "
+          f"(sqrt(2) x the first's epoch-to-epoch noise sd {noise:.4f}: a floor for two seeds' differences)")
+    print("largest differences:")
+    for index in np.argsort(-np.abs(diff))[:5]:
+        print(f"  {a[index]:.4f} -> {b[index]:.4f}  {common[index]}")
+
+
+if __name__ == "__main__":
+    main()
