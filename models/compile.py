@@ -11,7 +11,7 @@ def compile_classifier(model, learning_rate: float, steps_per_execution: int = 1
     Adam at ``learning_rate``, sparse categorical cross-entropy, an accuracy metric and
     ``steps_per_execution`` fused steps. XLA (``jit_compile``) is on for JAX only. JAX's
     compiled path is its only fast one: without it, Keras runs every training step op by op
-    (on an H200, a 100-step fer-cnn epoch took 11.5 s through the harness, against 0.13 s for
+    (on an H200, a 100-step fer-cnn epoch took 11.5 s through the harness, against 0.14 s for
     a compiled ``fit`` of a similar two-block CNN; on CPU 1.8x; README, "Benchmarks"). On
     TensorFlow it is off: Keras turns XLA off anyway while
     TensorFlow op determinism is on (``keras.src.trainers.trainer.model_supports_jit``), and

@@ -16,10 +16,10 @@ There: the device tool's ``run`` with ``carry = [".gpu", ".whl"]`` and ``timeout
 (the H200 image has JAX 0.11.2, NumPy, pandas, scikit-learn, but no Keras and no TensorFlow)::
 
     export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
-    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site
-    python3 perf/gpu_record.py unpack --src .gpu --out /tmp/data
-    python3 perf/gpu_record.py run --data-dir /tmp/data --out $OUT --seconds 420 --workers 14
+    python3 -m pip install -q --no-index --no-deps --target "$PWD/.site" .whl/*.whl
+    export PYTHONPATH="$PWD/.site"
+    python3 perf/gpu_record.py unpack --src .gpu --out "$PWD/.data"
+    python3 perf/gpu_record.py run --data-dir "$PWD/.data" --out "$OUT" --seconds 420 --workers 14
 
 ``run`` records, with ``tunebench record --workers N`` on ``KERAS_BACKEND=jax``, float32 at
 JAX's ``highest`` matmul precision (no TF32), one configuration per chunk:
@@ -47,6 +47,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,8 +57,6 @@ SPLITS = ("train", "val", "test")
 PACKED = "fer2013.med.xz"
 SMALL = "fer2013.small.npz"
 INDEX = "fer2013.json"
-#: Where the phases record (outside ``--out``, which brings back files only).
-WORK = Path("/tmp/gpu-record")
 #: The smallest wide design worth recording.
 MIN_WIDE = 40
 #: The CPU recording's design (results/recordings/fer-cnn/recording.json).
@@ -133,16 +132,17 @@ RECORD = ("import sys\nsys.modules['tensorflow'] = None\n"
           "from tunebench.cli import main\nsys.exit(main(sys.argv[1:]))\n")
 
 
-def record_phase(name: str, record_args: list[str], out: Path, seconds: float, log) -> float:
-    """Run one phase until done or ``seconds`` have passed (then its process group is killed);
-    pack its recording as ``out/<name>.tar.gz``. Returns the wall seconds it took; exits where
-    the phase failed on its own with no chunk written (a broken install: nothing later would run)."""
+def record_phase(name: str, record_args: list[str], work: Path, out: Path, seconds: float, log) -> float:
+    """Run one phase in ``work`` until done or ``seconds`` have passed (then its process group
+    is killed); pack its recording as ``out/<name>.tar.gz``. Returns the wall seconds it took;
+    exits where the phase failed on its own with no chunk written (a broken install: nothing
+    later would run)."""
     started = time.monotonic()
-    folder = WORK / name
+    folder = work / name
     args = [sys.executable, "-c", RECORD, "record", "fer-cnn", *record_args, "--chunk-size", "1",
             "--out", str(folder)]
     print(f"[{name}] {' '.join(args[3:])} (at most {seconds:.0f} s)", file=log, flush=True)
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd="/tmp", start_new_session=True)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
     try:
         process.wait(timeout=max(seconds, 1))
     except subprocess.TimeoutExpired:
@@ -165,19 +165,21 @@ PACKAGE_DIRS = {"tunebench": ".", "datasets": "datasets", "models": "models", "s
 
 
 def check_installed() -> None:
-    """Exit unless the tunebench that the phases import (from /tmp, where the repository's
-    folders cannot shadow it) holds this repository's sources: a stale wheel once recorded
-    with models compiled the old way."""
+    """Exit unless the tunebench that the phases import (from outside the repository, whose
+    folders would shadow it) holds this repository's sources: a stale wheel once recorded with
+    models compiled the old way."""
     repo = Path(__file__).resolve().parents[1]
     found = subprocess.run([sys.executable, "-c", "import os, tunebench; print(os.path.dirname(tunebench.__file__))"],
-                           cwd="/tmp", capture_output=True, text=True)
+                           cwd=tempfile.gettempdir(), capture_output=True, text=True)
     if found.returncode != 0:
         sys.exit(f"tunebench is not importable outside the repository:\n{found.stderr[-2000:]}")
     installed = Path(found.stdout.strip())
-    stale = [str(source.relative_to(repo)) for folder, target in PACKAGE_DIRS.items()
-             for source in sorted((repo / folder).rglob("*.py"))
-             if not (installed / target / source.relative_to(repo / folder)).is_file()
-             or (installed / target / source.relative_to(repo / folder)).read_bytes() != source.read_bytes()]
+    stale = []
+    for folder, target in PACKAGE_DIRS.items():
+        for source in sorted((repo / folder).rglob("*.py")):
+            copy = installed / target / source.relative_to(repo / folder)
+            if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+                stale.append(str(source.relative_to(repo)))
     if stale:
         sys.exit(f"the installed tunebench ({installed}) differs from the repository in {', '.join(stale[:5])}"
                  f"{' ...' if len(stale) > 5 else ''}: build the wheel again (pip wheel --no-deps -w .whl .)")
@@ -190,11 +192,12 @@ def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, lo
                       JAX_DEFAULT_MATMUL_PRECISION="highest", TF_CPP_MIN_LOG_LEVEL="2")
     deadline = time.monotonic() + seconds
     out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="gpu-record-"))  # the phases' folders: --out brings back files only
     common = ["--data-dir", str(data_dir), "--workers", str(workers)] + (["--subset", subset] if subset else [])
     with open(out / "run.log", "a", encoding="utf-8") as log:
         configs, grid = CHECK_DESIGN
         took = record_phase("check", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs", str(epochs),
-                                      *common], out, deadline - time.monotonic(), log)
+                                      *common], work, out, deadline - time.monotonic(), log)
         pace = took / (configs + grid)  # seconds per configuration, all workers together
         left = deadline - time.monotonic()
         wide = min(max_wide, math.floor(0.8 * left / pace) - grid) if left > 0 else 0
@@ -202,10 +205,10 @@ def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, lo
               file=log, flush=True)
         if wide >= MIN_WIDE:
             record_phase("wide", ["--configs", str(wide), "--grid-configs", str(grid), "--epochs", str(epochs),
-                                  *common], out, deadline - time.monotonic(), log)
+                                  *common], work, out, deadline - time.monotonic(), log)
         if deadline - time.monotonic() > 60:
             record_phase("long", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs",
-                                  str(long_epochs), *common], out, deadline - time.monotonic(), log)
+                                  str(long_epochs), *common], work, out, deadline - time.monotonic(), log)
 
 
 def main() -> None:
@@ -220,7 +223,7 @@ def main() -> None:
     running = commands.add_parser("run", help="the three recording phases")
     running.add_argument("--data-dir", type=Path, required=True)
     running.add_argument("--out", type=Path, required=True)
-    running.add_argument("--seconds", type=float, default=480)
+    running.add_argument("--seconds", type=float, default=420)
     running.add_argument("--workers", type=int, default=14)
     running.add_argument("--epochs", type=int, default=10)
     running.add_argument("--long-epochs", type=int, default=30)
