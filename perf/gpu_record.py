@@ -193,7 +193,7 @@ def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, lo
     deadline = time.monotonic() + seconds
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="gpu-record-"))  # the phases' folders: --out brings back files only
-    common = ["--data-dir", str(data_dir), "--workers", str(workers)] + (["--subset", subset] if subset else [])
+    common = ["--data-dir", str(data_dir.resolve()), "--workers", str(workers)] + (["--subset", subset] if subset else [])
     with open(out / "run.log", "a", encoding="utf-8") as log:
         configs, grid = CHECK_DESIGN
         took = record_phase("check", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs", str(epochs),
