@@ -14,8 +14,9 @@ progress, and running the same command again goes on with the next missing chunk
 Layout of ``<out>/<benchmark>/``:
 
 - ``recording.json``: what was recorded (benchmark, options, epochs, data subset and
-  sizes, design parameters, versions, hardware) and, per finished chunk, its sha256, its
-  wall time and the machine it ran on.
+  sizes, design parameters, versions, hardware), the design's configurations themselves
+  (``design_configs``, kept from the first chunk on: see :func:`recorded_design`) and, per
+  finished chunk, its sha256, its wall time and the machine it ran on.
 - ``chunk-NNNN.csv.gz``: :data:`RECORDING_COLUMNS`, then one ``hp_<name>`` column per
   parameter (empty where inactive), then ``test_confusion`` (JSON, rows = true class).
 """
@@ -114,6 +115,25 @@ def design(space: SearchSpace, spec: DesignSpec) -> list[tuple[str, Config]]:
             seen.add(key)
             unique.append((origin, config))
     return unique
+
+
+#: The key of ``recording.json`` that keeps the design's configurations themselves.
+DESIGN_CONFIGS = "design_configs"
+
+
+def recorded_design(meta: dict[str, Any], space: SearchSpace) -> list[tuple[str, Config]]:
+    """The configurations of the recording whose ``recording.json`` is ``meta``, as ``(origin,
+    config)``: those it keeps under :data:`DESIGN_CONFIGS`, else (a recording made before they
+    were kept) the design rebuilt from its parameters.
+
+    Rebuilding is exact on one machine but not across machines: ``np.exp`` of the log-uniform
+    parameters differs in the last bit between CPUs (AVX2 and AVX-512 builds of NumPy's SIMD
+    code), and so does every seed derived from such a configuration. The kept configurations
+    are what was trained, wherever the recording goes on.
+    """
+    if DESIGN_CONFIGS in meta:
+        return [(origin, dict(config)) for origin, config in meta[DESIGN_CONFIGS]]
+    return design(space, DesignSpec(**meta["design"]))
 
 
 def chunk_path(directory: Path, index: int) -> Path:
@@ -222,5 +242,5 @@ def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
     return table
 
 
-__all__ = ["DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path", "design", "from_unit",
-           "latin_hypercube", "load_recording", "rows_for", "write_chunk"]
+__all__ = ["DESIGN_CONFIGS", "DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path", "design", "from_unit",
+           "latin_hypercube", "load_recording", "recorded_design", "rows_for", "write_chunk"]

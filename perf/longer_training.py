@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import DesignSpec, design, load_recording  # noqa: E402
+from tunebench.benchmarks.recording import load_recording, recorded_design  # noqa: E402
 from tunebench.datasets import resolve_data_dir  # noqa: E402
 from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     plan = parse_suite({"name": "longer", "seeds": [header["seed"]], "strategies": ["random"],
                         "benchmarks": {header["benchmark"]: benchmark_table}},
                        source="(perf/longer_training.py)").benchmarks[0]
-    origin, config = design(spec.make_space(plan.options), DesignSpec(**meta["design"]))[args.config_id]
+    origin, config = recorded_design(meta, spec.make_space(plan.options))[args.config_id]
     assert origin == recorded.origin.iloc[0], "the design does not rebuild this recording"
     benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(args.data_dir), header["seed"]), plan)
     benchmark.test_every_epoch = True

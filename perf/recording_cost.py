@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import DesignSpec, design, load_recording
+from tunebench.benchmarks.recording import load_recording, recorded_design
 from tunebench.benchmarks.replay import steady_epoch_seconds
 from tunebench.benchmarks.surrogate import TARGETS, fit_surrogate
 
@@ -37,7 +37,7 @@ def main() -> None:
 
     meta, table = load_recording(args.recording)
     space = get_benchmark_spec(meta["header"]["benchmark"]).make_space(meta["header"]["options"])
-    designed = design(space, DesignSpec(**meta["design"]))
+    designed = recorded_design(meta, space)
     recorded = table.groupby("config_id")["epoch_seconds"].sum()
     print(f"{args.recording}: {len(recorded)} of {len(designed)} configurations recorded, "
           f"{recorded.sum() / 3600:.1f} h of epochs (median {recorded.median() / 60:.0f} min a configuration)")

@@ -13,9 +13,10 @@ import pytest
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
-from tunebench.benchmarks.recording import (RECORDING_COLUMNS, DesignSpec, design, from_unit, latin_hypercube,
-                                            load_recording)
+from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec, design, from_unit,
+                                            latin_hypercube, load_recording)
 from tunebench.record import _claim, parse_subset, record_benchmark
+from tunebench.seeding import RunSeeds
 
 from test_resume import start
 
@@ -118,6 +119,29 @@ def test_another_design_in_the_same_folder_is_refused(recorded, tiny_data_dir, c
     args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(directory.parent), "--seed", "9"]
     assert main(args) == 2
     assert "recording.json was made with another" in capsys.readouterr().err
+
+
+def test_a_recording_goes_on_with_the_configurations_it_keeps(tiny_data_dir, tmp_path):
+    """Rebuilding the design elsewhere can give other last bits (NumPy's exp differs between
+    CPUs): a recording resumed on another machine must train what its first chunk was drawn
+    from, with the seeds derived from that."""
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]
+    assert main(args + ["--max-chunks", "1"]) == 0
+    meta_path = tmp_path / "mnist-mlp" / "recording.json"
+    meta = json.loads(meta_path.read_text())
+    rebuilt = design(MNIST_SPACE, DesignSpec(**meta["design"]))
+    assert meta[DESIGN_CONFIGS] == json.loads(json.dumps(rebuilt))
+    # what another machine's first chunk might have kept: config 5 (in the second chunk) differs
+    other = dict(rebuilt[5][1], learning_rate=next(rate for rate in MNIST_SPACE["learning_rate"].values()
+                                                   if rate != rebuilt[5][1]["learning_rate"]))
+    meta[DESIGN_CONFIGS][5][1] = other
+    meta_path.write_text(json.dumps(meta))
+    assert main(args) == 0
+    _, table = load_recording(tmp_path / "mnist-mlp")
+    trained = table[table["config_id"] == 5].iloc[0]
+    assert trained["hp_learning_rate"] == pytest.approx(other["learning_rate"])
+    assert trained["training_seed"] == RunSeeds("mnist-mlp", 0).training(other)
+    assert json.loads(meta_path.read_text())[DESIGN_CONFIGS][5][1] == other  # kept, not rebuilt
 
 
 def test_an_altered_chunk_is_detected(recorded, tmp_path):

@@ -27,7 +27,8 @@ import pandas as pd
 
 from tunebench.backend import JAX, jax_numerics, keras_backend
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import RECORDING_FILE, DesignSpec, chunk_path, design, rows_for, write_chunk
+from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_FILE, DesignSpec, chunk_path, design,
+                                            recorded_design, rows_for, write_chunk)
 from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
@@ -56,7 +57,9 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     quality (:func:`tunebench.benchmarks.surrogate.surrogate_quality`, model ``surrogate``)
     is stored in ``recording.json``; a complete recording whose stored quality is of another
     model, or names none (an older tunebench's), has it measured again, so the same command
-    brings a finished recording up to date without training anything.
+    brings a finished recording up to date without training anything. The first chunk keeps the
+    design's configurations in ``recording.json``, and a recording that has them goes on with
+    them (:func:`tunebench.benchmarks.recording.recorded_design`), on whatever machine.
 
     Parameters
     ----------
@@ -92,9 +95,9 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     directory.mkdir(parents=True, exist_ok=True)
     meta_path = directory / RECORDING_FILE
     wanted = {"header": header, "design": asdict(spec)}
-    configs = design(space, spec)
     with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
         meta = _read_meta(meta_path, wanted)
+        configs = recorded_design(meta, space) if meta["chunks"] else design(space, spec)
         meta["total_configs"] = len(configs)
     written = []
     for index, start in enumerate(range(0, len(configs), spec.chunk_size)):
@@ -123,6 +126,8 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
                 meta = _read_meta(meta_path, wanted)
                 meta["total_configs"] = len(configs)
+                if not meta["chunks"]:  # the first chunk: keep the configurations it was drawn from
+                    meta[DESIGN_CONFIGS] = [[origin, config] for origin, config in configs]
                 meta["chunks"][path.name] = entry
                 if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
                     meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
