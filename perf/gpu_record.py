@@ -12,27 +12,40 @@ Here, once (``.gpu`` and ``.whl`` listed in ``.git/info/exclude``)::
     pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
 
-There: the device tool's ``run`` with ``carry = [".gpu", ".whl"]`` and ``timeout_s = 500``
-(the H200 image has JAX 0.11.2, NumPy, pandas, scikit-learn, but no Keras and no TensorFlow)::
+There: the device tool's ``run`` with ``carry = [".gpu", ".whl"]`` and ``timeout_s = 600``
+(the H200 image has JAX 0.11.2, NumPy, pandas, scikit-learn, but no Keras and no TensorFlow;
+installing and unpacking take about 12 s there)::
 
     export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
     python3 -m pip install -q --no-index --no-deps --target "$PWD/.site" .whl/*.whl
     export PYTHONPATH="$PWD/.site"
     python3 perf/gpu_record.py unpack --src .gpu --out "$PWD/.data"
-    python3 perf/gpu_record.py run --data-dir "$PWD/.data" --out "$OUT" --seconds 420 --workers 14
+    python3 perf/gpu_record.py run --data-dir "$PWD/.data" --out "$OUT" --seconds 510 --workers 14
+
+And here again, with the files it brought back (``files_at``), before committing::
+
+    for t in FILES_AT/*.tar.gz; do tar xzf "$t" -C results/recordings-in-progress/gpu; done
 
 ``run`` records, with ``tunebench record --workers N`` on ``KERAS_BACKEND=jax``, float32 at
-JAX's ``highest`` matmul precision (no TF32), one configuration per chunk:
+JAX's ``highest`` matmul precision (no TF32), one configuration per chunk, three recordings
+in turn until ``--seconds`` have passed:
 
-1. ``check``: the committed CPU recording's design (48 Latin-hypercube + 8 grid points, seed
-   0) at 10 epochs, so the two backends can be compared configuration by configuration;
-2. ``wide``: a larger design at 10 epochs, sized from phase 1's pace to end inside the time
-   left (less a margin);
-3. ``long``: the design of phase 1 at ``--long-epochs`` epochs until the time is up (a
-   prefix of it: evidence for a longer fidelity, not a finished recording).
+1. ``check``: the committed CPU recording's design (read from its ``recording.json``: 48
+   Latin-hypercube + 8 grid points, seed 0) at 10 epochs, so the two backends can be compared
+   configuration by configuration (``perf/compare_recordings.py``);
+2. ``wide``: a larger design at 10 epochs (``--wide-configs`` Latin-hypercube points and the
+   same grid points), the lever on the surrogate's held-out Spearman;
+3. ``long``: the design of phase 1 at ``--long-epochs`` epochs (evidence for a longer
+   fidelity).
 
-Each phase's recording comes back as ``<phase>.tar.gz`` under ``--out``, with ``run.log``.
-A phase stopped at the deadline keeps every finished chunk (each is written atomically).
+No call finishes all three: on the H200 14 workers finish a configuration every 12 s or so
+(41 of the 56 in the first 510 s, 2026-12-04). So each phase goes on from the chunks already
+under ``--resume-from/<phase>/fer-cnn`` (the repository's ``results/recordings-in-progress/gpu``,
+which travels with the working tree), and later calls pick up where this one stopped.
+
+Each phase's recording comes back as ``<phase>.tar.gz`` (holding ``<phase>/fer-cnn/``) under
+``--out``, with ``run.log``. The tarball is made again whenever a chunk lands, so a call killed
+from outside still brings back every chunk finished (each is written atomically).
 """
 
 from __future__ import annotations
@@ -41,8 +54,8 @@ import argparse
 import hashlib
 import json
 import lzma
-import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,10 +70,9 @@ SPLITS = ("train", "val", "test")
 PACKED = "fer2013.med.xz"
 SMALL = "fer2013.small.npz"
 INDEX = "fer2013.json"
-#: The smallest wide design worth recording.
-MIN_WIDE = 40
-#: The CPU recording's design (results/recordings/fer-cnn/recording.json).
-CHECK_DESIGN = (48, 8)
+REPO = Path(__file__).resolve().parents[1]
+#: Where the GPU recordings in progress are kept between calls, one folder per phase.
+RESUME_FROM = Path("results/recordings-in-progress/gpu")
 
 
 def med_prediction(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -133,30 +145,56 @@ RECORD = ("import sys\nsys.modules['tensorflow'] = None\n"
 
 
 def record_phase(name: str, record_args: list[str], work: Path, out: Path, seconds: float, log) -> float:
-    """Run one phase in ``work`` until done or ``seconds`` have passed (then its process group
-    is killed); pack its recording as ``out/<name>.tar.gz``. Returns the wall seconds it took;
-    exits where the phase failed on its own with no chunk written (a broken install: nothing
-    later would run)."""
+    """Run one phase in ``work/<name>`` until done or ``seconds`` have passed (then its process
+    group is killed). ``out/<name>.tar.gz`` holds its recording as ``<name>/fer-cnn/``, made
+    again whenever a chunk has landed (so a call killed from outside still brings back what was
+    finished) and at the end. Returns the wall seconds it took; exits where the phase failed on
+    its own with no chunk written (a broken install: nothing later would run)."""
     started = time.monotonic()
     folder = work / name
     args = [sys.executable, "-c", RECORD, "record", "fer-cnn", *record_args, "--chunk-size", "1",
             "--out", str(folder)]
     print(f"[{name}] {' '.join(args[3:])} (at most {seconds:.0f} s)", file=log, flush=True)
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
-    try:
-        process.wait(timeout=max(seconds, 1))
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        print(f"[{name}] stopped at its deadline", file=log, flush=True)
+    packed = _chunks(folder)
+    while process.poll() is None:
+        left = seconds - (time.monotonic() - started)
+        if left <= 0:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            print(f"[{name}] stopped at its deadline", file=log, flush=True)
+            break
+        try:
+            process.wait(timeout=min(SNAPSHOT_SECONDS, left))
+        except subprocess.TimeoutExpired:
+            if _chunks(folder) != packed:
+                packed = _chunks(folder)
+                _pack_phase(folder, name, out)
     took = time.monotonic() - started
-    if process.returncode > 0 and not list(folder.glob("fer-cnn/chunk-*")):
+    if process.returncode > 0 and not _chunks(folder):
         sys.exit(f"[{name}] failed (exit {process.returncode}) before any chunk: see {out / 'run.log'}")
-    if (folder / "fer-cnn").is_dir():
-        with tarfile.open(out / f"{name}.tar.gz", "w:gz") as tar:
-            tar.add(folder / "fer-cnn", arcname=name, filter=lambda info: None if info.name.endswith(".lock") else info)
-    print(f"[{name}] {took:.0f} s, exit {process.returncode}", file=log, flush=True)
+    _pack_phase(folder, name, out)
+    print(f"[{name}] {took:.0f} s, exit {process.returncode}, {len(_chunks(folder))} chunks", file=log, flush=True)
     return took
+
+
+#: How often a running phase looks for newly finished chunks to pack (seconds).
+SNAPSHOT_SECONDS = 30
+
+
+def _chunks(folder: Path) -> list[Path]:
+    return sorted((folder / "fer-cnn").glob("chunk-*.csv.gz"))
+
+
+def _pack_phase(folder: Path, name: str, out: Path) -> None:
+    """``out/<name>.tar.gz`` from ``folder/fer-cnn`` (lock files left out), replaced atomically."""
+    if not (folder / "fer-cnn").is_dir():
+        return
+    partial = out / f".{name}.tar.gz"
+    with tarfile.open(partial, "w:gz") as tar:
+        tar.add(folder / "fer-cnn", arcname=f"{name}/fer-cnn",
+                filter=lambda info: None if Path(info.name).name.startswith(".") else info)
+    partial.replace(out / f"{name}.tar.gz")
 
 
 #: The repository's source folders and where each lands in the installed package.
@@ -168,7 +206,6 @@ def check_installed() -> None:
     """Exit unless the tunebench that the phases import (from outside the repository, whose
     folders would shadow it) holds this repository's sources: a stale wheel once recorded with
     models compiled the old way."""
-    repo = Path(__file__).resolve().parents[1]
     found = subprocess.run([sys.executable, "-c", "import os, tunebench; print(os.path.dirname(tunebench.__file__))"],
                            cwd=tempfile.gettempdir(), capture_output=True, text=True)
     if found.returncode != 0:
@@ -176,17 +213,25 @@ def check_installed() -> None:
     installed = Path(found.stdout.strip())
     stale = []
     for folder, target in PACKAGE_DIRS.items():
-        for source in sorted((repo / folder).rglob("*.py")):
-            copy = installed / target / source.relative_to(repo / folder)
+        for source in sorted((REPO / folder).rglob("*.py")):
+            copy = installed / target / source.relative_to(REPO / folder)
             if not copy.is_file() or copy.read_bytes() != source.read_bytes():
-                stale.append(str(source.relative_to(repo)))
+                stale.append(str(source.relative_to(REPO)))
     if stale:
         sys.exit(f"the installed tunebench ({installed}) differs from the repository in {', '.join(stale[:5])}"
                  f"{' ...' if len(stale) > 5 else ''}: build the wheel again (pip wheel --no-deps -w .whl .)")
 
 
+def committed_design() -> tuple[int, int]:
+    """The committed CPU recording's design: (Latin-hypercube points, grid points)."""
+    design = json.loads((REPO / "results/recordings/fer-cnn/recording.json").read_text())["design"]
+    return design["configs"], design["grid_configs"]
+
+
 def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, long_epochs: int,
-        subset: str | None, max_wide: int) -> None:
+        subset: str | None, wide_configs: int, resume_from: Path) -> None:
+    """The three phases in turn, each resuming its recording under ``resume_from/<phase>/``
+    where one is there, until ``seconds`` have passed."""
     check_installed()
     os.environ.update(KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
                       JAX_DEFAULT_MATMUL_PRECISION="highest", TF_CPP_MIN_LOG_LEVEL="2")
@@ -194,21 +239,20 @@ def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, lo
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="gpu-record-"))  # the phases' folders: --out brings back files only
     common = ["--data-dir", str(data_dir.resolve()), "--workers", str(workers)] + (["--subset", subset] if subset else [])
+    configs, grid = committed_design()
+    phases = [("check", configs, grid, epochs), ("wide", wide_configs, grid, epochs),
+              ("long", configs, grid, long_epochs)]
     with open(out / "run.log", "a", encoding="utf-8") as log:
-        configs, grid = CHECK_DESIGN
-        took = record_phase("check", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs", str(epochs),
-                                      *common], work, out, deadline - time.monotonic(), log)
-        pace = took / (configs + grid)  # seconds per configuration, all workers together
-        left = deadline - time.monotonic()
-        wide = min(max_wide, math.floor(0.8 * left / pace) - grid) if left > 0 else 0
-        print(f"pace {pace:.2f} s a configuration; {left:.0f} s left: wide design of {wide} + {grid}",
-              file=log, flush=True)
-        if wide >= MIN_WIDE:
-            record_phase("wide", ["--configs", str(wide), "--grid-configs", str(grid), "--epochs", str(epochs),
-                                  *common], work, out, deadline - time.monotonic(), log)
-        if deadline - time.monotonic() > 60:
-            record_phase("long", ["--configs", str(configs), "--grid-configs", str(grid), "--epochs",
-                                  str(long_epochs), *common], work, out, deadline - time.monotonic(), log)
+        for name, lhs, grid_points, phase_epochs in phases:
+            left = deadline - time.monotonic()
+            if left < 60:
+                break
+            if (resume_from / name / "fer-cnn").is_dir():
+                shutil.copytree(resume_from / name / "fer-cnn", work / name / "fer-cnn")
+                print(f"[{name}] resuming {len(_chunks(work / name))} chunks from {resume_from / name}",
+                      file=log, flush=True)
+            record_phase(name, ["--configs", str(lhs), "--grid-configs", str(grid_points), "--epochs",
+                                str(phase_epochs), *common], work, out, left, log)
 
 
 def main() -> None:
@@ -227,7 +271,9 @@ def main() -> None:
     running.add_argument("--workers", type=int, default=14)
     running.add_argument("--epochs", type=int, default=10)
     running.add_argument("--long-epochs", type=int, default=30)
-    running.add_argument("--max-wide", type=int, default=392, help="largest wide design (Latin-hypercube points)")
+    running.add_argument("--wide-configs", type=int, default=192, help="the wide design's Latin-hypercube points")
+    running.add_argument("--resume-from", type=Path, default=REPO / RESUME_FROM,
+                         help="a folder with <phase>/fer-cnn recordings to go on with (default: %(default)s)")
     running.add_argument("--subset", help="a data subset (a CPU rehearsal)")
     args = parser.parse_args()
     if args.command == "pack":
@@ -236,7 +282,7 @@ def main() -> None:
         unpack(args.src, args.out)
     else:
         run(args.data_dir, args.out, args.seconds, args.workers, args.epochs, args.long_epochs, args.subset,
-            args.max_wide)
+            args.wide_configs, args.resume_from)
 
 
 if __name__ == "__main__":
