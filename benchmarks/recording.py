@@ -6,8 +6,9 @@ design with the live harness and writes it in this format; replay benchmarks
 (:mod:`tunebench.benchmarks.replay`) read it. This module knows nothing of either.
 
 The design is a seeded Latin hypercube over the search space (space-filling) plus a seeded
-sample of the grid strategy's points. It is a pure function of its parameters, so a
-recording is made in chunks of consecutive configurations, each written atomically as
+sample of the grid strategy's points. It is a pure function of its parameters (up to a float's
+last bits from one CPU to another, which is why a recording keeps it), so a recording is
+made in chunks of consecutive configurations, each written atomically as
 ``chunk-NNNN.csv.gz`` when it is finished: a killed recording loses at most the chunk in
 progress, and running the same command again goes on with the next missing chunk.
 
@@ -15,7 +16,7 @@ Layout of ``<out>/<benchmark>/``:
 
 - ``recording.json``: what was recorded (benchmark, options, epochs, data subset and
   sizes, design parameters, versions, hardware), the design's configurations themselves
-  (``design_configs``, kept from the first chunk on: see :func:`recorded_design`) and, per
+  (``design_configs``, written when the recording starts: see :func:`recorded_design`) and, per
   finished chunk, its sha256, its wall time and the machine it ran on.
 - ``chunk-NNNN.csv.gz``: :data:`RECORDING_COLUMNS`, then one ``hp_<name>`` column per
   parameter (empty where inactive), then ``test_confusion`` (JSON, rows = true class).
@@ -27,6 +28,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import random
 import re
 import zlib
@@ -121,19 +123,40 @@ def design(space: SearchSpace, spec: DesignSpec) -> list[tuple[str, Config]]:
 DESIGN_CONFIGS = "design_configs"
 
 
-def recorded_design(meta: dict[str, Any], space: SearchSpace) -> list[tuple[str, Config]]:
-    """The configurations of the recording whose ``recording.json`` is ``meta``, as ``(origin,
-    config)``: those it keeps under :data:`DESIGN_CONFIGS`, else (a recording made before they
-    were kept) the design rebuilt from its parameters.
+def recorded_design(meta: dict[str, Any], space: SearchSpace, source: Path | str = RECORDING_FILE
+                    ) -> list[tuple[str, Config]]:
+    """The configurations of the recording whose ``recording.json`` (``source``) is ``meta``, as
+    ``(origin, config)``: those it keeps under :data:`DESIGN_CONFIGS`, else (a recording begun
+    before they were kept) the design rebuilt from its parameters.
 
     Rebuilding is exact on one machine but not across machines: ``np.exp`` of the log-uniform
-    parameters differs in the last bit between CPUs (AVX2 and AVX-512 builds of NumPy's SIMD
-    code), and so does every seed derived from such a configuration. The kept configurations
-    are what was trained, wherever the recording goes on.
+    parameters can differ in the last bit between CPUs (AVX2 and AVX-512 code in NumPy), and
+    so does every seed derived from such a configuration. The kept configurations are what
+    the recording trains, wherever it goes on. Raises :class:`InputError` naming ``source``
+    where they are not the design's, up to those last bits.
     """
-    if DESIGN_CONFIGS in meta:
-        return [(origin, dict(config)) for origin, config in meta[DESIGN_CONFIGS]]
-    return design(space, DesignSpec(**meta["design"]))
+    rebuilt = design(space, DesignSpec(**meta["design"]))
+    if DESIGN_CONFIGS not in meta:
+        return rebuilt
+    kept = meta[DESIGN_CONFIGS]
+    if not isinstance(kept, list) or len(kept) != len(rebuilt):
+        raise InputError(f"recording {source}: {DESIGN_CONFIGS} must list the design's {len(rebuilt)} "
+                         f"configurations as [origin, configuration] pairs")
+    for index, (entry, (origin, config)) in enumerate(zip(kept, rebuilt)):
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == origin and isinstance(entry[1], dict)
+                and _same_config(entry[1], config)):
+            raise InputError(f"recording {source}: {DESIGN_CONFIGS}[{index}] is {entry!r}, not the design's "
+                             f"{[origin, config]!r} (nor the same up to the last bits)")
+    return [(origin, dict(config)) for origin, config in kept]
+
+
+def _same_config(kept: dict[str, Any], rebuilt: Config) -> bool:
+    """The same parameters and values, floats within a relative 1e-9."""
+    if kept.keys() != rebuilt.keys():
+        return False
+    return all(math.isclose(kept[name], value, rel_tol=1e-9)
+               if isinstance(value, float) and isinstance(kept[name], (int, float)) and not isinstance(kept[name], bool)
+               else kept[name] == value for name, value in rebuilt.items())
 
 
 def chunk_path(directory: Path, index: int) -> Path:

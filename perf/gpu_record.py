@@ -1,4 +1,4 @@
-"""Record fer-cnn on a GPU machine whose image has no TensorFlow (Keras 3 on JAX), in one call.
+"""Record fer-cnn on a GPU machine whose image has no TensorFlow (Keras 3 on JAX), call by call.
 
 The device tool carries at most 64 MiB, and ``fer2013.npz`` is 78.5 MB, so the faces travel
 packed: each pixel as its difference from the median edge predictor of JPEG-LS (LOCO-I), then
@@ -26,6 +26,11 @@ And here again, with the files it brought back (``files_at``), before committing
 
     for t in FILES_AT/*.tar.gz; do tar xzf "$t" -C results/recordings-in-progress/gpu; done
 
+A rehearsal on CPU, with the wheels installed here the same way (minutes): ``run --data-dir
+../shared/datasets --out /tmp/rehearsal --seconds 150 --workers 2 --epochs 1 --wide-configs 8
+--subset train=300,val=100,test=100 --resume-from <an empty folder>`` (the recordings under
+the default ``--resume-from`` are of the full data: a phase refuses to go on with them).
+
 ``run`` records, with ``tunebench record --workers N`` on ``KERAS_BACKEND=jax``, float32 at
 JAX's ``highest`` matmul precision (no TF32), one configuration per chunk, three recordings
 in turn until ``--seconds`` have passed:
@@ -52,8 +57,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import lzma
+import math
 import os
 import shutil
 import signal
@@ -144,19 +151,21 @@ RECORD = ("import sys\nsys.modules['tensorflow'] = None\n"
           "from tunebench.cli import main\nsys.exit(main(sys.argv[1:]))\n")
 
 
-def record_phase(name: str, record_args: list[str], work: Path, out: Path, seconds: float, log) -> float:
+def record_phase(name: str, record_args: list[str], work: Path, out: Path, seconds: float, log) -> None:
     """Run one phase in ``work/<name>`` until done or ``seconds`` have passed (then its process
     group is killed). ``out/<name>.tar.gz`` holds its recording as ``<name>/fer-cnn/``, made
-    again whenever a chunk has landed (so a call killed from outside still brings back what was
-    finished) and at the end. Returns the wall seconds it took; exits where the phase failed on
-    its own with no chunk written (a broken install: nothing later would run)."""
+    again whenever ``recording.json`` changed (so a call killed from outside still brings back
+    what was finished) and at the end. Exits where the phase failed on its own without a new
+    chunk (a broken install, or a recording under ``--resume-from`` of other settings: nothing
+    later would run)."""
     started = time.monotonic()
     folder = work / name
     args = [sys.executable, "-c", RECORD, "record", "fer-cnn", *record_args, "--chunk-size", "1",
             "--out", str(folder)]
     print(f"[{name}] {' '.join(args[3:])} (at most {seconds:.0f} s)", file=log, flush=True)
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
-    packed = _chunks(folder)
+    before = _chunks(folder)
+    packed = _meta_bytes(folder)
     while process.poll() is None:
         left = seconds - (time.monotonic() - started)
         if left <= 0:
@@ -167,15 +176,14 @@ def record_phase(name: str, record_args: list[str], work: Path, out: Path, secon
         try:
             process.wait(timeout=min(SNAPSHOT_SECONDS, left))
         except subprocess.TimeoutExpired:
-            if _chunks(folder) != packed:
-                packed = _chunks(folder)
+            if _meta_bytes(folder) != packed:
+                packed = _meta_bytes(folder)
                 _pack_phase(folder, name, out)
-    took = time.monotonic() - started
-    if process.returncode > 0 and not _chunks(folder):
-        sys.exit(f"[{name}] failed (exit {process.returncode}) before any chunk: see {out / 'run.log'}")
+    if process.returncode > 0 and _chunks(folder) == before:
+        sys.exit(f"[{name}] failed (exit {process.returncode}) without a new chunk: see {out / 'run.log'}")
     _pack_phase(folder, name, out)
-    print(f"[{name}] {took:.0f} s, exit {process.returncode}, {len(_chunks(folder))} chunks", file=log, flush=True)
-    return took
+    print(f"[{name}] {time.monotonic() - started:.0f} s, exit {process.returncode}, {len(_chunks(folder))} chunks",
+          file=log, flush=True)
 
 
 #: How often a running phase looks for newly finished chunks to pack (seconds).
@@ -186,14 +194,26 @@ def _chunks(folder: Path) -> list[Path]:
     return sorted((folder / "fer-cnn").glob("chunk-*.csv.gz"))
 
 
+def _meta_bytes(folder: Path) -> bytes | None:
+    try:
+        return (folder / "fer-cnn" / "recording.json").read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def _pack_phase(folder: Path, name: str, out: Path) -> None:
-    """``out/<name>.tar.gz`` from ``folder/fer-cnn`` (lock files left out), replaced atomically."""
-    if not (folder / "fer-cnn").is_dir():
+    """``out/<name>.tar.gz`` from ``folder/fer-cnn``, replaced atomically: ``recording.json`` as
+    read first, then every chunk file (each written atomically), so every chunk it lists is in."""
+    meta = _meta_bytes(folder)
+    if meta is None:
         return
     partial = out / f".{name}.tar.gz"
     with tarfile.open(partial, "w:gz") as tar:
-        tar.add(folder / "fer-cnn", arcname=f"{name}/fer-cnn",
-                filter=lambda info: None if Path(info.name).name.startswith(".") else info)
+        info = tarfile.TarInfo(f"{name}/fer-cnn/recording.json")
+        info.size, info.mtime = len(meta), int(time.time())
+        tar.addfile(info, io.BytesIO(meta))
+        for chunk in _chunks(folder):
+            tar.add(chunk, arcname=f"{name}/fer-cnn/{chunk.name}")
     partial.replace(out / f"{name}.tar.gz")
 
 
@@ -222,37 +242,57 @@ def check_installed() -> None:
                  f"{' ...' if len(stale) > 5 else ''}: build the wheel again (pip wheel --no-deps -w .whl .)")
 
 
-def committed_design() -> tuple[int, int]:
-    """The committed CPU recording's design: (Latin-hypercube points, grid points)."""
-    design = json.loads((REPO / "results/recordings/fer-cnn/recording.json").read_text())["design"]
-    return design["configs"], design["grid_configs"]
+def committed_design() -> dict[str, int]:
+    """The committed CPU recording's design (``configs``, ``grid_configs``, ``seed``, ``chunk_size``)."""
+    return json.loads((REPO / "results/recordings/fer-cnn/recording.json").read_text())["design"]
+
+
+def seconds_needed(folder: Path, epochs: int, check_epochs: int) -> float:
+    """About how long one configuration of ``epochs`` epochs takes with every worker busy: the
+    median chunk wall time of the ``check`` recording in ``folder`` scaled by epochs (60 s where
+    it has none)."""
+    meta = _meta_bytes(folder / "check")
+    walls = [chunk["wall_seconds"] for chunk in json.loads(meta)["chunks"].values()] if meta else []
+    return float(np.median(walls)) * epochs / check_epochs if walls else 60.0
+
+
+def is_finished(folder: Path) -> bool:
+    """Every configuration recorded and the surrogate's quality stored."""
+    meta = _meta_bytes(folder)
+    if meta is None:
+        return False
+    meta = json.loads(meta)
+    return bool(meta.get("surrogate_quality")) and len(meta["chunks"]) >= meta.get("total_configs", math.inf)
 
 
 def run(data_dir: Path, out: Path, seconds: float, workers: int, epochs: int, long_epochs: int,
         subset: str | None, wide_configs: int, resume_from: Path) -> None:
     """The three phases in turn, each resuming its recording under ``resume_from/<phase>/``
-    where one is there, until ``seconds`` have passed."""
+    where one is there, while at least one configuration's time is left."""
+    deadline = time.monotonic() + seconds
     check_installed()
     os.environ.update(KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false",
                       JAX_DEFAULT_MATMUL_PRECISION="highest", TF_CPP_MIN_LOG_LEVEL="2")
-    deadline = time.monotonic() + seconds
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="gpu-record-"))  # the phases' folders: --out brings back files only
-    common = ["--data-dir", str(data_dir.resolve()), "--workers", str(workers)] + (["--subset", subset] if subset else [])
-    configs, grid = committed_design()
-    phases = [("check", configs, grid, epochs), ("wide", wide_configs, grid, epochs),
-              ("long", configs, grid, long_epochs)]
+    design = committed_design()
+    common = ["--data-dir", str(data_dir.resolve()), "--workers", str(workers), "--seed", str(design["seed"]),
+              "--grid-configs", str(design["grid_configs"])] + (["--subset", subset] if subset else [])
+    phases = [("check", design["configs"], epochs), ("wide", wide_configs, epochs), ("long", design["configs"], long_epochs)]
     with open(out / "run.log", "a", encoding="utf-8") as log:
-        for name, lhs, grid_points, phase_epochs in phases:
-            left = deadline - time.monotonic()
-            if left < 60:
-                break
+        for name, configs, phase_epochs in phases:
             if (resume_from / name / "fer-cnn").is_dir():
                 shutil.copytree(resume_from / name / "fer-cnn", work / name / "fer-cnn")
-                print(f"[{name}] resuming {len(_chunks(work / name))} chunks from {resume_from / name}",
+            left, needed = deadline - time.monotonic(), seconds_needed(work, phase_epochs, epochs)
+            if is_finished(work / name):
+                print(f"[{name}] finished already", file=log, flush=True)
+                continue
+            if left < needed:
+                print(f"[{name}] not started: {left:.0f} s left, a configuration takes about {needed:.0f} s",
                       file=log, flush=True)
-            record_phase(name, ["--configs", str(lhs), "--grid-configs", str(grid_points), "--epochs",
-                                str(phase_epochs), *common], work, out, left, log)
+                break
+            print(f"[{name}] {len(_chunks(work / name))} chunks to go on from", file=log, flush=True)
+            record_phase(name, ["--configs", str(configs), "--epochs", str(phase_epochs), *common], work, out, left, log)
 
 
 def main() -> None:
@@ -267,7 +307,7 @@ def main() -> None:
     running = commands.add_parser("run", help="the three recording phases")
     running.add_argument("--data-dir", type=Path, required=True)
     running.add_argument("--out", type=Path, required=True)
-    running.add_argument("--seconds", type=float, default=420)
+    running.add_argument("--seconds", type=float, default=510)
     running.add_argument("--workers", type=int, default=14)
     running.add_argument("--epochs", type=int, default=10)
     running.add_argument("--long-epochs", type=int, default=30)

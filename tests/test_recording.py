@@ -123,25 +123,42 @@ def test_another_design_in_the_same_folder_is_refused(recorded, tiny_data_dir, c
 
 def test_a_recording_goes_on_with_the_configurations_it_keeps(tiny_data_dir, tmp_path):
     """Rebuilding the design elsewhere can give other last bits (NumPy's exp differs between
-    CPUs): a recording resumed on another machine must train what its first chunk was drawn
-    from, with the seeds derived from that."""
+    CPUs): a recording resumed on another machine must train the configurations it began
+    with, with the seeds derived from them."""
     args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]
     assert main(args + ["--max-chunks", "1"]) == 0
     meta_path = tmp_path / "mnist-mlp" / "recording.json"
     meta = json.loads(meta_path.read_text())
     rebuilt = design(MNIST_SPACE, DesignSpec(**meta["design"]))
     assert meta[DESIGN_CONFIGS] == json.loads(json.dumps(rebuilt))
-    # what another machine's first chunk might have kept: config 5 (in the second chunk) differs
-    other = dict(rebuilt[5][1], learning_rate=next(rate for rate in MNIST_SPACE["learning_rate"].values()
-                                                   if rate != rebuilt[5][1]["learning_rate"]))
+    # what another machine began with: config 5 (in the second chunk) one bit off in a dropout
+    config = rebuilt[5][1]
+    other = dict(config, dropout_1=float(np.nextafter(config["dropout_1"], 1.0)))
+    assert RunSeeds("mnist-mlp", 0).training(other) != RunSeeds("mnist-mlp", 0).training(config)
     meta[DESIGN_CONFIGS][5][1] = other
     meta_path.write_text(json.dumps(meta))
     assert main(args) == 0
     _, table = load_recording(tmp_path / "mnist-mlp")
     trained = table[table["config_id"] == 5].iloc[0]
-    assert trained["hp_learning_rate"] == pytest.approx(other["learning_rate"])
     assert trained["training_seed"] == RunSeeds("mnist-mlp", 0).training(other)
     assert json.loads(meta_path.read_text())[DESIGN_CONFIGS][5][1] == other  # kept, not rebuilt
+
+
+def test_kept_configurations_that_are_not_the_design_are_refused(tiny_data_dir, tmp_path, capsys):
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]
+    directory = tmp_path / "mnist-mlp"
+    directory.mkdir()
+    rebuilt = design(MNIST_SPACE, DesignSpec(configs=5, grid_configs=1, seed=0, chunk_size=4))
+    assert main(args + ["--max-chunks", "0"]) == 0  # a new recording keeps its configurations at once
+    meta = json.loads((directory / "recording.json").read_text())
+    assert meta[DESIGN_CONFIGS] == json.loads(json.dumps(rebuilt)) and meta["chunks"] == {}
+    rate = next(r for r in MNIST_SPACE["learning_rate"].values() if r != rebuilt[1][1]["learning_rate"])
+    meta[DESIGN_CONFIGS][1][1]["learning_rate"] = rate
+    (directory / "recording.json").write_text(json.dumps(meta))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(directory / "recording.json") in err and f"{DESIGN_CONFIGS}[1]" in err
+    assert not list(directory.glob("chunk-*"))
 
 
 def test_an_altered_chunk_is_detected(recorded, tmp_path):

@@ -57,9 +57,9 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     quality (:func:`tunebench.benchmarks.surrogate.surrogate_quality`, model ``surrogate``)
     is stored in ``recording.json``; a complete recording whose stored quality is of another
     model, or names none (an older tunebench's), has it measured again, so the same command
-    brings a finished recording up to date without training anything. The first chunk keeps the
-    design's configurations in ``recording.json``, and a recording that has them goes on with
-    them (:func:`tunebench.benchmarks.recording.recorded_design`), on whatever machine.
+    brings a finished recording up to date without training anything. A new recording keeps
+    its design's configurations in ``recording.json`` before it trains any, and goes on with
+    them (:func:`tunebench.benchmarks.recording.recorded_design`) on whatever machine.
 
     Parameters
     ----------
@@ -97,8 +97,11 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     wanted = {"header": header, "design": asdict(spec)}
     with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
         meta = _read_meta(meta_path, wanted)
-        configs = recorded_design(meta, space) if meta["chunks"] else design(space, spec)
-        meta["total_configs"] = len(configs)
+        if DESIGN_CONFIGS not in meta and not meta["chunks"]:  # a new recording: its configurations are fixed here
+            meta[DESIGN_CONFIGS] = [[origin, config] for origin, config in design(space, spec)]
+            meta["total_configs"] = len(meta[DESIGN_CONFIGS])
+            _write_meta(meta_path, meta)
+        configs = recorded_design(meta, space, meta_path)
     written = []
     for index, start in enumerate(range(0, len(configs), spec.chunk_size)):
         path = chunk_path(directory, index)
@@ -126,19 +129,21 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
                 meta = _read_meta(meta_path, wanted)
                 meta["total_configs"] = len(configs)
-                if not meta["chunks"]:  # the first chunk: keep the configurations it was drawn from
-                    meta[DESIGN_CONFIGS] = [[origin, config] for origin, config in configs]
                 meta["chunks"][path.name] = entry
                 if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
                     meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
-                write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+                _write_meta(meta_path, meta)
     with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
         meta = _read_meta(meta_path, wanted)
         stored = meta.get("surrogate_quality") or {}
         if not written and _complete(meta, spec, configs) and stored.get("model") != surrogate:
             meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
-            write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+            _write_meta(meta_path, meta)
     return written
+
+
+def _write_meta(meta_path: Path, meta: dict[str, Any]) -> None:
+    write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _read_meta(meta_path: Path, wanted: dict[str, Any]) -> dict[str, Any]:
