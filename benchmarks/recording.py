@@ -154,9 +154,13 @@ def _same_config(kept: dict[str, Any], rebuilt: Config) -> bool:
     """The same parameters and values, floats within a relative 1e-9."""
     if kept.keys() != rebuilt.keys():
         return False
-    return all(math.isclose(kept[name], value, rel_tol=1e-9)
-               if isinstance(value, float) and isinstance(kept[name], (int, float)) and not isinstance(kept[name], bool)
-               else kept[name] == value for name, value in rebuilt.items())
+    for name, value in rebuilt.items():
+        if isinstance(value, float) and type(kept[name]) in (int, float):
+            if not math.isclose(kept[name], value, rel_tol=1e-9):
+                return False
+        elif kept[name] != value:
+            return False
+    return True
 
 
 def chunk_path(directory: Path, index: int) -> Path:

@@ -52,7 +52,10 @@ def child(args: argparse.Namespace) -> None:
     if args.eager:
         import tunebench.models.compile as compiling
 
-        compiling.keras_backend = lambda: "tensorflow"  # so compile_classifier leaves XLA off
+        # compile_classifier asks compiles_with_xla, imported into its module: patched there, it
+        # leaves XLA off (a missing name would make the patch a silent no-op, hence the check)
+        assert hasattr(compiling, "compiles_with_xla"), "models/compile.py no longer asks compiles_with_xla"
+        compiling.compiles_with_xla = lambda: False
     config = CONFIGS[args.configs]
     benchmark = benchmark_for(args.precision, resolve_data_dir(args.data_dir), args.train, args.epochs)
     evaluation = benchmark.evaluate(config, args.epochs, RunSeeds("fer-cnn", args.seed).training(config))

@@ -22,8 +22,8 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
 - whether both trained each configuration with the same training seed, and the five
   configurations that differ most.
 
-Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn /tmp/gpu/check
-[--epoch 10]``
+Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn
+results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10]``
 """
 
 from __future__ import annotations

@@ -147,7 +147,6 @@ def test_a_recording_goes_on_with_the_configurations_it_keeps(tiny_data_dir, tmp
 def test_kept_configurations_that_are_not_the_design_are_refused(tiny_data_dir, tmp_path, capsys):
     args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]
     directory = tmp_path / "mnist-mlp"
-    directory.mkdir()
     rebuilt = design(MNIST_SPACE, DesignSpec(configs=5, grid_configs=1, seed=0, chunk_size=4))
     assert main(args + ["--max-chunks", "0"]) == 0  # a new recording keeps its configurations at once
     meta = json.loads((directory / "recording.json").read_text())
