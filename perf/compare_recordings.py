@@ -20,10 +20,21 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
   -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
   (``perf/backend_fer.py`` prints it for a few configurations);
 - whether both trained each configuration with the same training seed, and the five
-  configurations that differ most.
+  configurations that differ most;
+- with ``--surrogate-splits N``: the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
+  on the configurations both hold, with the held-out check of ``recording.json`` (5-fold by
+  configuration, N split seeds), fitted on the first recording, on the second, and on the
+  mean of the two curves, each judged against the first's, the second's and the mean's
+  accuracy at that epoch (medians over the splits). Two recordings of one design are two
+  draws of every configuration: if a surrogate fitted on either ranks the held-out
+  configurations of the other worse than those of its own, or the mean of two draws far
+  better than one, the draw's own noise, not the model, is what caps a one-draw
+  recording's held-out Spearman, and replicates (more draws per configuration) are the
+  lever rather than more configurations.
 
 Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn
-results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10]``
+results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10] [--surrogate-splits 5]``
+(the Gaussian processes of fer-cnn: about 90 s a split on 41 configurations, 2-core EPYC).
 """
 
 from __future__ import annotations
@@ -41,7 +52,7 @@ from surrogate_variants import noise_ceiling  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import TARGETS, curves_of  # noqa: E402
+from tunebench.benchmarks.surrogate import TARGETS, curves_of, held_out_predictions  # noqa: E402
 
 VAL = TARGETS.index("val_accuracy")
 
@@ -64,11 +75,33 @@ def bootstrap_interval(values: np.ndarray, draws: int = 10_000, seed: int = 0) -
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def surrogate_cross_check(benchmark: str, options: dict, configs: list[dict], curves: dict[str, np.ndarray],
+                          splits: int) -> dict[str, dict[str, float]]:
+    """Median held-out Spearman over ``splits`` split seeds, fitted on each of ``curves``' draws, judged on each.
+
+    ``curves`` maps a name ("first", "second", "mean") to the configurations' curves (same
+    order as ``configs``), cut at the epoch compared. Returns ``{fitted on: {judged on: median}}``.
+    """
+    from scipy.stats import spearmanr
+
+    spec = get_benchmark_spec(benchmark)
+    space = spec.make_space(options)
+    spearmans: dict[str, dict[str, list[float]]] = {fit: {judge: [] for judge in curves} for fit in curves}
+    for split_seed in range(splits):
+        for fit, fit_curves in curves.items():
+            _, predicted = held_out_predictions(space, configs, fit_curves, split_seed=split_seed, model=spec.surrogate)
+            for judge, judge_curves in curves.items():
+                spearmans[fit][judge].append(spearmanr(judge_curves[:, -1, VAL], predicted).statistic)
+    return {fit: {judge: float(np.median(values)) for judge, values in row.items()} for fit, row in spearmans.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("first", type=Path, help="a recording folder (the reference)")
     parser.add_argument("second", type=Path, help="a recording folder of the same benchmark")
     parser.add_argument("--epoch", type=int, help="the epoch compared (default: the last both hold)")
+    parser.add_argument("--surrogate-splits", type=int, default=0, metavar="N",
+                        help="also cross-check the surrogate fitted on each recording and their mean (N split seeds)")
     args = parser.parse_args()
     from scipy.stats import spearmanr
 
@@ -102,6 +135,17 @@ def main() -> None:
     print("largest differences:")
     for index in np.argsort(-np.abs(diff))[:5]:
         print(f"  {a[index]:.4f} -> {b[index]:.4f}  {common[index]}")
+    if args.surrogate_splits > 0:
+        first = np.stack([curves_a[key][:epoch] for key in common])
+        second = np.stack([curves_b[key][:epoch] for key in common])
+        table = surrogate_cross_check(head_a["benchmark"], head_a["options"], [json.loads(key) for key in common],
+                                      {"first": first, "second": second, "mean": (first + second) / 2},
+                                      args.surrogate_splits)
+        print(f"held-out Spearman of the surrogate ({get_benchmark_spec(head_a['benchmark']).surrogate}, 5-fold,"
+              f" median over {args.surrogate_splits} splits) on these {len(common)} configurations:")
+        print("  fitted on \\ judged on   " + "  ".join(f"{judge:>6}" for judge in table))
+        for fit, row in table.items():
+            print(f"  {fit:>22}   " + "  ".join(f"{value:6.3f}" for value in row.values()))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,25 @@ from tunebench.suite import parse_suite  # noqa: E402
 CHUNK_RTOL = 1e-5
 
 
+def recorded_harness(meta: dict, epochs: int, data_dir: str | None) -> tuple[object, list[tuple[str, dict]]]:
+    """The live benchmark that made the recording whose ``recording.json`` is ``meta``, set to
+    ``epochs`` and predicting the test set after every epoch (the recording's header: options,
+    data subset, precision, data seed), and the recording's design as ``(origin, config)``."""
+    header = meta["header"]
+    spec = get_benchmark_spec(header["benchmark"])
+    benchmark_table = {"trials": 1, "max_epochs": epochs, "precision": header.get("precision", "float32"),
+                       **header["options"]}
+    if header.get("subset"):
+        benchmark_table["subset"] = header["subset"]
+    plan = parse_suite({"name": "longer", "seeds": [header["seed"]], "strategies": ["random"],
+                        "benchmarks": {header["benchmark"]: benchmark_table}},
+                       source="(perf/longer_training.py)").benchmarks[0]
+    configs = recorded_design(meta, spec.make_space(plan.options))
+    benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(data_dir), header["seed"]), plan)
+    benchmark.test_every_epoch = True
+    return benchmark, configs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recording", required=True, help="a recording's folder (holds recording.json)")
@@ -47,22 +66,12 @@ def main() -> None:
     args = parser.parse_args()
 
     meta, table = load_recording(Path(args.recording))
-    header = meta["header"]
     recorded = table[table.config_id == args.config_id].sort_values("epoch")
     if recorded.empty:
         parser.error(f"--config-id {args.config_id}: no such configuration in {args.recording}")
-    spec = get_benchmark_spec(header["benchmark"])
-    benchmark_table = {"trials": 1, "max_epochs": args.epochs, "precision": header.get("precision", "float32"),
-                       **header["options"]}
-    if header.get("subset"):
-        benchmark_table["subset"] = header["subset"]
-    plan = parse_suite({"name": "longer", "seeds": [header["seed"]], "strategies": ["random"],
-                        "benchmarks": {header["benchmark"]: benchmark_table}},
-                       source="(perf/longer_training.py)").benchmarks[0]
-    origin, config = recorded_design(meta, spec.make_space(plan.options))[args.config_id]
+    benchmark, configs = recorded_harness(meta, args.epochs, args.data_dir)
+    origin, config = configs[args.config_id]
     assert origin == recorded.origin.iloc[0], "the design does not rebuild this recording"
-    benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(args.data_dir), header["seed"]), plan)
-    benchmark.test_every_epoch = True
     seed = int(recorded.training_seed.iloc[0])
     print(f"config {args.config_id} ({origin}): {config}, training seed {seed}, {args.epochs} epochs", flush=True)
 

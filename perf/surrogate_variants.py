@@ -32,11 +32,19 @@ the surrogate changes. The last column is the seconds of one fit on all the conf
 which every replay process pays once (the parameter counts come from a cache that the
 held-out fits filled).
 
+``--sizes 16,24,...`` asks instead how the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
+grows with the number of configurations (:func:`learning_curve`): for each size, ``--splits``
+seeded random subsets of the recording, each checked as above on its own split seed. A
+Spearman still rising at the recording's size says more configurations would lift it; a flat
+one says they would not.
+
 Usage: ``python perf/surrogate_variants.py --recording results/recordings/fer-cnn
-[--splits 10] [--models "trees 2,gp"]``. The Gaussian processes fit in seconds on a few
-dozen configurations and in minutes on mnist-mlp's 330 (eight processes, each an L-BFGS-B
-search over its kernel's hyperparameters on 264 configurations per fold): there,
-``--splits 1 --models gp``.
+[--splits 10] [--models "trees 2,gp"]``, or ``[--sizes 16,24,32,40,48,56]``. The Gaussian
+processes fit in seconds on a few dozen configurations and in minutes on mnist-mlp's 330
+(eight processes, each an L-BFGS-B search over its kernel's hyperparameters on 264
+configurations per fold): there, ``--splits 1 --models gp``. ``--sizes`` costs 10 five-fold
+fits a size: about 35 minutes for the six sizes above on fer-cnn (2-core EPYC, beside two
+training processes).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -140,6 +149,26 @@ def per_split_spearman(space, configs, curves, splits: int, **options) -> np.nda
                      for split in range(splits)])
 
 
+def learning_curve(space, configs, curves, sizes: list[int], draws: int, model: str
+                   ) -> Iterator[tuple[int, np.ndarray]]:
+    """``(size, held-out Spearmans)`` for each size, on ``draws`` random subsets of ``size`` configurations each.
+
+    Draw ``d`` of a size picks its subset with a generator seeded by ``(size, d)`` and splits it
+    with split seed ``d``; the surrogate is ``model`` (a key of the surrogate module's
+    ``MODELS``), seeded 0 as in :func:`surrogate_quality`. At the full size every draw holds
+    all the configurations and only the split differs.
+    """
+    from scipy.stats import spearmanr
+
+    for size in sizes:
+        values = []
+        for draw in range(draws):
+            pick = np.sort(np.random.default_rng([size, draw]).choice(len(configs), size, replace=False))
+            values.append(spearmanr(*held_out_predictions(space, [configs[i] for i in pick], curves[pick],
+                                                          split_seed=draw, model=model)).statistic)
+        yield size, np.array(values)
+
+
 def fit_seconds(space, configs, curves, **options) -> float:
     """Seconds of one fit on all the configurations: what every replay process pays once."""
     started = time.perf_counter()
@@ -156,6 +185,8 @@ def main() -> None:
                              "reference, space with trees 2, always runs")
     parser.add_argument("--curve-ends", type=int, metavar="K",
                         help="also fit on curves smoothed by a line over the last K epochs (see above)")
+    parser.add_argument("--sizes", help="instead, the benchmark's surrogate on random subsets of these sizes, "
+                                        "comma-separated (see above)")
     args = parser.parse_args()
     if args.curve_ends is not None and args.curve_ends < 2:
         parser.error(f"--curve-ends: {args.curve_ends}: a line needs at least 2 epochs")
@@ -176,6 +207,13 @@ def main() -> None:
         noise, ceiling, low = noise_ceiling(curves)
         print(f"epoch-to-epoch noise of validation accuracy: sd {noise:.4f}; with that noise alone, a surrogate "
               f"that knew every trend would reach a Spearman of about {ceiling:.3f} (5th percentile {low:.3f})")
+    if args.sizes:
+        sizes = _sizes(parser, args.sizes, len(configs))
+        print(f"{spec.surrogate} on random subsets ({args.splits} draws a size, each its own subset and split):")
+        print(f"{'configurations':>14s} {'median':>7s} {'min':>6s} {'max':>6s}")
+        for size, values in learning_curve(space, configs, curves, sizes, args.splits, spec.surrogate):
+            print(f"{size:14d} {np.median(values):7.3f} {values.min():6.3f} {values.max():6.3f}", flush=True)
+        return
     print(f"{'features':30s} {'model':>8s} {'split 0':>8s} {'median':>7s} {'min':>6s} {'max':>6s} "
           f"{'median diff':>11s} {'better':>7s} {'fit s':>6s}")
     reference = per_split_spearman(space, configs, curves, args.splits, **MODELS["trees 2"])
@@ -193,6 +231,18 @@ def main() -> None:
             print(f"{name:30s} {model:>8s} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
                   f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits} "
                   f"{seconds:6.2f}")
+
+
+def _sizes(parser: argparse.ArgumentParser, text: str, available: int) -> list[int]:
+    """``--sizes`` as integers from 10 (two configurations a fold) to the recording's count."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: {text!r} is not a comma-separated list of integers")
+    wrong = [size for size in sizes if not 10 <= size <= available]
+    if wrong:
+        parser.error(f"--sizes: {wrong} outside 10-{available} (the recording holds {available} configurations)")
+    return sizes
 
 
 if __name__ == "__main__":
