@@ -10,30 +10,32 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
 - the Spearman between the two recordings' validation accuracies at that epoch (how alike
   they rank the configurations), against what the epochs' own noise leaves (the noise
   ceiling of ``perf/surrogate_variants.py``, on the first recording);
-- the mean paired difference (second - first) with a seeded bootstrap 95 % interval, and the
-  differences' standard deviation against ``sqrt(2)`` times the first recording's
-  epoch-to-epoch noise sd. Backends draw different random numbers from one seed, so their
-  curves differ like two seeds', and re-seeding moves a curve by more than its epoch-to-epoch
-  noise: that figure is a floor, not the yardstick. On a TensorFlow and a JAX recording of
+- the mean paired difference (second - first) with a seeded bootstrap 95 % interval
+  (``tunebench.stats.bootstrap_ci``, 10,000 resamples), and the differences' standard
+  deviation against ``sqrt(2)`` times the first recording's epoch-to-epoch noise sd.
+  Re-seeding moves a curve by more than its epoch-to-epoch noise: that figure is a floor,
+  not the yardstick. On a TensorFlow and a JAX recording of
   12 mnist-mlp configurations (4 epochs, 3,000 training digits, CPU) the differences' sd
   was 0.094 against a floor of 0.021, with a Spearman of 0.80 and a mean difference of
   -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
-  (``perf/backend_fer.py`` prints it for a few configurations);
+  (``perf/reseed_spread.py``; ``perf/backend_fer.py`` prints it for a few configurations);
 - whether both trained each configuration with the same training seed, and the five
   configurations that differ most;
 - with ``--surrogate-splits N``: the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
   on the configurations both hold, with the held-out check of ``recording.json`` (5-fold by
   configuration, N split seeds), fitted on the first recording, on the second, and on the
   mean of the two curves, each judged against the first's, the second's and the mean's
-  accuracy at that epoch (medians over the splits). Two recordings of one design are two
-  draws of every configuration: if a surrogate fitted on either ranks the held-out
-  configurations of the other worse than those of its own, or the mean of two draws far
-  better than one, the draw's own noise, not the model, is what caps a one-draw
-  recording's held-out Spearman, and replicates (more draws per configuration) are the
-  lever rather than more configurations.
+  accuracy at that epoch (medians over the splits). If a surrogate fitted on either ranks
+  the held-out configurations of the other worse than those of its own, or the mean far
+  better than one, each recording's own noise, not the model, is what caps its held-out
+  Spearman. Two recordings are two independent draws of every configuration only where
+  they trained it with different training seeds; the line above counts those that share
+  one (another backend draws other random numbers from the same seed, but a shared seed
+  may still share part of the outcome: ``perf/reseed_spread.py`` measures one backend's
+  draws with other seeds), so their mean may be less than a mean of two draws.
 
 Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn
-results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10] [--surrogate-splits 5]``
+results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10] [--surrogate-splits 10]``
 (the Gaussian processes of fer-cnn: about 90 s a split on 41 configurations, 2-core EPYC).
 """
 
@@ -53,6 +55,7 @@ from surrogate_variants import noise_ceiling  # noqa: E402
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import TARGETS, curves_of, held_out_predictions  # noqa: E402
+from tunebench.stats import bootstrap_ci  # noqa: E402
 
 VAL = TARGETS.index("val_accuracy")
 
@@ -66,13 +69,6 @@ def recorded(directory: Path) -> tuple[dict, dict[str, np.ndarray], dict[str, in
     seeds = table.sort_values(["config_id", "epoch"]).groupby("config_id", sort=True)["training_seed"].first()
     keys = [json.dumps(config, sort_keys=True) for config in configs]
     return header, dict(zip(keys, curves)), dict(zip(keys, seeds.to_numpy().tolist()))
-
-
-def bootstrap_interval(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """A seeded percentile bootstrap 95 % interval of the mean."""
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(draws, len(values))).mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def surrogate_cross_check(benchmark: str, options: dict, configs: list[dict], curves: dict[str, np.ndarray],
@@ -119,7 +115,7 @@ def main() -> None:
     b = np.array([curves_b[key][epoch - 1, VAL] for key in common])
     noise, ceiling, low = noise_ceiling(np.stack([curves_a[key][:epoch] for key in common]))
     diff = b - a
-    low_mean, high_mean = bootstrap_interval(diff)
+    low_mean, high_mean = bootstrap_ci(diff, n_resamples=10_000)
     same_seed = sum(seeds_a[key] == seeds_b[key] for key in common)
     for name, head in (("first", head_a), ("second", head_b)):
         print(f"{name}: {getattr(args, name)}  ({head['keras_backend']}, {head['precision']}, {head['fidelity']})")

@@ -13,28 +13,31 @@ for the recording's epochs, with training seed ``--seed-base`` + its id, never t
 recording's. Its curve goes to ``--out/config-NNNN.csv`` (written atomically, with
 ``config_id`` and ``training_seed`` columns); an id whose file exists is not trained again,
 so the command goes on where it stopped, and several processes may share one ``--out`` with
-different ids. Then, over every curve in ``--out``:
+different ids. Then, over every curve in ``--out`` (at least 3):
 
 - per configuration, the recorded and the re-seeded final validation accuracy;
 - the mean difference (re-seeded - recorded) with a seeded bootstrap 95 % interval, the
-  differences' sd (sqrt(2) times one draw's sd where both draws are alike) and the Spearman
-  between the two draws;
-- what that noise leaves a surrogate judged against one draw per configuration
-  (:func:`seed_ceiling`), with a bootstrap interval over the re-seeded configurations, and
-  against the mean of 2 and 3 draws;
+  differences' sd (sqrt(2) times one draw's noise sd where both draws are alike) and the
+  Spearman between the two draws;
+- what that noise leaves a surrogate judged against one draw per configuration, and against
+  the mean of 2 and 3 draws (:func:`seed_ceiling`), with a 95 % interval from the noise
+  variance's chi-square interval: an interval given these configurations, which says
+  nothing of how they were chosen;
 - with ``--against RECORDING`` (another recording of the same design, such as the GPU's):
-  the same two figures between that recording and the recorded draw on the same
+  the same paired figures between that recording and the recorded draw on the same
   configurations, so the backends' difference can be read against the seeds'.
 
 Usage: ``python perf/reseed_spread.py --recording results/recordings/fer-cnn --data-dir
-../shared/datasets --out reseeds --config-id 23 15 14 [--seed-base 7000] [--against
-results/recordings-in-progress/gpu/check/fer-cnn]`` (``--config-id`` left out: the summary of
-the curves already in ``--out``, nothing trained).
+../shared/datasets --out results/reseeds/fer-cnn --config-id 23 15 14 [--seed-base 7000]
+[--against results/recordings-in-progress/gpu/check/fer-cnn]`` (``--config-id`` left out:
+the summary of the curves already in ``--out``, nothing trained).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -46,11 +49,14 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_recordings import VAL, bootstrap_interval, recorded  # noqa: E402
+from compare_recordings import VAL, recorded  # noqa: E402
 from longer_training import recorded_harness  # noqa: E402
 
+from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.surrogate import curves_of  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
+from tunebench.stats import bootstrap_ci  # noqa: E402
 
 
 def curve_path(out: Path, config_id: int) -> Path:
@@ -67,8 +73,10 @@ def train_again(meta: dict, table: pd.DataFrame, config_ids: list[int], seed_bas
     benchmark, configs = recorded_harness(meta, epochs, data_dir)
     for config_id in todo:
         origin, config = configs[config_id]
+        rows = table[table.config_id == config_id]
+        assert origin == rows.origin.iloc[0], "the design does not rebuild this recording"
         seed = seed_base + config_id
-        if seed in set(table.loc[table.config_id == config_id, "training_seed"]):
+        if seed in set(rows.training_seed):
             sys.exit(f"--seed-base {seed_base}: config {config_id} was recorded with seed {seed}; take another base")
         print(f"config {config_id} ({origin}): {config}, training seed {seed}, {epochs} epochs", flush=True)
         curve = pd.DataFrame([vars(point) for point in benchmark.evaluate(config, epochs, seed).curve])
@@ -78,22 +86,39 @@ def train_again(meta: dict, table: pd.DataFrame, config_ids: list[int], seed_bas
         print(f"  final validation accuracy {curve.val_accuracy.iloc[-1]:.4f}", flush=True)
 
 
-def seed_ceiling(differences: np.ndarray, spread: float, draws: int = 1) -> float:
-    """About how well the configurations' means over seeds rank one recording of them.
+def reseeded_finals(out: Path, recorded_ids: set[int], epochs: int) -> pd.Series:
+    """``config_id -> final validation accuracy`` of every curve in ``out``; exits naming a file
+    that is not a configuration of the recording or does not hold its ``epochs`` epochs."""
+    finals = {}
+    for path in sorted(out.glob("config-*.csv")):
+        curve = pd.read_csv(path)
+        config_id = int(curve.config_id.iloc[0])
+        if config_id not in recorded_ids or path != curve_path(out, config_id):
+            sys.exit(f"{path}: config_id {config_id} is not a configuration of the recording (or not this file's)")
+        if list(curve.epoch) != list(range(1, epochs + 1)):
+            sys.exit(f"{path}: epochs {list(curve.epoch)}, not the recording's 1-{epochs}")
+        finals[config_id] = float(curve.val_accuracy.iloc[-1])
+    return pd.Series(finals, dtype=float)
 
-    ``differences`` are two draws' differences on some configurations (re-seeded - recorded),
-    so one draw's noise variance is ``var(differences) / 2``; ``spread`` is the sd of the
-    recording's final accuracies over all its configurations (true spread plus that noise).
-    The target being the mean of ``draws`` draws, its reliability is ``true variance / (true
-    variance + noise variance / draws)``, and the correlation of the means with it is that
-    reliability's square root: a ceiling for any surrogate judged against such a target. A
-    Pearson figure, read as a Spearman's; it takes the noise as the same for every
-    configuration, which it is not where training may collapse to the majority class (0
-    when the noise alone is as large as the spread).
+
+def seed_ceiling(noise_variance: float, spread: float, draws: int = 1) -> float:
+    """About the Spearman at which the configurations' means over seeds rank one recording of them.
+
+    ``noise_variance`` is one draw's noise variance (``var(differences) / 2`` for two draws'
+    differences); ``spread`` is the sd of the recording's final accuracies over all its
+    configurations (true spread plus one draw's noise). The target being the mean of
+    ``draws`` draws, its reliability is ``true variance / (true variance + noise variance /
+    draws)``, and the Pearson correlation of the means with it that reliability's square root
+    ``r``: a ceiling for any surrogate judged against such a target. Returned as the
+    Spearman of a bivariate normal with that ``r``, ``(6 / pi) asin(r / 2)``. It takes the
+    noise as the same for every configuration, which it is not where training may collapse
+    to the majority class; 0 when the noise alone is as large as the spread.
     """
-    noise = np.var(differences, ddof=1) / 2
-    true = spread ** 2 - noise
-    return float(np.sqrt(true / (true + noise / draws))) if true > 0 else 0.0
+    true = spread ** 2 - noise_variance
+    if true <= 0:
+        return 0.0
+    pearson = math.sqrt(true / (true + noise_variance / draws))
+    return 6 / math.pi * math.asin(pearson / 2)
 
 
 def paired_line(label: str, first: np.ndarray, second: np.ndarray) -> str:
@@ -101,9 +126,26 @@ def paired_line(label: str, first: np.ndarray, second: np.ndarray) -> str:
     from scipy.stats import spearmanr
 
     diff = second - first
-    low, high = bootstrap_interval(diff)
+    low, high = bootstrap_ci(diff, n_resamples=10_000)
     return (f"{label}: mean difference {diff.mean():+.4f} [{low:+.4f}, {high:+.4f}], sd of the differences "
             f"{diff.std(ddof=1):.4f}, Spearman {spearmanr(first, second).statistic:.3f}")
+
+
+def print_ceilings(differences: np.ndarray, spread: float, recorded_count: int) -> None:
+    """One draw's noise and :func:`seed_ceiling` for 1, 2 and 3 draws, with chi-square intervals."""
+    from scipy.stats import chi2
+
+    n = len(differences)
+    noise = float(np.var(differences, ddof=1) / 2)
+    # (n - 1) s^2 / sigma^2 ~ chi2(n - 1): the noise variance's 95 % interval; the ceiling falls as it grows
+    high_noise, low_noise = ((n - 1) * noise / chi2.ppf(q, n - 1) for q in (0.025, 0.975))
+    print(f"one draw's noise sd {math.sqrt(noise):.4f} (95 % {math.sqrt(low_noise):.4f}-{math.sqrt(high_noise):.4f});"
+          f" the {recorded_count} recorded finals' sd {spread:.4f}. A surrogate that knew every configuration's mean"
+          f" over seeds would rank, about (95 % from the noise's interval, given these {n} configurations):")
+    for draws in (1, 2, 3):
+        label = "one draw per configuration" if draws == 1 else f"the mean of {draws} draws"
+        print(f"  {label}: {seed_ceiling(noise, spread, draws):.3f} [{seed_ceiling(high_noise, spread, draws):.3f},"
+              f" {seed_ceiling(low_noise, spread, draws):.3f}]")
 
 
 def main() -> None:
@@ -123,43 +165,33 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     train_again(meta, table, args.config_id, args.seed_base, args.data_dir, args.out)
 
-    files = sorted(args.out.glob("config-*.csv"))
-    if not files:
-        sys.exit(f"{args.out} holds no re-seeded curve yet")
     last = int(meta["header"]["max_epochs"])
-    again = pd.concat([pd.read_csv(path) for path in files])
-    again = again[again.epoch == last].set_index("config_id")
-    finals = table[table.epoch == last].set_index("config_id")
+    again = reseeded_finals(args.out, set(table.config_id), last)
+    if len(again) < 3:
+        sys.exit(f"{args.out} holds {len(again)} re-seeded curve(s): a spread needs at least 3")
+    finals = table[table.epoch == last].set_index("config_id").val_accuracy
     ids = again.index.to_list()
+    first, second = finals[ids].to_numpy(), again[ids].to_numpy()
     print(f"{args.recording}, validation accuracy at epoch {last}: recorded draw against another training seed")
     print(f"{'config':>6s} {'recorded':>9s} {'re-seeded':>9s}")
-    for config_id in ids:
-        print(f"{config_id:6d} {finals.val_accuracy[config_id]:9.4f} {again.val_accuracy[config_id]:9.4f}")
-    first, second = finals.val_accuracy[ids].to_numpy(), again.val_accuracy[ids].to_numpy()
+    for config_id, a, b in zip(ids, first, second):
+        print(f"{config_id:6d} {a:9.4f} {b:9.4f}")
     print(paired_line(f"re-seeded, {len(ids)} configurations", first, second))
-    spread = float(finals.val_accuracy.std(ddof=1))
-    differences = second - first
-    print(f"one draw's noise sd {np.std(differences, ddof=1) / np.sqrt(2):.4f}; the {len(finals)} recorded finals' "
-          f"sd {spread:.4f}. A surrogate that knew every configuration's mean over seeds would rank, about"
-          f" (bootstrap 95 % over these {len(ids)}):")
-    rng = np.random.default_rng(0)
-    for draws in (1, 2, 3):
-        resampled = [seed_ceiling(rng.choice(differences, len(differences)), spread, draws) for _ in range(2000)]
-        low, high = np.percentile(resampled, [2.5, 97.5])
-        print(f"  {'one draw per configuration' if draws == 1 else f'the mean of {draws} draws'}: "
-              f"{seed_ceiling(differences, spread, draws):.3f} [{low:.3f}, {high:.3f}]")
+    print_ceilings(second - first, float(finals.std(ddof=1)), len(finals))
     if args.against:
         header_b, curves_b, _ = recorded(args.against)
         if header_b["benchmark"] != meta["header"]["benchmark"] or header_b["max_epochs"] < last:
             sys.exit(f"--against {args.against}: not {meta['header']['benchmark']} with {last} epochs or more")
-        _, curves_a, _ = recorded(args.recording)
-        keys = dict(zip(sorted(set(table.config_id)), curves_a))  # config_id -> configuration (curves_of's order)
+        space = get_benchmark_spec(meta["header"]["benchmark"]).make_space(meta["header"]["options"])
+        configs, _ = curves_of(space, table)  # in config_id order
+        keys = dict(zip(sorted(set(table.config_id)), (json.dumps(c, sort_keys=True) for c in configs), strict=True))
         common = [i for i in ids if keys[i] in curves_b]
-        if len(common) >= 3:
-            b = np.array([curves_b[keys[i]][last - 1, VAL] for i in common])
-            print(paired_line(f"{args.against}, the {len(common)} of them it holds", finals.val_accuracy[common].to_numpy(), b))
-            print(paired_line(f"re-seeded, the same {len(common)}", finals.val_accuracy[common].to_numpy(),
-                              again.val_accuracy[common].to_numpy()))
+        if len(common) < 3:
+            print(f"--against: {args.against} holds {len(common)} of these configurations: nothing to compare")
+            return
+        b = np.array([curves_b[keys[i]][last - 1, VAL] for i in common])
+        print(paired_line(f"{args.against}, the {len(common)} of them it holds", finals[common].to_numpy(), b))
+        print(paired_line(f"re-seeded, the same {len(common)}", finals[common].to_numpy(), again[common].to_numpy()))
 
 
 if __name__ == "__main__":

@@ -176,21 +176,35 @@ def fit_seconds(space, configs, curves, **options) -> float:
     return time.perf_counter() - started
 
 
+def parse_sizes(text: str) -> list[int]:
+    """``--sizes``: comma-separated integers of at least 10 (two configurations a fold)."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if min(sizes) < 10:
+        raise argparse.ArgumentTypeError(f"{min(sizes)} is under 10 (two configurations a fold)")
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json and chunks)")
     parser.add_argument("--splits", type=int, default=10, help="split seeds (default 10)")
-    parser.add_argument("--models", default=",".join(MODELS),
+    parser.add_argument("--models",
                         help=f"models to compare, comma-separated (default all: {','.join(MODELS)}); the "
                              "reference, space with trees 2, always runs")
     parser.add_argument("--curve-ends", type=int, metavar="K",
                         help="also fit on curves smoothed by a line over the last K epochs (see above)")
-    parser.add_argument("--sizes", help="instead, the benchmark's surrogate on random subsets of these sizes, "
-                                        "comma-separated (see above)")
+    parser.add_argument("--sizes", type=parse_sizes,
+                        help="instead, the benchmark's surrogate on random subsets of these sizes, comma-separated "
+                             "(see above)")
     args = parser.parse_args()
+    if args.sizes and (args.models or args.curve_ends is not None):
+        parser.error("--sizes measures the benchmark's own surrogate: no --models or --curve-ends with it")
     if args.curve_ends is not None and args.curve_ends < 2:
         parser.error(f"--curve-ends: {args.curve_ends}: a line needs at least 2 epochs")
-    models = [name.strip() for name in args.models.split(",")]
+    models = [name.strip() for name in (args.models or ",".join(MODELS)).split(",")]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         parser.error(f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(MODELS)}")
@@ -208,7 +222,9 @@ def main() -> None:
         print(f"epoch-to-epoch noise of validation accuracy: sd {noise:.4f}; with that noise alone, a surrogate "
               f"that knew every trend would reach a Spearman of about {ceiling:.3f} (5th percentile {low:.3f})")
     if args.sizes:
-        sizes = _sizes(parser, args.sizes, len(configs))
+        sizes = args.sizes
+        if max(sizes) > len(configs):
+            parser.error(f"--sizes: {max(sizes)} is more than the {len(configs)} configurations of {args.recording}")
         print(f"{spec.surrogate} on random subsets ({args.splits} draws a size, each its own subset and split):")
         print(f"{'configurations':>14s} {'median':>7s} {'min':>6s} {'max':>6s}")
         for size, values in learning_curve(space, configs, curves, sizes, args.splits, spec.surrogate):
@@ -231,18 +247,6 @@ def main() -> None:
             print(f"{name:30s} {model:>8s} {values[0]:8.3f} {np.median(values):7.3f} {values.min():6.3f} "
                   f"{values.max():6.3f} {np.median(diff):+11.3f} {int((diff > 0).sum()):3d}/{args.splits} "
                   f"{seconds:6.2f}")
-
-
-def _sizes(parser: argparse.ArgumentParser, text: str, available: int) -> list[int]:
-    """``--sizes`` as integers from 10 (two configurations a fold) to the recording's count."""
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        parser.error(f"--sizes: {text!r} is not a comma-separated list of integers")
-    wrong = [size for size in sizes if not 10 <= size <= available]
-    if wrong:
-        parser.error(f"--sizes: {wrong} outside 10-{available} (the recording holds {available} configurations)")
-    return sizes
 
 
 if __name__ == "__main__":
