@@ -14,10 +14,9 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
   (``tunebench.stats.bootstrap_ci``, 10,000 resamples), and the differences' standard
   deviation against ``sqrt(2)`` times the first recording's epoch-to-epoch noise sd.
   Re-seeding moves a curve by more than its epoch-to-epoch noise: that figure is a floor,
-  not the yardstick. On a TensorFlow and a JAX recording of
-  12 mnist-mlp configurations (4 epochs, 3,000 training digits, CPU) the differences' sd
-  was 0.094 against a floor of 0.021, with a Spearman of 0.80 and a mean difference of
-  -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
+  not the yardstick. On a TensorFlow and a JAX recording of 12 mnist-mlp configurations (4
+  epochs, 3,000 training digits, CPU) the differences' sd was 0.094 against a floor of
+  0.021, with a Spearman of 0.80 and a mean difference of -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
   (``perf/reseed_spread.py``; ``perf/backend_fer.py`` prints it for a few configurations);
 - whether both trained each configuration with the same training seed, and the five
   configurations that differ most;
