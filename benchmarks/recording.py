@@ -269,5 +269,5 @@ def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
     return table
 
 
-__all__ = ["DESIGN_CONFIGS", "DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path", "design", "from_unit",
-           "latin_hypercube", "load_recording", "recorded_design", "rows_for", "write_chunk"]
+__all__ = ["DESIGN_CONFIGS", "DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path",
+           "design", "from_unit", "latin_hypercube", "load_recording", "recorded_design", "rows_for", "write_chunk"]

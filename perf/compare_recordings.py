@@ -35,7 +35,8 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
 
 Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn
 results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10] [--surrogate-splits 10]``
-(the Gaussian processes of fer-cnn: about 90 s a split on 41 configurations, 2-core EPYC).
+(the Gaussian processes of fer-cnn: about a minute a split on 41 configurations, 2-core EPYC
+beside two training processes).
 """
 
 from __future__ import annotations

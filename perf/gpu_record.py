@@ -39,7 +39,9 @@ in turn until ``--seconds`` have passed:
    Latin-hypercube + 8 grid points, seed 0) at 10 epochs, so the two backends can be compared
    configuration by configuration (``perf/compare_recordings.py``);
 2. ``wide``: a larger design at 10 epochs (``--wide-configs`` Latin-hypercube points and the
-   same grid points), the lever on the surrogate's held-out Spearman;
+   same grid points): more configurations for the surrogate (the re-seeding of
+   ``perf/reseed_spread.py`` says a second seed of each configuration would lift its held-out
+   Spearman more);
 3. ``long``: the design of phase 1 at ``--long-epochs`` epochs (evidence for a longer
    fidelity).
 
@@ -176,8 +178,9 @@ def record_phase(name: str, record_args: list[str], work: Path, out: Path, secon
         try:
             process.wait(timeout=min(SNAPSHOT_SECONDS, left))
         except subprocess.TimeoutExpired:
-            if _meta_bytes(folder) != packed:
-                packed = _meta_bytes(folder)
+            current = _meta_bytes(folder)
+            if current != packed:
+                packed = current
                 _pack_phase(folder, name, out)
     if process.returncode > 0 and _chunks(folder) == before:
         sys.exit(f"[{name}] failed (exit {process.returncode}) without a new chunk: see {out / 'run.log'}")

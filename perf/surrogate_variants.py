@@ -43,7 +43,7 @@ Usage: ``python perf/surrogate_variants.py --recording results/recordings/fer-cn
 processes fit in seconds on a few dozen configurations and in minutes on mnist-mlp's 330
 (eight processes, each an L-BFGS-B search over its kernel's hyperparameters on 264
 configurations per fold): there, ``--splits 1 --models gp``. ``--sizes`` costs 10 five-fold
-fits a size: about 35 minutes for the six sizes above on fer-cnn (2-core EPYC, beside two
+fits a size: about 37 minutes for the six sizes above on fer-cnn (2-core EPYC, beside two
 training processes).
 """
 
