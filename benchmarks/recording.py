@@ -20,6 +20,14 @@ Layout of ``<out>/<benchmark>/``:
   finished chunk, its sha256, its wall time and the machine it ran on.
 - ``chunk-NNNN.csv.gz``: :data:`RECORDING_COLUMNS`, then one ``hp_<name>`` column per
   parameter (empty where inactive), then ``test_confusion`` (JSON, rows = true class).
+- ``chunk-NNNN.draw-K.csv.gz`` (optional, K >= 2): the same configurations trained again,
+  the K-th *draw*, with training seed :func:`draw_seed` ``(K, config_id)``; the same columns.
+
+One training seed is one draw of a configuration's outcome: on full-data fer-cnn another
+seed moves the final validation accuracy by about half the spread between configurations.
+A recording with several draws is served as each configuration's mean over its draws
+(:func:`mean_over_draws`): what the configuration gives on average, the target a
+surrogate can learn, rather than one seed's luck.
 """
 
 from __future__ import annotations
@@ -163,8 +171,79 @@ def _same_config(kept: dict[str, Any], rebuilt: Config) -> bool:
     return True
 
 
-def chunk_path(directory: Path, index: int) -> Path:
-    return Path(directory) / f"chunk-{index:04d}.csv.gz"
+def chunk_path(directory: Path, index: int, draw: int = 1) -> Path:
+    """Chunk ``index`` of draw ``draw``: ``chunk-NNNN.csv.gz`` for the first draw,
+    ``chunk-NNNN.draw-K.csv.gz`` for draw K >= 2."""
+    suffix = "" if draw == 1 else f".draw-{draw}"
+    return Path(directory) / f"chunk-{index:04d}{suffix}.csv.gz"
+
+
+def chunk_draw(name: str) -> int:
+    """The draw a chunk file name (:func:`chunk_path`) belongs to."""
+    found = _CHUNK_NAME.fullmatch(name)
+    if not found:
+        raise ValueError(f"{name!r} is not a chunk file name")
+    return int(found.group(1) or 1)
+
+
+#: The training seed of draw 2 (:func:`draw_seed`): ``perf/reseed_spread.py``'s default base.
+DRAW_SEED_BASE = 7000
+#: How far apart the training seeds of two draws start: designs have fewer configurations.
+DRAW_SEED_STRIDE = 100_000
+
+
+def draw_seed(draw: int, config_id: int) -> int:
+    """The training seed of configuration ``config_id`` in draw ``draw`` >= 2:
+    ``7000 + 100000 * (draw - 2) + config_id``, so draw 2 trains with the seeds that
+    ``perf/reseed_spread.py`` gives by default. (Draw 1 trains with the seed a run with the
+    recording's seed would: ``recording.json``'s ``header.training_seed``.)"""
+    if draw < 2:
+        raise ValueError(f"draw {draw}: draw 1 trains with the run's seeds, later draws are 2, 3, ...")
+    if not 0 <= config_id < DRAW_SEED_STRIDE:
+        raise ValueError(f"config_id {config_id}: draws take designs of fewer than {DRAW_SEED_STRIDE} configurations")
+    return DRAW_SEED_BASE + DRAW_SEED_STRIDE * (draw - 2) + config_id
+
+
+def draws_phrase(counts: Any) -> str:
+    """``"the mean over draws (draw 1: 56, draw 2: 14 configurations)"`` for :func:`draw_counts`
+    of more than one draw; ``""`` for one draw (or none given)."""
+    if not isinstance(counts, dict) or len(counts) <= 1:
+        return ""
+    listed = ", ".join(f"draw {draw}: {count}" for draw, count in sorted(counts.items(), key=lambda kv: int(kv[0])))
+    return f"the mean over draws ({listed} configurations)"
+
+
+#: The chunk columns averaged over draws (:func:`mean_over_draws`); the others are the first draw's.
+AVERAGED_COLUMNS = [c for c in METRIC_COLUMNS if c != "epoch"]
+
+
+def mean_over_draws(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (configuration, epoch): the metrics of :data:`AVERAGED_COLUMNS` averaged
+    over the configuration's draws, every other column (origin, training seed,
+    hyperparameters, test confusion) from its first draw present, and ``draws``, how many
+    draws the mean is of.
+
+    ``table`` is :func:`load_recording`'s (with its ``draw`` column); a table without
+    ``draw`` is one draw. Rows come out sorted by configuration and epoch. The test
+    confusion stays one draw's: its accuracy is that draw's, not the mean's.
+    """
+    table = table.assign(draw=table["draw"] if "draw" in table.columns else 1)
+    table = table.sort_values(["config_id", "epoch", "draw"], kind="stable")
+    keys = [table["config_id"], table["epoch"]]
+    first = table.drop_duplicates(["config_id", "epoch"]).set_index(["config_id", "epoch"])
+    means = table.groupby(keys, sort=True)[AVERAGED_COLUMNS].mean()
+    first[AVERAGED_COLUMNS] = means
+    first["draws"] = table.groupby(keys, sort=True)["draw"].nunique()
+    return first.reset_index()[list(table.columns) + ["draws"]].drop(columns="draw")
+
+
+def draw_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many configurations each draw of :func:`load_recording`'s ``table`` holds, as
+    ``{"1": 56, "2": 14}`` (``{"1": n}`` for a table without draws)."""
+    if "draw" not in table.columns:
+        return {"1": int(table["config_id"].nunique())}
+    counts = table.groupby("draw")["config_id"].nunique()
+    return {str(draw): int(count) for draw, count in counts.items()}
 
 
 def rows_for(config_id: int, origin: str, config: Config, training_seed: int, curve, confusions) -> list[dict]:
@@ -191,7 +270,8 @@ def write_chunk(path: Path, rows: list[dict], space: SearchSpace) -> str:
 
 def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     """``(recording.json, the table of every finished chunk)``; checks each chunk's sha256
-    and contents.
+    and contents. The table's last column, ``draw``, says which draw each row is of (1 for
+    ``chunk-NNNN.csv.gz``; see :func:`mean_over_draws`).
 
     Raises :class:`InputError` naming the file when a file is missing, altered or
     unreadable, when ``recording.json`` lacks its header or chunk list, and when a chunk is
@@ -207,7 +287,8 @@ def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"recording {meta_path} cannot be read: {error}") from None
     _check_meta(meta, meta_path)
-    frames = [_read_chunk(directory / name, chunk["sha256"], meta_path) for name, chunk in sorted(meta["chunks"].items())]
+    frames = [_read_chunk(directory / name, chunk["sha256"], meta_path).assign(draw=chunk_draw(name))
+              for name, chunk in sorted(meta["chunks"].items())]
     if not frames:
         raise InputError(f"recording {directory} has no finished chunk yet")
     return meta, pd.concat(frames, ignore_index=True)
@@ -215,7 +296,7 @@ def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
 
 #: What a replay needs from ``recording.json``'s header, and the type of each.
 _HEADER_FIELDS = {"benchmark": str, "options": dict, "max_epochs": int, "fidelity": str, "data": dict}
-_CHUNK_NAME = re.compile(r"chunk-\d{4,}\.csv\.gz")
+_CHUNK_NAME = re.compile(r"chunk-\d{4,}(?:\.draw-([2-9]|[1-9]\d+))?\.csv\.gz")
 #: Chunk columns that must hold a finite number in every row.
 _FINITE_COLUMNS = ["config_id", "training_seed", "epoch", "val_accuracy"]
 
@@ -238,7 +319,8 @@ def _check_meta(meta: Any, path: Path) -> None:
     meta.setdefault("chunks", chunks)
     for name, chunk in chunks.items():
         if not _CHUNK_NAME.fullmatch(name):
-            raise InputError(f"recording {path}: chunk name {name!r} is not of the form chunk-NNNN.csv.gz")
+            raise InputError(f"recording {path}: chunk name {name!r} is not of the form chunk-NNNN.csv.gz "
+                              "(or chunk-NNNN.draw-K.csv.gz, K >= 2)")
         if not (isinstance(chunk, dict) and isinstance(chunk.get("sha256"), str)):
             raise InputError(f"recording {path}: chunk {name} has no sha256 text")
 
@@ -269,5 +351,7 @@ def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
     return table
 
 
-__all__ = ["DESIGN_CONFIGS", "DesignSpec", "METRIC_COLUMNS", "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_path",
-           "design", "from_unit", "latin_hypercube", "load_recording", "recorded_design", "rows_for", "write_chunk"]
+__all__ = ["AVERAGED_COLUMNS", "DESIGN_CONFIGS", "DRAW_SEED_BASE", "DRAW_SEED_STRIDE", "DesignSpec", "METRIC_COLUMNS",
+           "RECORDING_COLUMNS", "RECORDING_FILE", "chunk_draw", "chunk_path", "design", "draw_counts", "draw_seed", "draws_phrase",
+           "from_unit", "latin_hypercube", "load_recording", "mean_over_draws", "recorded_design", "rows_for",
+           "write_chunk"]

@@ -15,10 +15,16 @@ at more than :data:`DISTURBED_EPOCH_FACTOR` times its configuration's median epo
 (:func:`steady_epoch_seconds`). A first epoch is kept as recorded: it also carries the
 model's tracing, which cannot be told apart from a pause. The recording itself is not changed.
 
+A recording with several draws (the design trained again with other training seeds:
+``tunebench record --draw K``) replays each recorded configuration as its mean curve over its
+draws, and fits the surrogate on those means
+(:func:`~tunebench.benchmarks.recording.mean_over_draws`): a replayed configuration gives
+what it gives on average, not one seed's luck.
+
 What replay does not reproduce, by construction: a recorded configuration was trained
-once, with the training seed of run seed ``recording.json: header.seed``, so a replayed
-configuration gives the same curve under every run seed (seed-to-seed differences come
-from the strategies); a Hyperband promotion returns the recorded epochs after
+once per draw, the first with the training seed of run seed ``recording.json: header.seed``,
+so a replayed configuration gives the same curve under every run seed (seed-to-seed
+differences come from the strategies); a Hyperband promotion returns the recorded epochs after
 ``initial_epoch`` of an uninterrupted run, not of a warm-started one; a configuration that
 was not recorded borrows the test confusion matrix of the nearest recorded configuration.
 """
@@ -40,7 +46,7 @@ from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
 from tunebench.benchmarks.surrogate import (MODELS, TARGETS, encode, fit_surrogate, spread_phrase, stored_model,
                                             table_configs)
 from tunebench.errors import InputError
-from tunebench.benchmarks.recording import load_recording
+from tunebench.benchmarks.recording import draw_counts, draws_phrase, load_recording, mean_over_draws
 from tunebench.space import Config
 
 SUFFIX = "@replay"
@@ -62,10 +68,12 @@ def steady_epoch_seconds(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     configuration's median epoch time (epochs 2 onward), and how many epochs were set.
 
     Disturbed: an epoch after the first recorded at more than :data:`DISTURBED_EPOCH_FACTOR`
-    times that median. ``table`` itself is not modified.
+    times that median (each draw of a configuration has its own median: draws may have been
+    trained on other machines). ``table`` itself is not modified.
     """
     later = table["epoch"] > 1
-    median = table["epoch_seconds"].where(later).groupby(table["config_id"]).transform("median")
+    training = [table["config_id"], table["draw"]] if "draw" in table.columns else [table["config_id"]]
+    median = table["epoch_seconds"].where(later).groupby(training).transform("median")
     disturbed = later & (table["epoch_seconds"] > DISTURBED_EPOCH_FACTOR * median)
     steady = table.copy()
     steady.loc[disturbed, "epoch_seconds"] = median[disturbed]
@@ -102,9 +110,11 @@ class _Recorded:
         self.header = meta["header"]
         self.digest = hashlib.sha256("".join(c["sha256"] for _, c in sorted(meta["chunks"].items())).encode()).hexdigest()
         self.space = space
-        table = table.sort_values(["config_id", "epoch"], kind="stable").reset_index(drop=True)
+        #: How many configurations each draw holds (``{"1": 56}`` for a recording of one draw).
+        self.draws = draw_counts(table)
         #: How many epochs replay at their configuration's median time (:func:`steady_epoch_seconds`).
         table, self.disturbed_epochs = steady_epoch_seconds(table)
+        table = mean_over_draws(table)  # sorted by configuration and epoch
         configs = table_configs(space, table)
         self.curves: dict[str, pd.DataFrame] = {}
         for config_id, rows in table.groupby("config_id", sort=True):
@@ -169,12 +179,15 @@ class ReplayBenchmark:
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
+        if draws_phrase(recorded.draws):
+            self.fidelity += f"; recorded configurations answer {draws_phrase(recorded.draws)}"
         self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), recorded.surrogate_model,
                                                       plan, directory, where)
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
                        "configs_recorded": len(recorded.curves), "chunks_sha256": recorded.digest, "configs_designed": recorded.meta.get("total_configs"),
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"],
-                       "disturbed_epochs_at_median_time": recorded.disturbed_epochs}
+                       "disturbed_epochs_at_median_time": recorded.disturbed_epochs,
+                       "configs_per_draw": recorded.draws}
 
     def _check_surrogate(self, quality: Any, model: str, plan, directory: Path, where: str) -> str:
         """The surrogate's label for the fidelity column (its model, its Spearman, and the

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from tunebench.benchmarks.recording import draw_counts, mean_over_draws
 from tunebench.schema import HP_PREFIX
 from tunebench.space import Config, Float, SearchSpace
 
@@ -179,7 +180,12 @@ def curves_of(space: SearchSpace, table: pd.DataFrame) -> tuple[list[Config], np
     """Each recorded configuration and its curve, shape (configs, epochs, len(TARGETS)).
 
     Every configuration of a recording has the same epochs (1 .. the recording's fidelity).
+    A table with several draws (a ``draw`` column, as :func:`load_recording
+    <tunebench.benchmarks.recording.load_recording>` gives it) gives each configuration's
+    mean over its draws (:func:`~tunebench.benchmarks.recording.mean_over_draws`).
     """
+    if "draw" in table.columns:
+        table = mean_over_draws(table)
     table = table.sort_values(["config_id", "epoch"], kind="stable")
     epochs = int(table["epoch"].max())
     first = table[table["epoch"] == 1]
@@ -229,12 +235,19 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
     split above; the surrogate's own seed stays ``seed``). On a few dozen configurations one
     split's Spearman moves by 0.1 or more with the split alone, so the spread says how far
     the single number can be trusted. ``None`` values with fewer configurations than folds.
+
+    A recording with several draws is fitted on, and judged against, each configuration's
+    mean over its draws (:func:`curves_of`); ``draws`` then says how many configurations
+    each draw holds (``{"1": 56, "2": 14}``), and is left out for a recording of one draw.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import r2_score
 
     configs, curves = curves_of(space, table)
     summary: dict[str, Any] = {"model": model, "configs": len(configs), "folds": folds, "epoch": curves.shape[1]}
+    draws = draw_counts(table)
+    if len(draws) > 1:
+        summary["draws"] = draws
     if len(configs) < folds:
         return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
     spearmans, r2 = [], None

@@ -13,9 +13,11 @@ import pytest
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
-from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec, design, from_unit,
-                                            latin_hypercube, load_recording)
-from tunebench.record import _claim, parse_subset, record_benchmark
+from tunebench.benchmarks.recording import (AVERAGED_COLUMNS, DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec,
+                                            chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube,
+                                            load_recording, mean_over_draws, recorded_design, rows_for, write_chunk)
+from tunebench.benchmarks.surrogate import surrogate_quality
+from tunebench.record import _claim, add_chunk, parse_subset, record, record_benchmark
 from tunebench.seeding import RunSeeds
 
 from test_resume import start
@@ -272,6 +274,7 @@ def _table_edit(edit):
     (None, lambda meta: {k: v for k, v in meta.items() if k != "header"}, "has no header object"),
     (None, lambda meta: meta | {"header": meta["header"] | {"max_epochs": "ten"}}, "header.max_epochs"),
     (None, lambda meta: meta | {"chunks": {"../recording.json": {"sha256": "0"}}}, "is not of the form"),
+    (None, lambda meta: meta | {"chunks": {"chunk-0000.draw-1.csv.gz": {"sha256": "0"}}}, "is not of the form"),
     (None, lambda meta: meta | {"chunks": ["chunk-0000.csv.gz"]}, "chunks must be an object"),
 ])
 def test_a_bad_recording_is_an_input_error_naming_the_file(recorded, tmp_path, rewrite_chunk, rewrite_meta,
@@ -281,3 +284,108 @@ def test_a_bad_recording_is_an_input_error_naming_the_file(recorded, tmp_path, r
     with pytest.raises(InputError) as error:
         load_recording(copy)
     assert message in str(error.value) and str(copy) in str(error.value)
+
+
+# --- draws: the design trained again with other training seeds ----------------------------
+
+def _copy(directory, tmp_path):
+    import shutil
+
+    shutil.copytree(directory, tmp_path / "mnist-mlp")
+    return tmp_path / "mnist-mlp"
+
+
+def test_draw_seeds_and_chunk_names():
+    assert [draw_seed(2, 0), draw_seed(2, 55), draw_seed(3, 4)] == [7000, 7055, 107004]
+    with pytest.raises(ValueError, match="draw 1"):
+        draw_seed(1, 0)
+    assert chunk_path("d", 3, 2).name == "chunk-0003.draw-2.csv.gz"
+    assert [chunk_draw("chunk-0003.csv.gz"), chunk_draw("chunk-0003.draw-12.csv.gz")] == [1, 12]
+    for name in ("chunk-0003.draw-1.csv.gz", "chunk-0003.draw-02.csv.gz", "chunk-3.csv.gz"):
+        with pytest.raises(ValueError):
+            chunk_draw(name)
+
+
+def test_mean_over_draws_averages_the_metrics_and_keeps_the_first_draws_other_columns():
+    def rows(config_id, draw, seed, values):
+        return [{"config_id": config_id, "origin": "lhs", "training_seed": seed, "epoch": epoch,
+                 **{column: value + epoch for column in AVERAGED_COLUMNS}, "hp_lr": 0.1 * (config_id + 1),
+                 "test_confusion": f"[[{draw}]]", "draw": draw} for epoch, value in ((1, values[0]), (2, values[1]))]
+
+    table = pd.DataFrame(rows(1, 2, 7001, (0.3, 0.5)) + rows(0, 1, 11, (0.1, 0.2)) + rows(1, 1, 12, (0.1, 0.1)))
+    mean = mean_over_draws(table)
+    assert list(mean.columns) == [c for c in table.columns if c != "draw"] + ["draws"]
+    assert mean[["config_id", "epoch"]].values.tolist() == [[0, 1], [0, 2], [1, 1], [1, 2]]
+    assert mean["val_accuracy"].tolist() == pytest.approx([1.1, 2.2, 1.2, 2.3])  # config 1: (0.1 + 0.3) / 2 + 1 ...
+    assert mean["epoch_seconds"].tolist() == pytest.approx([1.1, 2.2, 1.2, 2.3])
+    assert mean["draws"].tolist() == [1, 1, 2, 2]
+    assert mean["training_seed"].tolist() == [11, 11, 12, 12]  # the first draw's
+    assert mean["test_confusion"].tolist() == ["[[1]]"] * 4
+    one = table[table["draw"] == 1].drop(columns="draw")  # a table without draws is one draw
+    assert mean_over_draws(one).drop(columns="draws").equals(one.sort_values(["config_id", "epoch"]).reset_index(drop=True))
+
+
+def test_a_second_draw_trains_the_design_again_and_the_quality_judges_the_means(recorded, tiny_data_dir, tmp_path,
+                                                                               capsys):
+    directory = _copy(recorded[0], tmp_path)
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path), "--draw", "2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    meta, table = load_recording(directory)
+    assert sorted(meta["chunks"]) == ["chunk-0000.csv.gz", "chunk-0000.draw-2.csv.gz", "chunk-0001.csv.gz",
+                                      "chunk-0001.draw-2.csv.gz"]
+    assert "7000 + 100000" in meta["draws_training_seed"]
+    second = table[table["draw"] == 2]
+    assert (second["training_seed"] == second["config_id"] + 7000).all()
+    first = table[table["draw"] == 1]
+    assert (first[["config_id", "epoch", "origin"]].values == second[["config_id", "epoch", "origin"]].values).all()
+    assert not np.allclose(first["val_accuracy"], second["val_accuracy"])  # other seeds, other curves
+    quality = meta["surrogate_quality"]
+    assert quality["draws"] == {"1": 6, "2": 6}
+    assert quality == surrogate_quality(MNIST_SPACE, table)
+    assert quality != surrogate_quality(MNIST_SPACE, first)
+    assert "judged against the mean over draws (draw 1: 6, draw 2: 6 configurations)" in out
+    assert main(args) == 0 and "wrote 0 chunk(s)" in capsys.readouterr().out  # a finished draw trains nothing
+
+
+def add_second_draw(directory, space, config_id, shift):
+    """Give ``config_id`` of the recording in ``directory`` a second draw: its first draw's
+    curve with ``shift`` added to the validation accuracy, written as a draw-2 chunk (a
+    recording of chunks of one configuration's worth: the chunk holds just that one) and
+    added with add_chunk()."""
+    from tunebench.benchmarks.base import EpochRecord
+
+    meta, table = load_recording(directory)
+    origin, config = recorded_design(meta, space)[config_id]
+    rows = table[(table["config_id"] == config_id) & (table["draw"] == 1)]
+    curve = rows[RECORDING_COLUMNS[3:]].assign(val_accuracy=rows["val_accuracy"] + shift)
+    points = [EpochRecord(**row) for row in curve.to_dict("records")]
+    path = chunk_path(directory, config_id, 2)
+    rows = rows_for(config_id, origin, config, draw_seed(2, config_id), points, [None] * len(points))
+    entry = {"sha256": write_chunk(path, rows, space), "configs": [config_id, config_id + 1], "wall_seconds": 1.0,
+             "machine": None}
+    with pytest.raises(ValueError, match="not a chunk file name"):
+        add_chunk(directory, directory / "draw-2.csv.gz", entry)
+    add_chunk(directory, path, entry)
+
+
+def test_a_draw_trained_elsewhere_is_added_and_the_quality_measured_again(recorded, tmp_path):
+    """add_chunk() registers a chunk written outside record(); the next record() call on the
+    complete recording trains nothing and measures the quality on the means."""
+    directory = _copy(recorded[0], tmp_path)
+    meta, _ = load_recording(directory)
+    add_second_draw(directory, MNIST_SPACE, 2, 0.05)
+
+    class Untrainable:
+        def evaluate(self, *args, **kwargs):
+            raise AssertionError("a finished recording trained a configuration")
+
+    assert record(Untrainable(), MNIST_SPACE, directory, meta["header"], DesignSpec(**meta["design"]),
+                  training_seed=lambda config: 0) == []
+    after, table = load_recording(directory)
+    assert after["surrogate_quality"]["draws"] == {"1": 6, "2": 1}
+    mean = mean_over_draws(table)
+    final = mean[mean["epoch"] == mean["epoch"].max()].set_index("config_id")["val_accuracy"]
+    recorded_final = table[(table["draw"] == 1) & (table["epoch"] == table["epoch"].max())].set_index("config_id")
+    assert final[2] == pytest.approx(recorded_final["val_accuracy"][2] + 0.025, abs=1e-6)
+    assert final[3] == recorded_final["val_accuracy"][3]

@@ -396,3 +396,31 @@ def test_a_bad_data_file_still_fails_a_benchmark_that_may_be_left_out(recordings
     assert main(["run", str(tmp_path / "suite.toml"), "--data-dir", str(tmp_path / "data"), "--out", str(out)]) == 2
     assert "fer2013.npz" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings, tmp_path):
+    """A recorded configuration with a second draw answers the mean of its two curves; the
+    surrogate fits the means; the fidelity and the manifest's source say so."""
+    import shutil
+
+    from test_recording import add_second_draw
+
+    directory = tmp_path / "mnist-mlp"
+    shutil.copytree(recordings / "mnist-mlp", directory)
+    space = replay(recordings).space
+    add_second_draw(directory, space, 0, 0.1)
+    _, table = load_recording(directory)
+    first = table[table["draw"] == 1]
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
+    config = space.active_config(first[first["config_id"] == 0].iloc[0].filter(like="hp_").rename(
+        lambda c: c[3:]).dropna().to_dict())
+    recorded = first[first["config_id"] == 0]["val_accuracy"].to_numpy()
+    assert [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=0).curve] == pytest.approx(recorded + 0.05)
+    assert "recorded configurations answer the mean over draws (draw 1: 12, draw 2: 1 configurations)" in \
+        benchmark.fidelity
+    assert benchmark.source["configs_per_draw"] == {"1": 12, "2": 1}
+    unseen = from_unit(space, np.random.default_rng(3).random(9))
+    expected = CurveSurrogate(space).fit(*curves_of(space, table)).predict([unseen])[0]
+    assert [p.val_accuracy for p in benchmark.evaluate(unseen, EPOCHS, seed=0).curve] == \
+        expected[:, TARGETS.index("val_accuracy")].tolist()
+    assert not np.allclose(expected, CurveSurrogate(space).fit(*curves_of(space, first)).predict([unseen])[0])

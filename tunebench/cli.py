@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--workers", type=int, default=1,
                         help="processes recording side by side, each training one configuration at a time "
                              "(default 1; for a machine with a GPU or more cores than one training uses)")
+    record.add_argument("--draw", type=int, default=1,
+                        help="2, 3, ...: train the design again with other training seeds, as that draw; replay "
+                             "then answers each configuration's mean over its draws (default 1: the recording)")
 
     report = commands.add_parser("report", help="write report.md and figures/ from a results directory's CSVs")
     report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
@@ -184,7 +187,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
         grid_configs=args.grid_configs, epochs=args.epochs, subset=args.subset, seed=args.seed,
         chunk_size=args.chunk_size, max_chunks=args.max_chunks, benchmark_id=args.id, precision=args.precision,
-        workers=args.workers)
+        workers=args.workers, draw=args.draw)
     print(f"wrote {len(written)} chunk(s) to {directory}")
     quality = quality_line(directory)
     if quality:

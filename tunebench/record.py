@@ -27,8 +27,8 @@ import pandas as pd
 
 from tunebench.backend import JAX, jax_numerics, keras_backend
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_FILE, DesignSpec, chunk_path, design,
-                                            recorded_design, rows_for, write_chunk)
+from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_FILE, DesignSpec, chunk_draw, chunk_path,
+                                            design, draw_seed, draws_phrase, recorded_design, rows_for, write_chunk)
 from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
@@ -45,12 +45,15 @@ from tunebench.suite import parse_suite
 META_LOCK = ".recording.lock"
 #: How long a process waits for that lock: the surrogate's quality is measured under it.
 LOCK_WAIT_SECONDS = 3600.0
+#: The key of ``recording.json`` that says how later draws are seeded, and what it says.
+DRAWS_SEED = "draws_training_seed"
+DRAWS_SEED_RULE = "draw K >= 2 trains config_id with 7000 + 100000 * (K - 2) + config_id (recording.draw_seed)"
 
 
 def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any], spec: DesignSpec,
            training_seed: Callable[[Config], int], *, max_chunks: int | None = None,
            on_config: Callable[[int, int], None] | None = None, machine: dict[str, Any] | None = None,
-           surrogate: str = "trees") -> list[Path]:
+           surrogate: str = "trees", draw: int = 1) -> list[Path]:
     """Record the design's configurations chunk by chunk into ``directory``.
 
     When the design is complete (or ``max_chunks`` is reached), the surrogate's held-out
@@ -60,6 +63,13 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     brings a finished recording up to date without training anything. A new recording keeps
     its design's configurations in ``recording.json`` before it trains any, and goes on with
     them (:func:`tunebench.benchmarks.recording.recorded_design`) on whatever machine.
+
+    ``draw`` >= 2 trains the design again, configuration ``i`` with training seed
+    :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, i)``, into that draw's chunks
+    (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured on each configuration's
+    mean over its draws, when the draw is complete (or ``max_chunks`` is reached). A
+    complete recording whose stored quality counts other draws than its chunks hold (draws
+    added by :func:`add_chunk`) has it measured again, like one of another model.
 
     Parameters
     ----------
@@ -76,7 +86,7 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     spec:
         The design.
     training_seed:
-        ``config -> seed`` each configuration trains with.
+        ``config -> seed`` each configuration trains with in the first draw.
     max_chunks:
         Stop after writing this many new chunks (``None``: until the design is done).
     on_config:
@@ -85,12 +95,16 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
         Versions and hardware, stored with each chunk written.
     surrogate:
         The surrogate's model (the benchmark's ``BenchmarkSpec.surrogate``).
+    draw:
+        Which draw to train: 1 (the recording itself) or a later one, 2, 3, ...
 
     Returns
     -------
     list of Path
         The chunk files written by this call.
     """
+    if draw < 1:
+        raise InputError(f"--draw must be 1 or more, got {draw}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     meta_path = directory / RECORDING_FILE
@@ -101,10 +115,13 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             meta[DESIGN_CONFIGS] = [[origin, config] for origin, config in design(space, spec)]
             meta["total_configs"] = len(meta[DESIGN_CONFIGS])
             _write_meta(meta_path, meta)
+        if draw > 1 and DRAWS_SEED not in meta:
+            meta[DRAWS_SEED] = DRAWS_SEED_RULE
+            _write_meta(meta_path, meta)
         configs = recorded_design(meta, space, meta_path)
     written = []
     for index, start in enumerate(range(0, len(configs), spec.chunk_size)):
-        path = chunk_path(directory, index)
+        path = chunk_path(directory, index, draw)
         if path.name in meta["chunks"]:
             continue
         if max_chunks is not None and len(written) >= max_chunks:
@@ -118,7 +135,7 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             rows = []
             for config_id in range(start, min(start + spec.chunk_size, len(configs))):
                 origin, config = configs[config_id]
-                seed = training_seed(config)
+                seed = training_seed(config) if draw == 1 else draw_seed(draw, config_id)
                 evaluation = benchmark.evaluate(config, benchmark.max_epochs, seed)
                 rows.extend(rows_for(config_id, origin, config, seed, evaluation.curve, evaluation.epoch_confusions))
                 if on_config:
@@ -130,13 +147,14 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
                 meta = _read_meta(meta_path, wanted)
                 meta["total_configs"] = len(configs)
                 meta["chunks"][path.name] = entry
-                if _complete(meta, spec, configs) or (max_chunks and len(written) >= max_chunks):
+                if _complete(meta, spec, configs, draw) or (max_chunks and len(written) >= max_chunks):
                     meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
                 _write_meta(meta_path, meta)
     with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
         meta = _read_meta(meta_path, wanted)
         stored = meta.get("surrogate_quality") or {}
-        if not written and _complete(meta, spec, configs) and stored.get("model") != surrogate:
+        outdated = stored.get("model") != surrogate or stored.get("draws") != _draws_in(meta)
+        if not written and _complete(meta, spec, configs) and outdated:
             meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
             _write_meta(meta_path, meta)
     return written
@@ -177,14 +195,41 @@ def _claim(path: Path) -> Iterator[bool]:
             path.unlink(missing_ok=True)  # whoever opens it later finds the chunk in recording.json
 
 
-def _complete(meta: dict[str, Any], spec: DesignSpec, configs: list) -> bool:
-    return len(meta["chunks"]) * spec.chunk_size >= len(configs)
+def _complete(meta: dict[str, Any], spec: DesignSpec, configs: list, draw: int = 1) -> bool:
+    """Whether every chunk of draw ``draw`` is in ``meta``."""
+    return sum(chunk_draw(name) == draw for name in meta["chunks"]) * spec.chunk_size >= len(configs)
+
+
+def _draws_in(meta: dict[str, Any]) -> dict[str, int] | None:
+    """The configurations per draw that ``meta``'s chunks hold, as the quality's ``draws``
+    gives them (:func:`~tunebench.benchmarks.recording.draw_counts`); ``None`` for one draw."""
+    counts: dict[str, int] = {}
+    for name, chunk in meta["chunks"].items():
+        start, end = chunk.get("configs", [0, 0])
+        counts[str(chunk_draw(name))] = counts.get(str(chunk_draw(name)), 0) + end - start
+    return counts if len(counts) > 1 else None
+
+
+def add_chunk(directory: Path, path: Path, entry: dict[str, Any]) -> None:
+    """Add a chunk file already written in ``directory`` (``path``, its ``entry``: ``sha256``,
+    ``configs`` [first, last + 1], ``wall_seconds``, ``machine``) to its ``recording.json``,
+    under the lock :func:`record` takes. For draws trained elsewhere; the surrogate's quality
+    is measured again by the next :func:`record` call on the complete recording."""
+    directory = Path(directory)
+    chunk_draw(Path(path).name)  # a chunk's name, or ValueError
+    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+        meta_path = directory / RECORDING_FILE
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["chunks"][Path(path).name] = entry
+        if chunk_draw(Path(path).name) > 1:
+            meta.setdefault(DRAWS_SEED, DRAWS_SEED_RULE)
+        _write_meta(meta_path, meta)
 
 
 def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any], surrogate: str) -> dict[str, Any]:
     """The held-out quality of the surrogate model ``surrogate`` on every chunk finished so far
     (incl. the one not yet in ``recording.json``)."""
-    frames = [pd.read_csv(directory / name) for name in sorted(meta["chunks"])]
+    frames = [pd.read_csv(directory / name).assign(draw=chunk_draw(name)) for name in sorted(meta["chunks"])]
     return surrogate_quality(space, pd.concat(frames, ignore_index=True), model=surrogate)
 
 
@@ -198,8 +243,9 @@ def quality_line(directory: Path) -> str | None:
     phrase = spread_phrase(quality)
     spread = f" ({phrase})" if phrase else ""
     model = stored_model(quality)
+    draws = f", judged against {draws_phrase(quality.get('draws'))}" if draws_phrase(quality.get("draws")) else ""
     return (f"{MODELS.get(model, model)} surrogate on {quality['configs']} "
-            f"configurations: held-out Spearman {quality['spearman']:.3f}{spread}, R² {quality['r2']:.3f}")
+            f"configurations: held-out Spearman {quality['spearman']:.3f}{spread}, R² {quality['r2']:.3f}{draws}")
 
 
 def parse_subset(text: str | None) -> Any:
@@ -218,7 +264,7 @@ def parse_subset(text: str | None) -> Any:
 def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid_configs: int, epochs: int | None,
                      subset: str | None, seed: int, chunk_size: int, max_chunks: int | None,
                      benchmark_id: str | None, precision: str | None = None,
-                     workers: int = 1) -> tuple[list[Path], Path]:
+                     workers: int = 1, draw: int = 1) -> tuple[list[Path], Path]:
     """``tunebench record``: record benchmark ``name`` into ``out/<name>/``.
 
     The options are checked like a suite's (:func:`tunebench.suite.parse_suite`); the data is
@@ -226,12 +272,16 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     configuration trains with the training seed such a run would give it. With ``workers``
     > 1, that many processes record side by side (each loads the data and trains one
     configuration at a time; ``max_chunks`` is per process), for a machine with more cores or
-    a GPU than one training uses; the options are checked here first.
+    a GPU than one training uses; the options are checked here first. ``draw`` >= 2 trains
+    the design again as that draw (see :func:`record`), with the same options.
 
     Returns the chunk files written and the recording's folder.
     """
     options = dict(configs=configs, grid_configs=grid_configs, epochs=epochs, subset=subset, seed=seed,
-                   chunk_size=chunk_size, max_chunks=max_chunks, benchmark_id=benchmark_id, precision=precision)
+                   chunk_size=chunk_size, max_chunks=max_chunks, benchmark_id=benchmark_id, precision=precision,
+                   draw=draw)
+    if draw < 1:
+        raise InputError(f"--draw must be 1 or more, got {draw}")
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):
@@ -283,8 +333,9 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     written = record(benchmark, benchmark.space, directory, header,
                      DesignSpec(configs=configs, grid_configs=grid_configs, seed=seed, chunk_size=chunk_size),
                      RunSeeds(plan.name, seed).training, max_chunks=max_chunks, on_config=report,
-                     machine={"versions": package_versions(), "hardware": hardware()}, surrogate=spec.surrogate)
+                     machine={"versions": package_versions(), "hardware": hardware()}, surrogate=spec.surrogate,
+                     draw=draw)
     return written, directory
 
 
-__all__ = ["parse_subset", "quality_line", "record", "record_benchmark"]
+__all__ = ["add_chunk", "parse_subset", "quality_line", "record", "record_benchmark"]
