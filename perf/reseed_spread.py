@@ -27,10 +27,23 @@ different ids. Then, over every curve in ``--out`` (at least 3):
   the same paired figures between that recording and the recorded draw on the same
   configurations, so the backends' difference can be read against the seeds'.
 
+With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) judged over
+N split seeds, on the recorded draw alone and with the re-seeded curves as a second draw
+(fitted on, and judged against, each configuration's mean over its draws, as replay serves a
+recording of several draws): what the second draws bought so far.
+
+With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
+only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
+``chunk-NNNN.draw-2.csv.gz`` each (no test confusion: the replay shows the first draw's),
+added to ``recording.json`` with :func:`tunebench.record.add_chunk`; then the quality stored
+there is measured again. Point it at a copy while the draw is incomplete: replay, and the
+gate's baseline, follow the recording.
+
 Usage: ``python perf/reseed_spread.py --recording results/recordings/fer-cnn --data-dir
 ../shared/datasets --out results/reseeds/fer-cnn --config-id 23 15 14 [--seed-base 7000]
-[--against results/recordings-in-progress/gpu/check/fer-cnn]`` (``--config-id`` left out:
-the summary of the curves already in ``--out``, nothing trained).
+[--against results/recordings-in-progress/gpu/check/fer-cnn] [--surrogate-splits 10]
+[--into]`` (``--config-id`` left out: the summary of the curves already in ``--out``, nothing
+trained).
 """
 
 from __future__ import annotations
@@ -53,9 +66,12 @@ from compare_recordings import VAL, recorded  # noqa: E402
 from longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import curves_of  # noqa: E402
+from tunebench.benchmarks.base import EpochRecord  # noqa: E402
+from tunebench.benchmarks.recording import (DRAW_SEED_BASE, DesignSpec, chunk_path, draw_seed,  # noqa: E402
+                                            load_recording, recorded_design, rows_for, write_chunk)
+from tunebench.benchmarks.surrogate import MODELS, curves_of, surrogate_quality  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
+from tunebench.record import add_chunk, record  # noqa: E402
 from tunebench.stats import bootstrap_ci  # noqa: E402
 
 
@@ -148,6 +164,62 @@ def print_ceilings(differences: np.ndarray, spread: float, recorded_count: int) 
               f" {seed_ceiling(low_noise, spread, draws):.3f}]")
 
 
+def reseeded_table(out: Path) -> pd.DataFrame:
+    """Every curve in ``out`` as rows of a second draw (``draw`` 2), for
+    :func:`~tunebench.benchmarks.surrogate.curves_of`: the metrics and seeds only; the other
+    columns come from the first draw."""
+    return pd.concat([pd.read_csv(path) for path in sorted(out.glob("config-*.csv"))], ignore_index=True).assign(draw=2)
+
+
+def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) -> None:
+    """The surrogate's held-out Spearman on the recorded draw, and on the means with ``out`` as draw 2."""
+    header = meta["header"]
+    spec = get_benchmark_spec(header["benchmark"])
+    space = spec.make_space(header["options"])
+    both = pd.concat([table, reseeded_table(out)], ignore_index=True)
+    print(f"{MODELS[spec.surrogate]} surrogate, held-out Spearman on final validation accuracy, {splits} split seeds:")
+    for label, rows in (("the recorded draw alone", table), ("each configuration's mean over its draws", both)):
+        quality = surrogate_quality(space, rows, model=spec.surrogate, repeats=splits)
+        repeats = quality["spearman_repeats"]
+        print(f"  {label}: split 0 {quality['spearman']:.3f}, median {repeats['median']:.3f} "
+              f"(range {repeats['min']:.3f}-{repeats['max']:.3f}), R² {quality['r2']:.3f}")
+
+
+def add_as_draw_2(recording: Path, out: Path, seed_base: int) -> None:
+    """Write every curve in ``out`` into ``recording`` as draw 2 (see the module docstring), then
+    measure the stored quality again."""
+    into, table = load_recording(recording)
+    if seed_base != DRAW_SEED_BASE or into["design"]["chunk_size"] != 1:
+        sys.exit(f"--into {recording}: draw 2 needs --seed-base {DRAW_SEED_BASE} and chunks of one configuration")
+    header = into["header"]
+    spec = get_benchmark_spec(header["benchmark"])
+    space = spec.make_space(header["options"])
+    configs = recorded_design(into, space, recording / "recording.json")
+    for path in sorted(out.glob("config-*.csv")):
+        curve = pd.read_csv(path)
+        config_id = int(curve.config_id.iloc[0])
+        chunk = chunk_path(recording, config_id, 2)
+        if chunk.name in into["chunks"]:
+            continue
+        if set(curve.training_seed) != {draw_seed(2, config_id)}:
+            sys.exit(f"{path}: training seed {set(curve.training_seed)}, not draw 2's {draw_seed(2, config_id)}")
+        points = [EpochRecord(**row) for row in curve.drop(columns=["config_id", "training_seed"]).to_dict("records")]
+        origin, config = configs[config_id]
+        rows = rows_for(config_id, origin, config, draw_seed(2, config_id), points, [None] * len(points))
+        entry = {"sha256": write_chunk(chunk, rows, space), "configs": [config_id, config_id + 1],
+                 "wall_seconds": round(float(curve.epoch_seconds.sum()), 1),
+                 "machine": f"perf/reseed_spread.py {path.name}"}
+        add_chunk(recording, chunk, entry)
+        print(f"added {chunk}")
+
+    class Untrainable:
+        def evaluate(self, *args, **kwargs):
+            raise RuntimeError(f"{recording} is not complete: record its first draw before adding a second")
+
+    record(Untrainable(), space, recording, header, DesignSpec(**into["design"]), training_seed=lambda config: 0,
+           surrogate=spec.surrogate)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json, chunks)")
@@ -156,9 +228,13 @@ def main() -> None:
     parser.add_argument("--seed-base", type=int, default=7000, help="training seed = this + config id (default 7000)")
     parser.add_argument("--data-dir")
     parser.add_argument("--against", type=Path, help="another recording of the same design")
+    parser.add_argument("--surrogate-splits", type=int, default=0,
+                        help="the surrogate's quality with the re-seeded curves as draw 2, over this many splits")
+    parser.add_argument("--into", type=Path, help="a recording of the same design to add the curves to as draw 2")
     args = parser.parse_args()
 
     meta, table = load_recording(args.recording)
+    table = table[table["draw"] == 1]  # the recorded draw; later draws are what this script makes
     unknown = sorted(set(args.config_id) - set(table.config_id))
     if unknown:
         parser.error(f"--config-id {unknown}: not in {args.recording}")
@@ -178,6 +254,10 @@ def main() -> None:
         print(f"{config_id:6d} {a:9.4f} {b:9.4f}")
     print(paired_line(f"re-seeded, {len(ids)} configurations", first, second))
     print_ceilings(second - first, float(finals.std(ddof=1)), len(finals))
+    if args.surrogate_splits:
+        print_draw_quality(meta, table, args.out, args.surrogate_splits)
+    if args.into:
+        add_as_draw_2(args.into, args.out, args.seed_base)
     if args.against:
         header_b, curves_b, _ = recorded(args.against)
         if header_b["benchmark"] != meta["header"]["benchmark"] or header_b["max_epochs"] < last:
