@@ -27,10 +27,11 @@ different ids. Then, over every curve in ``--out`` (at least 3):
   the same paired figures between that recording and the recorded draw on the same
   configurations, so the backends' difference can be read against the seeds'.
 
-With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) judged over
-N split seeds, on the recorded draw alone and with the re-seeded curves as a second draw
-(fitted on, and judged against, each configuration's mean over its draws, as replay serves a
-recording of several draws): what the second draws bought so far.
+With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) fitted on the
+recorded draw and on each configuration's mean over its draws (the re-seeded curves as draw
+2, as replay serves a recording of several draws), each judged against both: median held-out
+Spearman over N split seeds. What the second draws bought so far, and whether through the
+fit or through the judging.
 
 With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
 only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
@@ -62,14 +63,14 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_recordings import VAL, recorded  # noqa: E402
+from compare_recordings import VAL, recorded, surrogate_cross_check  # noqa: E402
 from longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
 from tunebench.benchmarks.recording import (DRAW_SEED_BASE, DesignSpec, chunk_path, draw_seed,  # noqa: E402
                                             load_recording, recorded_design, rows_for, write_chunk)
-from tunebench.benchmarks.surrogate import MODELS, curves_of, surrogate_quality  # noqa: E402
+from tunebench.benchmarks.surrogate import MODELS, curves_of  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
 from tunebench.record import add_chunk, record  # noqa: E402
 from tunebench.stats import bootstrap_ci  # noqa: E402
@@ -172,17 +173,20 @@ def reseeded_table(out: Path) -> pd.DataFrame:
 
 
 def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) -> None:
-    """The surrogate's held-out Spearman on the recorded draw, and on the means with ``out`` as draw 2."""
+    """The surrogate fitted on the recorded draw and on the means with ``out`` as draw 2, each
+    judged against each: median held-out Spearman over ``splits`` split seeds."""
     header = meta["header"]
     spec = get_benchmark_spec(header["benchmark"])
     space = spec.make_space(header["options"])
-    both = pd.concat([table, reseeded_table(out)], ignore_index=True)
-    print(f"{MODELS[spec.surrogate]} surrogate, held-out Spearman on final validation accuracy, {splits} split seeds:")
-    for label, rows in (("the recorded draw alone", table), ("each configuration's mean over its draws", both)):
-        quality = surrogate_quality(space, rows, model=spec.surrogate, repeats=splits)
-        repeats = quality["spearman_repeats"]
-        print(f"  {label}: split 0 {quality['spearman']:.3f}, median {repeats['median']:.3f} "
-              f"(range {repeats['min']:.3f}-{repeats['max']:.3f}), R² {quality['r2']:.3f}")
+    configs, first = curves_of(space, table)
+    _, means = curves_of(space, pd.concat([table, reseeded_table(out)], ignore_index=True))
+    medians = surrogate_cross_check(header["benchmark"], header["options"], configs,
+                                    {"recorded": first, "mean": means}, splits)
+    print(f"{MODELS[spec.surrogate]} surrogate, median held-out Spearman over {splits} split seeds on final "
+          "validation accuracy; 'mean': each configuration's mean over its draws, the re-seeded curves as draw 2:")
+    print("  fitted on \\ judged on   " + "  ".join(f"{judge:>8}" for judge in medians))
+    for fit, row in medians.items():
+        print(f"  {fit:>22}   " + "  ".join(f"{value:8.3f}" for value in row.values()))
 
 
 def add_as_draw_2(recording: Path, out: Path, seed_base: int) -> None:

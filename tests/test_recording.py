@@ -225,6 +225,7 @@ def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(
     (["record", "nope"], "unknown benchmark"),
     (["record", "mnist-mlp", "--configs", "0"], "--configs must be at least 1"),
     (["record", "mnist-mlp", "--workers", "0"], "--workers must be at least 1"),
+    (["record", "mnist-mlp", "--draw", "0"], "--draw must be 1 or more"),
     (["record", "mnist-mlp", "--subset", "x=y=z"], "--subset"),
 ])
 def test_bad_record_options_exit_2(args, message, tiny_data_dir, tmp_path, capsys):
