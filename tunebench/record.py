@@ -3,7 +3,8 @@
 The design and the file format are :mod:`tunebench.benchmarks.recording`'s. A recording is
 made in chunks of consecutive configurations, each written atomically when it is finished:
 a killed recording loses at most the chunk in progress, and running the same command again
-goes on with the next missing chunk.
+goes on with the next missing chunk. ``--draw K`` (K >= 2) trains the same design again with
+other training seeds, into that draw's own chunks, in the same way.
 
 Several processes can record one design into one folder at once (``--workers N``, or the same
 command started N times, on one machine or on machines sharing the folder): each claims a chunk
