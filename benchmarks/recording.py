@@ -213,15 +213,16 @@ def draws_phrase(counts: Any) -> str:
     return f"the mean over draws ({listed} configurations)"
 
 
-#: The chunk columns averaged over draws (:func:`mean_over_draws`); the others are the first draw's.
-AVERAGED_COLUMNS = [c for c in METRIC_COLUMNS if c != "epoch"]
+#: The chunk columns averaged over draws (:func:`mean_over_draws`); the others are the first
+#: draw's, ``epoch_seconds`` among them: a later draw may have trained on other hardware.
+AVERAGED_COLUMNS = [c for c in METRIC_COLUMNS if c not in ("epoch", "epoch_seconds")]
 
 
 def mean_over_draws(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (configuration, epoch): the metrics of :data:`AVERAGED_COLUMNS` averaged
     over the configuration's draws, every other column (origin, training seed,
-    hyperparameters, test confusion) from its first draw present, and ``draws``, how many
-    draws the mean is of.
+    hyperparameters, epoch seconds, test confusion) from its first draw present, and
+    ``draws``, how many draws the mean is of.
 
     ``table`` is :func:`load_recording`'s (with its ``draw`` column); a table without
     ``draw`` is one draw. Rows come out sorted by configuration and epoch. The test
@@ -287,16 +288,47 @@ def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"recording {meta_path} cannot be read: {error}") from None
     _check_meta(meta, meta_path)
-    frames = [_read_chunk(directory / name, chunk["sha256"], meta_path).assign(draw=chunk_draw(name))
-              for name, chunk in sorted(meta["chunks"].items())]
+    frames = {name: _read_chunk(directory / name, chunk["sha256"], meta_path).assign(draw=chunk_draw(name))
+              for name, chunk in sorted(meta["chunks"].items())}
     if not frames:
         raise InputError(f"recording {directory} has no finished chunk yet")
-    return meta, pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames.values(), ignore_index=True)
+    for name, frame in frames.items():
+        if chunk_draw(name) > 1:
+            _check_later_draw(frame, table[table["draw"] == 1], directory / name, meta["header"]["max_epochs"])
+    return meta, table
+
+
+def _check_later_draw(frame: pd.DataFrame, first: pd.DataFrame, path: Path, epochs: int) -> None:
+    """:class:`InputError` naming ``path`` where a later draw's chunk is not the first draw's
+    configurations again: other epochs than the recording's 1 .. ``epochs``, or another origin
+    or hyperparameters than the first draw's rows of the same configuration."""
+    for config_id, rows in frame.groupby("config_id"):
+        if list(rows["epoch"]) != list(range(1, epochs + 1)):
+            raise InputError(f"recording chunk {path}: config {config_id} holds epochs {list(rows['epoch'])}, not "
+                             f"the recording's 1-{epochs}")
+    columns = ["origin"] + [c for c in frame.columns if c.startswith(HP_PREFIX)]
+    recorded = first.drop_duplicates("config_id").set_index("config_id")
+    for config_id, row in frame.drop_duplicates("config_id").set_index("config_id").iterrows():
+        if config_id in recorded.index:
+            for column in columns:
+                if not _same_value(row[column], recorded.at[config_id, column]):
+                    raise InputError(f"recording chunk {path}: config {config_id} has {column} {row[column]!r}, "
+                                     f"the first draw {recorded.at[config_id, column]!r}")
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, both empty, or numbers within a relative 1e-5 (chunks keep 6 significant digits)."""
+    if pd.isna(a) or pd.isna(b):
+        return bool(pd.isna(a) and pd.isna(b))
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return math.isclose(float(a), float(b), rel_tol=1e-5)
+    return a == b
 
 
 #: What a replay needs from ``recording.json``'s header, and the type of each.
 _HEADER_FIELDS = {"benchmark": str, "options": dict, "max_epochs": int, "fidelity": str, "data": dict}
-_CHUNK_NAME = re.compile(r"chunk-\d{4,}(?:\.draw-([2-9]|[1-9]\d+))?\.csv\.gz")
+_CHUNK_NAME = re.compile(r"chunk-[0-9]{4,}(?:\.draw-([2-9]|[1-9][0-9]+))?\.csv\.gz")
 #: Chunk columns that must hold a finite number in every row.
 _FINITE_COLUMNS = ["config_id", "training_seed", "epoch", "val_accuracy"]
 

@@ -179,6 +179,12 @@ class ReplayBenchmark:
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
+        quality = recorded.meta.get("surrogate_quality")
+        measured_on = quality.get("draws") if isinstance(quality, dict) else None
+        if isinstance(quality, dict) and measured_on != (recorded.draws if len(recorded.draws) > 1 else None):
+            raise InputError(f"{where}: the recording {directory} answers {draws_phrase(recorded.draws) or 'its one draw'}"
+                             f", but its surrogate quality was measured on {draws_phrase(measured_on) or 'one draw'}: "
+                             "run its 'tunebench record' command again, which trains nothing and measures it again")
         if draws_phrase(recorded.draws):
             self.fidelity += f"; recorded configurations answer {draws_phrase(recorded.draws)}"
         self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), recorded.surrogate_model,

@@ -63,6 +63,7 @@ VAL = TARGETS.index("val_accuracy")
 def recorded(directory: Path) -> tuple[dict, dict[str, np.ndarray], dict[str, int]]:
     """A recording's header, and per configuration (as sorted JSON) its curves and training seed."""
     meta, table = load_recording(directory)
+    table = table[table["draw"] == 1]  # each recording's own draw: the backends are compared draw for draw
     header = meta["header"]
     space = get_benchmark_spec(header["benchmark"]).make_space(header["options"])
     configs, curves = curves_of(space, table)

@@ -66,6 +66,7 @@ def main() -> None:
     args = parser.parse_args()
 
     meta, table = load_recording(Path(args.recording))
+    table = table[table["draw"] == 1]  # the recorded draw, which this training repeats
     recorded = table[table.config_id == args.config_id].sort_values("epoch")
     if recorded.empty:
         parser.error(f"--config-id {args.config_id}: no such configuration in {args.recording}")

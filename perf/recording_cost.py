@@ -36,6 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     meta, table = load_recording(args.recording)
+    table = table[table["draw"] == 1]  # the recording's own draw: later draws are the same design again
     space = get_benchmark_spec(meta["header"]["benchmark"]).make_space(meta["header"]["options"])
     designed = recorded_design(meta, space)
     recorded = table.groupby("config_id")["epoch_seconds"].sum()

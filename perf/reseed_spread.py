@@ -36,14 +36,14 @@ fit or through the judging.
 With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
 only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
 ``chunk-NNNN.draw-2.csv.gz`` each (no test confusion: the replay shows the first draw's),
-added to ``recording.json`` with :func:`tunebench.record.add_chunk`; then the quality stored
-there is measured again. Point it at a copy while the draw is incomplete: replay, and the
+added with :func:`tunebench.record.add_draw_chunk`; then the quality stored there is measured
+again. Point it at a copy while the draw is incomplete: replay, and the
 gate's baseline, follow the recording.
 
 Usage: ``python perf/reseed_spread.py --recording results/recordings/fer-cnn --data-dir
 ../shared/datasets --out results/reseeds/fer-cnn --config-id 23 15 14 [--seed-base 7000]
 [--against results/recordings-in-progress/gpu/check/fer-cnn] [--surrogate-splits 10]
-[--into]`` (``--config-id`` left out: the summary of the curves already in ``--out``, nothing
+[--into RECORDING]`` (``--config-id`` left out: the summary of the curves already in ``--out``, nothing
 trained).
 """
 
@@ -68,11 +68,11 @@ from longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
-from tunebench.benchmarks.recording import (DRAW_SEED_BASE, DesignSpec, chunk_path, draw_seed,  # noqa: E402
-                                            load_recording, recorded_design, rows_for, write_chunk)
+from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path, load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import MODELS, curves_of  # noqa: E402
+from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
-from tunebench.record import add_chunk, record  # noqa: E402
+from tunebench.record import add_draw_chunk, refresh_quality  # noqa: E402
 from tunebench.stats import bootstrap_ci  # noqa: E402
 
 
@@ -189,39 +189,30 @@ def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) 
         print(f"  {fit:>22}   " + "  ".join(f"{value:8.3f}" for value in row.values()))
 
 
-def add_as_draw_2(recording: Path, out: Path, seed_base: int) -> None:
-    """Write every curve in ``out`` into ``recording`` as draw 2 (see the module docstring), then
-    measure the stored quality again."""
-    into, table = load_recording(recording)
+def add_as_draw_2(meta: dict, recording: Path, out: Path, seed_base: int) -> None:
+    """Add every curve in ``out`` to ``recording`` (the design of ``meta``, --recording's) as
+    draw 2 with :func:`tunebench.record.add_draw_chunk` (see the module docstring), then
+    measure its stored quality again."""
+    into, _ = load_recording(recording)
+    if {key: into[key] for key in ("header", "design")} != {key: meta[key] for key in ("header", "design")}:
+        sys.exit(f"--into {recording}: not a recording of --recording's benchmark, options and design")
     if seed_base != DRAW_SEED_BASE or into["design"]["chunk_size"] != 1:
-        sys.exit(f"--into {recording}: draw 2 needs --seed-base {DRAW_SEED_BASE} and chunks of one configuration")
-    header = into["header"]
-    spec = get_benchmark_spec(header["benchmark"])
-    space = spec.make_space(header["options"])
-    configs = recorded_design(into, space, recording / "recording.json")
+        sys.exit(f"--into: draw 2 trains with --seed-base {DRAW_SEED_BASE} (not {seed_base}), into chunks of one "
+                 "configuration (a configuration's curve is a chunk)")
+    spec = get_benchmark_spec(into["header"]["benchmark"])
+    space = spec.make_space(into["header"]["options"])
     for path in sorted(out.glob("config-*.csv")):
         curve = pd.read_csv(path)
         config_id = int(curve.config_id.iloc[0])
-        chunk = chunk_path(recording, config_id, 2)
-        if chunk.name in into["chunks"]:
+        if chunk_path(recording, config_id, 2).name in into["chunks"]:
             continue
-        if set(curve.training_seed) != {draw_seed(2, config_id)}:
-            sys.exit(f"{path}: training seed {set(curve.training_seed)}, not draw 2's {draw_seed(2, config_id)}")
         points = [EpochRecord(**row) for row in curve.drop(columns=["config_id", "training_seed"]).to_dict("records")]
-        origin, config = configs[config_id]
-        rows = rows_for(config_id, origin, config, draw_seed(2, config_id), points, [None] * len(points))
-        entry = {"sha256": write_chunk(chunk, rows, space), "configs": [config_id, config_id + 1],
-                 "wall_seconds": round(float(curve.epoch_seconds.sum()), 1),
-                 "machine": f"perf/reseed_spread.py {path.name}"}
-        add_chunk(recording, chunk, entry)
-        print(f"added {chunk}")
-
-    class Untrainable:
-        def evaluate(self, *args, **kwargs):
-            raise RuntimeError(f"{recording} is not complete: record its first draw before adding a second")
-
-    record(Untrainable(), space, recording, header, DesignSpec(**into["design"]), training_seed=lambda config: 0,
-           surrogate=spec.surrogate)
+        seeds = set(curve.training_seed)
+        seed = int(seeds.pop()) if len(seeds) == 1 else -1
+        added = add_draw_chunk(recording, space, 2, config_id, {config_id: (seed, points)},
+                               machine=f"perf/reseed_spread.py {path.name}")
+        print(f"added {added}")
+    refresh_quality(recording, space, spec.surrogate)
 
 
 def main() -> None:
@@ -229,7 +220,8 @@ def main() -> None:
     parser.add_argument("--recording", type=Path, required=True, help="a recording folder (recording.json, chunks)")
     parser.add_argument("--out", type=Path, required=True, help="the folder of the re-seeded curves")
     parser.add_argument("--config-id", type=int, nargs="*", default=[], help="configurations to train again")
-    parser.add_argument("--seed-base", type=int, default=7000, help="training seed = this + config id (default 7000)")
+    parser.add_argument("--seed-base", type=int, default=DRAW_SEED_BASE,
+                        help=f"training seed = this + config id (default {DRAW_SEED_BASE}: draw 2's seeds)")
     parser.add_argument("--data-dir")
     parser.add_argument("--against", type=Path, help="another recording of the same design")
     parser.add_argument("--surrogate-splits", type=int, default=0,
@@ -261,7 +253,10 @@ def main() -> None:
     if args.surrogate_splits:
         print_draw_quality(meta, table, args.out, args.surrogate_splits)
     if args.into:
-        add_as_draw_2(args.into, args.out, args.seed_base)
+        try:
+            add_as_draw_2(meta, args.into, args.out, args.seed_base)
+        except InputError as error:
+            sys.exit(f"--into: {error}")
     if args.against:
         header_b, curves_b, _ = recorded(args.against)
         if header_b["benchmark"] != meta["header"]["benchmark"] or header_b["max_epochs"] < last:

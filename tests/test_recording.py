@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import signal
 import time
 
@@ -17,7 +18,7 @@ from tunebench.benchmarks.recording import (AVERAGED_COLUMNS, DESIGN_CONFIGS, RE
                                             chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube,
                                             load_recording, mean_over_draws, recorded_design, rows_for, write_chunk)
 from tunebench.benchmarks.surrogate import surrogate_quality
-from tunebench.record import _claim, add_chunk, parse_subset, record, record_benchmark
+from tunebench.record import _claim, add_draw_chunk, parse_subset, record, record_benchmark, refresh_quality
 from tunebench.seeding import RunSeeds
 
 from test_resume import start
@@ -310,7 +311,7 @@ def test_draw_seeds_and_chunk_names():
 def test_mean_over_draws_averages_the_metrics_and_keeps_the_first_draws_other_columns():
     def rows(config_id, draw, seed, values):
         return [{"config_id": config_id, "origin": "lhs", "training_seed": seed, "epoch": epoch,
-                 **{column: value + epoch for column in AVERAGED_COLUMNS}, "hp_lr": 0.1 * (config_id + 1),
+                 **{column: value + epoch for column in AVERAGED_COLUMNS + ["epoch_seconds"]}, "hp_lr": 0.1 * (config_id + 1),
                  "test_confusion": f"[[{draw}]]", "draw": draw} for epoch, value in ((1, values[0]), (2, values[1]))]
 
     table = pd.DataFrame(rows(1, 2, 7001, (0.3, 0.5)) + rows(0, 1, 11, (0.1, 0.2)) + rows(1, 1, 12, (0.1, 0.1)))
@@ -318,7 +319,7 @@ def test_mean_over_draws_averages_the_metrics_and_keeps_the_first_draws_other_co
     assert list(mean.columns) == [c for c in table.columns if c != "draw"] + ["draws"]
     assert mean[["config_id", "epoch"]].values.tolist() == [[0, 1], [0, 2], [1, 1], [1, 2]]
     assert mean["val_accuracy"].tolist() == pytest.approx([1.1, 2.2, 1.2, 2.3])  # config 1: (0.1 + 0.3) / 2 + 1 ...
-    assert mean["epoch_seconds"].tolist() == pytest.approx([1.1, 2.2, 1.2, 2.3])
+    assert mean["epoch_seconds"].tolist() == pytest.approx([1.1, 2.2, 1.1, 2.1])  # the first draw's
     assert mean["draws"].tolist() == [1, 1, 2, 2]
     assert mean["training_seed"].tolist() == [11, 11, 12, 12]  # the first draw's
     assert mean["test_confusion"].tolist() == ["[[1]]"] * 4
@@ -349,33 +350,31 @@ def test_a_second_draw_trains_the_design_again_and_the_quality_judges_the_means(
     assert main(args) == 0 and "wrote 0 chunk(s)" in capsys.readouterr().out  # a finished draw trains nothing
 
 
-def add_second_draw(directory, space, config_id, shift):
-    """Give ``config_id`` of the recording in ``directory`` a second draw: its first draw's
-    curve with ``shift`` added to the validation accuracy, written as a draw-2 chunk (a
-    recording of chunks of one configuration's worth: the chunk holds just that one) and
-    added with add_chunk()."""
+def add_second_draw(directory, space, chunk, shift, **changes):
+    """Give the configurations of chunk ``chunk`` of the recording in ``directory`` a second draw
+    with add_draw_chunk(): their first draw's curves with ``shift`` added to the validation
+    accuracy (and ``changes``: ``training_seed``, ``epochs``, ``draw``, ``drop`` a configuration)."""
     from tunebench.benchmarks.base import EpochRecord
 
     meta, table = load_recording(directory)
-    origin, config = recorded_design(meta, space)[config_id]
-    rows = table[(table["config_id"] == config_id) & (table["draw"] == 1)]
-    curve = rows[RECORDING_COLUMNS[3:]].assign(val_accuracy=rows["val_accuracy"] + shift)
-    points = [EpochRecord(**row) for row in curve.to_dict("records")]
-    path = chunk_path(directory, config_id, 2)
-    rows = rows_for(config_id, origin, config, draw_seed(2, config_id), points, [None] * len(points))
-    entry = {"sha256": write_chunk(path, rows, space), "configs": [config_id, config_id + 1], "wall_seconds": 1.0,
-             "machine": None}
-    with pytest.raises(ValueError, match="not a chunk file name"):
-        add_chunk(directory, directory / "draw-2.csv.gz", entry)
-    add_chunk(directory, path, entry)
+    size = meta["design"]["chunk_size"]
+    draw = changes.get("draw", 2)
+    curves = {}
+    for config_id in range(chunk * size, min((chunk + 1) * size, meta["total_configs"])):
+        rows = table[(table["config_id"] == config_id) & (table["draw"] == 1)]
+        curve = rows[RECORDING_COLUMNS[3:]].assign(val_accuracy=rows["val_accuracy"] + shift)
+        points = [EpochRecord(**row) for row in curve.to_dict("records")][:changes.get("epochs")]
+        curves[config_id] = (changes.get("training_seed", draw_seed(max(draw, 2), config_id)), points)
+    curves.pop(changes.get("drop"), None)
+    return add_draw_chunk(directory, space, draw, chunk, curves, machine="test")
 
 
 def test_a_draw_trained_elsewhere_is_added_and_the_quality_measured_again(recorded, tmp_path):
-    """add_chunk() registers a chunk written outside record(); the next record() call on the
+    """add_draw_chunk() adds curves trained outside record(); the next record() call on the
     complete recording trains nothing and measures the quality on the means."""
     directory = _copy(recorded[0], tmp_path)
     meta, _ = load_recording(directory)
-    add_second_draw(directory, MNIST_SPACE, 2, 0.05)
+    assert add_second_draw(directory, MNIST_SPACE, 0, 0.05) == directory / "chunk-0000.draw-2.csv.gz"
 
     class Untrainable:
         def evaluate(self, *args, **kwargs):
@@ -384,9 +383,59 @@ def test_a_draw_trained_elsewhere_is_added_and_the_quality_measured_again(record
     assert record(Untrainable(), MNIST_SPACE, directory, meta["header"], DesignSpec(**meta["design"]),
                   training_seed=lambda config: 0) == []
     after, table = load_recording(directory)
-    assert after["surrogate_quality"]["draws"] == {"1": 6, "2": 1}
+    assert after["surrogate_quality"]["draws"] == {"1": 6, "2": 4}  # chunk 0: configurations 0-3
     mean = mean_over_draws(table)
     final = mean[mean["epoch"] == mean["epoch"].max()].set_index("config_id")["val_accuracy"]
     recorded_final = table[(table["draw"] == 1) & (table["epoch"] == table["epoch"].max())].set_index("config_id")
     assert final[2] == pytest.approx(recorded_final["val_accuracy"][2] + 0.025, abs=1e-6)
-    assert final[3] == recorded_final["val_accuracy"][3]
+    assert final[4] == recorded_final["val_accuracy"][4]
+    text = (directory / "recording.json").read_text()
+    assert not refresh_quality(directory, MNIST_SPACE, "trees")  # up to date: untouched
+    assert (directory / "recording.json").read_text() == text
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"training_seed": 11}, "config 0 trained with seed 11, not the draw's 7000"),
+    ({"epochs": 1}, "config 0 has epochs [1], not the recording's 1-2"),
+    ({"draw": 1}, "only a later draw (2, 3, ...)"),
+    ({"drop": 3}, "the chunk holds configurations [0, 1, 2, 3], not [0, 1, 2]"),
+])
+def test_a_draw_that_is_not_the_designs_is_refused(recorded, tmp_path, changes, message):
+    directory = _copy(recorded[0], tmp_path)
+    before = (directory / "recording.json").read_text()
+    with pytest.raises(InputError, match=re.escape(message)):
+        add_second_draw(directory, MNIST_SPACE, 0, 0.0, **changes)
+    assert (directory / "recording.json").read_text() == before
+    assert not list(directory.glob("*.draw-*"))
+
+
+def test_a_chunk_outside_the_design_a_second_copy_or_another_configuration_is_refused(recorded, tmp_path):
+    directory = _copy(recorded[0], tmp_path)
+    add_second_draw(directory, MNIST_SPACE, 0, 0.0)
+    with pytest.raises(InputError, match="chunk-0000.draw-2.csv.gz is already in the recording"):
+        add_second_draw(directory, MNIST_SPACE, 0, 0.0)
+    with pytest.raises(InputError, match="the design has chunks 0-1"):
+        add_draw_chunk(directory, MNIST_SPACE, 2, 2, {})
+    # a later draw whose rows are another configuration's than the first draw's is refused on loading
+    meta = json.loads((directory / "recording.json").read_text())
+    path = directory / "chunk-0000.draw-2.csv.gz"
+    table = pd.read_csv(path)
+    table.loc[table["config_id"] == 2, "hp_learning_rate"] = 0.5
+    data = gzip.compress(table.to_csv(index=False).encode())
+    path.write_bytes(data)
+    meta["chunks"][path.name]["sha256"] = __import__("hashlib").sha256(data).hexdigest()
+    (directory / "recording.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"chunk-0000\.draw-2\.csv\.gz: config 2 has hp_learning_rate 0\.5"):
+        load_recording(directory)
+
+
+def test_a_recording_of_an_older_tunebench_is_not_rewritten(recorded, tmp_path):
+    """A stored quality that names no model (recordings made before models had names) is the
+    trees': running the record command again leaves recording.json as it is."""
+    directory = _copy(recorded[0], tmp_path)
+    meta = json.loads((directory / "recording.json").read_text())
+    del meta["surrogate_quality"]["model"]
+    (directory / "recording.json").write_text(json.dumps(meta))
+    before = (directory / "recording.json").read_text()
+    assert not refresh_quality(directory, MNIST_SPACE, "trees")
+    assert (directory / "recording.json").read_text() == before

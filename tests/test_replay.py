@@ -14,7 +14,7 @@ from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, 
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import DesignSpec, from_unit, load_recording
-from tunebench.record import record
+from tunebench.record import record, refresh_quality
 from tunebench.schema import without_timing
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import parse_suite
@@ -411,14 +411,18 @@ def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings,
     add_second_draw(directory, space, 0, 0.1)
     _, table = load_recording(directory)
     first = table[table["draw"] == 1]
+    with pytest.raises(InputError, match=r"answers the mean over draws \(draw 1: 12, draw 2: 6 configurations\), but "
+                                         r"its surrogate quality was measured on one draw: run its 'tunebench record'"):
+        ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
+    assert refresh_quality(directory, space, "trees")
     benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
     config = space.active_config(first[first["config_id"] == 0].iloc[0].filter(like="hp_").rename(
         lambda c: c[3:]).dropna().to_dict())
     recorded = first[first["config_id"] == 0]["val_accuracy"].to_numpy()
     assert [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=0).curve] == pytest.approx(recorded + 0.05)
-    assert "recorded configurations answer the mean over draws (draw 1: 12, draw 2: 1 configurations)" in \
+    assert "recorded configurations answer the mean over draws (draw 1: 12, draw 2: 6 configurations)" in \
         benchmark.fidelity
-    assert benchmark.source["configs_per_draw"] == {"1": 12, "2": 1}
+    assert benchmark.source["configs_per_draw"] == {"1": 12, "2": 6}
     unseen = from_unit(space, np.random.default_rng(3).random(9))
     expected = CurveSurrogate(space).fit(*curves_of(space, table)).predict([unseen])[0]
     assert [p.val_accuracy for p in benchmark.evaluate(unseen, EPOCHS, seed=0).curve] == \

@@ -28,8 +28,10 @@ import pandas as pd
 
 from tunebench.backend import JAX, jax_numerics, keras_backend
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import (DESIGN_CONFIGS, RECORDING_FILE, DesignSpec, chunk_draw, chunk_path,
-                                            design, draw_seed, draws_phrase, recorded_design, rows_for, write_chunk)
+from tunebench.benchmarks.base import EpochRecord
+from tunebench.benchmarks.recording import (DESIGN_CONFIGS, DRAW_SEED_BASE, DRAW_SEED_STRIDE, RECORDING_FILE,
+                                            DesignSpec, chunk_draw, chunk_path, design, draw_seed, draws_phrase,
+                                            recorded_design, rows_for, write_chunk)
 from tunebench.benchmarks.surrogate import MODELS, spread_phrase, stored_model, surrogate_quality
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
@@ -48,7 +50,8 @@ META_LOCK = ".recording.lock"
 LOCK_WAIT_SECONDS = 3600.0
 #: The key of ``recording.json`` that says how later draws are seeded, and what it says.
 DRAWS_SEED = "draws_training_seed"
-DRAWS_SEED_RULE = "draw K >= 2 trains config_id with 7000 + 100000 * (K - 2) + config_id (recording.draw_seed)"
+DRAWS_SEED_RULE = (f"draw K >= 2 trains config_id with {DRAW_SEED_BASE} + {DRAW_SEED_STRIDE} * (K - 2) + config_id "
+                   "(tunebench.benchmarks.recording.draw_seed)")
 
 
 def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any], spec: DesignSpec,
@@ -68,9 +71,8 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     ``draw`` >= 2 trains the design again, configuration ``i`` with training seed
     :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, i)``, into that draw's chunks
     (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured on each configuration's
-    mean over its draws, when the draw is complete (or ``max_chunks`` is reached). A
-    complete recording whose stored quality counts other draws than its chunks hold (draws
-    added by :func:`add_chunk`) has it measured again, like one of another model.
+    mean over its draws, when the draw is complete (or ``max_chunks`` is reached). A call
+    that trains nothing ends with :func:`refresh_quality`.
 
     Parameters
     ----------
@@ -148,17 +150,34 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
                 meta = _read_meta(meta_path, wanted)
                 meta["total_configs"] = len(configs)
                 meta["chunks"][path.name] = entry
-                if _complete(meta, spec, configs, draw) or (max_chunks and len(written) >= max_chunks):
+                if _complete(meta, spec, len(configs), draw) or (max_chunks and len(written) >= max_chunks):
                     meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
                 _write_meta(meta_path, meta)
-    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
-        meta = _read_meta(meta_path, wanted)
-        stored = meta.get("surrogate_quality") or {}
-        outdated = stored.get("model") != surrogate or stored.get("draws") != _draws_in(meta)
-        if not written and _complete(meta, spec, configs) and outdated:
-            meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
-            _write_meta(meta_path, meta)
+    if not written:
+        refresh_quality(directory, space, surrogate)
     return written
+
+
+def refresh_quality(directory: Path, space: SearchSpace, surrogate: str) -> bool:
+    """Measure the surrogate quality stored in ``directory``'s ``recording.json`` again where it
+    is outdated: measured with another model than ``surrogate`` (or naming none, an older
+    tunebench's, where ``surrogate`` is not the trees), or on other draws than the chunks hold
+    (draws added by :func:`add_draw_chunk`). Only for a recording whose first draw is complete;
+    returns whether it measured. Under the recording's lock, like :func:`record`."""
+    directory = Path(directory)
+    meta_path = directory / RECORDING_FILE
+    if not meta_path.exists():
+        raise InputError(f"recording {meta_path} does not exist; make it with 'tunebench record'")
+    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+        meta = _read_meta(meta_path, {})
+        stored = meta.get("surrogate_quality") or {}
+        outdated = stored_model(stored) != surrogate or stored.get("draws") != _draws_in(meta)
+        total = len(recorded_design(meta, space, meta_path))
+        if not (outdated and _complete(meta, DesignSpec(**meta["design"]), total)):
+            return False
+        meta["surrogate_quality"] = _quality(space, directory, meta, surrogate)
+        _write_meta(meta_path, meta)
+        return True
 
 
 def _write_meta(meta_path: Path, meta: dict[str, Any]) -> None:
@@ -167,12 +186,19 @@ def _write_meta(meta_path: Path, meta: dict[str, Any]) -> None:
 
 def _read_meta(meta_path: Path, wanted: dict[str, Any]) -> dict[str, Any]:
     """``recording.json`` as it is now (a new one's start where there is none), after checking that
-    it was made with the header and design in ``wanted`` (:class:`InputError` otherwise)."""
+    it was made with the header and design in ``wanted`` and that its chunks have chunk names
+    (:class:`InputError` otherwise)."""
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {**wanted, "chunks": {}}
     for key, value in wanted.items():
         if json.loads(json.dumps(value, default=str)) != meta.get(key):
             raise InputError(f"recording {meta_path} was made with another {key} ({meta.get(key)}); "
                              "choose another --out or delete that folder")
+    for name in meta.get("chunks", {}):
+        try:
+            chunk_draw(name)
+        except ValueError:
+            raise InputError(f"recording {meta_path}: chunk name {name!r} is not of the form chunk-NNNN.csv.gz "
+                             "(or chunk-NNNN.draw-K.csv.gz, K >= 2)") from None
     return meta
 
 
@@ -196,9 +222,9 @@ def _claim(path: Path) -> Iterator[bool]:
             path.unlink(missing_ok=True)  # whoever opens it later finds the chunk in recording.json
 
 
-def _complete(meta: dict[str, Any], spec: DesignSpec, configs: list, draw: int = 1) -> bool:
-    """Whether every chunk of draw ``draw`` is in ``meta``."""
-    return sum(chunk_draw(name) == draw for name in meta["chunks"]) * spec.chunk_size >= len(configs)
+def _complete(meta: dict[str, Any], spec: DesignSpec, total: int, draw: int = 1) -> bool:
+    """Whether every chunk of draw ``draw`` of a design of ``total`` configurations is in ``meta``."""
+    return sum(chunk_draw(name) == draw for name in meta["chunks"]) * spec.chunk_size >= total
 
 
 def _draws_in(meta: dict[str, Any]) -> dict[str, int] | None:
@@ -211,20 +237,59 @@ def _draws_in(meta: dict[str, Any]) -> dict[str, int] | None:
     return counts if len(counts) > 1 else None
 
 
-def add_chunk(directory: Path, path: Path, entry: dict[str, Any]) -> None:
-    """Add a chunk file already written in ``directory`` (``path``, its ``entry``: ``sha256``,
-    ``configs`` [first, last + 1], ``wall_seconds``, ``machine``) to its ``recording.json``,
-    under the lock :func:`record` takes. For draws trained elsewhere; the surrogate's quality
-    is measured again by the next :func:`record` call on the complete recording."""
+def add_draw_chunk(directory: Path, space: SearchSpace, draw: int, index: int,
+                   curves: dict[int, tuple[int, list[EpochRecord]]], machine: Any = None) -> Path:
+    """Add chunk ``index`` of draw ``draw`` >= 2, trained elsewhere, to the recording in
+    ``directory``: ``curves`` maps each configuration of that chunk to its training seed and
+    curve. The chunk (``chunk-NNNN.draw-K.csv.gz``) is written atomically, then added to
+    ``recording.json`` under the recording's lock, the chunk claimed as :func:`record` claims
+    it; returns its path. Its test confusion matrices are left empty (replay shows the first
+    draw's); :func:`refresh_quality` then measures the quality on the means.
+
+    Raises :class:`InputError` naming the recording for a first draw, a chunk outside the
+    design, configurations other than the chunk's, a seed other than
+    :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, config_id)``, epochs other
+    than the recording's, and a chunk that is already there or being recorded.
+    """
     directory = Path(directory)
-    chunk_draw(Path(path).name)  # a chunk's name, or ValueError
-    with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
-        meta_path = directory / RECORDING_FILE
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta["chunks"][Path(path).name] = entry
-        if chunk_draw(Path(path).name) > 1:
+    meta_path = directory / RECORDING_FILE
+    where = f"recording {meta_path}, draw {draw}, chunk {index}"
+    if draw < 2 or not meta_path.exists():
+        raise InputError(f"{where}: only a later draw (2, 3, ...) of an existing recording is added")
+    meta = _read_meta(meta_path, {})
+    configs = recorded_design(meta, space, meta_path)
+    size = meta["design"]["chunk_size"]
+    chunks = range(0, len(configs), size)
+    if not 0 <= index < len(chunks):
+        raise InputError(f"{where}: the design has chunks 0-{len(chunks) - 1}")
+    ids = list(range(chunks[index], min(chunks[index] + size, len(configs))))
+    if sorted(curves) != ids:
+        raise InputError(f"{where}: the chunk holds configurations {ids}, not {sorted(curves)}")
+    epochs = list(range(1, meta["header"]["max_epochs"] + 1))
+    rows = []
+    for config_id in ids:
+        seed, curve = curves[config_id]
+        if seed != draw_seed(draw, config_id):
+            raise InputError(f"{where}: config {config_id} trained with seed {seed}, not the draw's "
+                             f"{draw_seed(draw, config_id)}")
+        if [point.epoch for point in curve] != epochs:
+            raise InputError(f"{where}: config {config_id} has epochs {[point.epoch for point in curve]}, not the "
+                             f"recording's 1-{epochs[-1]}")
+        origin, config = configs[config_id]
+        rows.extend(rows_for(config_id, origin, config, seed, curve, [None] * len(curve)))
+    path = chunk_path(directory, index, draw)
+    with _claim(directory / f".{path.name}.lock") as claimed:
+        if not claimed or path.name in _read_meta(meta_path, {})["chunks"]:
+            raise InputError(f"{where}: {path.name} is already in the recording or being recorded")
+        entry = {"sha256": write_chunk(path, rows, space), "configs": [ids[0], ids[-1] + 1],
+                 "wall_seconds": round(sum(p.epoch_seconds for _, curve in curves.values() for p in curve), 1),
+                 "machine": machine}
+        with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
+            meta = _read_meta(meta_path, {})
+            meta["chunks"][path.name] = entry
             meta.setdefault(DRAWS_SEED, DRAWS_SEED_RULE)
-        _write_meta(meta_path, meta)
+            _write_meta(meta_path, meta)
+    return path
 
 
 def _quality(space: SearchSpace, directory: Path, meta: dict[str, Any], surrogate: str) -> dict[str, Any]:
@@ -339,4 +404,4 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     return written, directory
 
 
-__all__ = ["add_chunk", "parse_subset", "quality_line", "record", "record_benchmark"]
+__all__ = ["add_draw_chunk", "parse_subset", "quality_line", "record", "record_benchmark", "refresh_quality"]
