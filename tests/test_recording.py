@@ -16,7 +16,7 @@ from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
 from tunebench.benchmarks.recording import (AVERAGED_COLUMNS, DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec,
                                             chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube,
-                                            load_recording, mean_over_draws, recorded_design, rows_for, write_chunk)
+                                            load_recording, mean_over_draws)
 from tunebench.benchmarks.surrogate import surrogate_quality
 from tunebench.record import _claim, add_draw_chunk, parse_subset, record, record_benchmark, refresh_quality
 from tunebench.seeding import RunSeeds
