@@ -160,15 +160,18 @@ def recorded_design(meta: dict[str, Any], space: SearchSpace, source: Path | str
 
 def _same_config(kept: dict[str, Any], rebuilt: Config) -> bool:
     """The same parameters and values, floats within a relative 1e-9."""
-    if kept.keys() != rebuilt.keys():
-        return False
-    for name, value in rebuilt.items():
-        if isinstance(value, float) and type(kept[name]) in (int, float):
-            if not math.isclose(kept[name], value, rel_tol=1e-9):
-                return False
-        elif kept[name] != value:
-            return False
-    return True
+    return kept.keys() == rebuilt.keys() and all(_same_value(kept[name], value, 1e-9)
+                                                 for name, value in rebuilt.items())
+
+
+def _same_value(a: Any, b: Any, rel_tol: float) -> bool:
+    """Equal, both empty (NaN or None), or, where either is a float, within ``rel_tol``."""
+    if pd.isna(a) or pd.isna(b):
+        return bool(pd.isna(a) and pd.isna(b))
+    numbers = all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in (a, b))
+    if numbers and any(isinstance(x, (float, np.floating)) for x in (a, b)):
+        return math.isclose(float(a), float(b), rel_tol=rel_tol)
+    return a == b
 
 
 def chunk_path(directory: Path, index: int, draw: int = 1) -> Path:
@@ -312,18 +315,9 @@ def _check_later_draw(frame: pd.DataFrame, first: pd.DataFrame, path: Path, epoc
     for config_id, row in frame.drop_duplicates("config_id").set_index("config_id").iterrows():
         if config_id in recorded.index:
             for column in columns:
-                if not _same_value(row[column], recorded.at[config_id, column]):
+                if not _same_value(row[column], recorded.at[config_id, column], 1e-5):  # chunks keep 6 digits
                     raise InputError(f"recording chunk {path}: config {config_id} has {column} {row[column]!r}, "
                                      f"the first draw {recorded.at[config_id, column]!r}")
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """Equal, both empty, or numbers within a relative 1e-5 (chunks keep 6 significant digits)."""
-    if pd.isna(a) or pd.isna(b):
-        return bool(pd.isna(a) and pd.isna(b))
-    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-        return math.isclose(float(a), float(b), rel_tol=1e-5)
-    return a == b
 
 
 #: What a replay needs from ``recording.json``'s header, and the type of each.
