@@ -350,6 +350,22 @@ def test_a_second_draw_trains_the_design_again_and_the_quality_judges_the_means(
     assert main(args) == 0 and "wrote 0 chunk(s)" in capsys.readouterr().out  # a finished draw trains nothing
 
 
+def test_a_later_draw_needs_a_complete_first_draw_and_writes_nothing_before(recorded, tiny_data_dir, tmp_path,
+                                                                             capsys):
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path), "--draw", "2"]
+    assert main(args) == 2  # no recording at all
+    assert "holds no recording" in capsys.readouterr().err and not any(tmp_path.iterdir())
+    directory = _copy(recorded[0], tmp_path)  # the first draw as it stood after its first chunk
+    (directory / "chunk-0001.csv.gz").unlink()
+    (directory / "recording.json").write_text(json.dumps(recorded[1]))
+    before = (directory / "recording.json").read_bytes()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"the first draw of the recording {directory / 'recording.json'} is not complete (1 of 2 chunks)" in err
+    assert (directory / "recording.json").read_bytes() == before
+    assert sorted(path.name for path in directory.glob("chunk-*")) == ["chunk-0000.csv.gz"]
+
+
 def add_second_draw(directory, space, chunk, shift, **changes):
     """Give the configurations of chunk ``chunk`` of the recording in ``directory`` a second draw
     with add_draw_chunk(): their first draw's curves with ``shift`` added to the validation

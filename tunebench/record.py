@@ -68,11 +68,12 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     its design's configurations in ``recording.json`` before it trains any, and goes on with
     them (:func:`tunebench.benchmarks.recording.recorded_design`) on whatever machine.
 
-    ``draw`` >= 2 trains the design again, configuration ``i`` with training seed
-    :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, i)``, into that draw's chunks
-    (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured on each configuration's
-    mean over its draws, when the draw is complete (or ``max_chunks`` is reached). A call
-    that trains nothing ends with :func:`refresh_quality`.
+    ``draw`` >= 2 trains the design of a recording whose first draw is complete
+    (:class:`InputError` otherwise, before anything is written) again, configuration ``i``
+    with training seed :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, i)``, into
+    that draw's chunks (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured on each
+    configuration's mean over its draws, when the draw is complete (or ``max_chunks`` is
+    reached). A call that trains nothing ends with :func:`refresh_quality`.
 
     Parameters
     ----------
@@ -109,8 +110,11 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     if draw < 1:
         raise InputError(f"--draw must be 1 or more, got {draw}")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     meta_path = directory / RECORDING_FILE
+    if draw > 1 and not meta_path.exists():
+        raise InputError(f"--draw {draw}: {directory} holds no recording; a later draw trains a recording's "
+                         "design again once its first draw is complete (record without --draw first)")
+    directory.mkdir(parents=True, exist_ok=True)
     wanted = {"header": header, "design": asdict(spec)}
     with hold_lock(directory / META_LOCK, timeout=LOCK_WAIT_SECONDS, what=f"the recording {directory}"):
         meta = _read_meta(meta_path, wanted)
@@ -118,6 +122,12 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
             meta[DESIGN_CONFIGS] = [[origin, config] for origin, config in design(space, spec)]
             meta["total_configs"] = len(meta[DESIGN_CONFIGS])
             _write_meta(meta_path, meta)
+        total = meta.get("total_configs", 0)
+        if draw > 1 and not (total and _complete(meta, spec, total)):
+            done = sum(chunk_draw(name) == 1 for name in meta["chunks"])
+            raise InputError(f"--draw {draw}: the first draw of the recording {meta_path} is not complete "
+                             f"({done} of {-(-total // spec.chunk_size)} chunks); finish it first (the same "
+                             "command without --draw)")
         if draw > 1 and DRAWS_SEED not in meta:
             meta[DRAWS_SEED] = DRAWS_SEED_RULE
             _write_meta(meta_path, meta)
