@@ -201,6 +201,7 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0, model:
 
 def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
                          split_seed: int = 0, seed: int = 0, fit_curves: np.ndarray | None = None,
+                         fit_draws: list[np.ndarray] | None = None,
                          **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
     """Recorded and held-out predicted final-epoch validation accuracy, one per configuration.
 
@@ -210,16 +211,22 @@ def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.n
     ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``, ``model``) fitted on
     the others. ``fit_curves`` (same shape as ``curves``, default ``curves``) are what the
     surrogates fit on, for a variant that transforms the curves first; the predictions are
-    always judged against the recorded ``curves``.
+    always judged against the recorded ``curves``. ``fit_draws`` instead (one array of shape
+    (draws, epochs, len(TARGETS)) per configuration, in ``configs``' order) fits each draw of
+    a training configuration as a row of its own, the configuration repeated: a variant that
+    lets a configuration with more draws weigh more than one with fewer.
     """
     from sklearn.model_selection import KFold
 
     column = TARGETS.index("val_accuracy")
     recorded = curves[:, -1, column]
-    fit_curves = curves if fit_curves is None else fit_curves
+    if fit_draws is None:
+        fit_draws = list((curves if fit_curves is None else fit_curves)[:, None])  # one draw each
     predicted = np.empty_like(recorded)
     for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
-        model = CurveSurrogate(space, seed, **surrogate_options).fit([configs[i] for i in train], fit_curves[train])
+        rows = [configs[i] for i in train for _ in fit_draws[i]]
+        fit = np.concatenate([fit_draws[i] for i in train])
+        model = CurveSurrogate(space, seed, **surrogate_options).fit(rows, fit)
         predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
     return recorded, predicted
 

@@ -72,21 +72,32 @@ def recorded(directory: Path) -> tuple[dict, dict[str, np.ndarray], dict[str, in
     return header, dict(zip(keys, curves)), dict(zip(keys, seeds.to_numpy().tolist()))
 
 
+#: The name of :func:`surrogate_cross_check`'s fit on each draw as a row of its own.
+DRAWS_AS_ROWS = "each draw a row"
+
+
 def surrogate_cross_check(benchmark: str, options: dict, configs: list[dict], curves: dict[str, np.ndarray],
-                          splits: int) -> dict[str, dict[str, float]]:
+                          splits: int, draws: list[np.ndarray] | None = None) -> dict[str, dict[str, float]]:
     """Median held-out Spearman over ``splits`` split seeds, fitted on each of ``curves``' draws, judged on each.
 
     ``curves`` maps a name ("first", "second", "mean") to the configurations' curves (same
-    order as ``configs``), cut at the epoch compared. Returns ``{fitted on: {judged on: median}}``.
+    order as ``configs``), cut at the epoch compared. ``draws`` (per configuration, a stack of
+    its draws' curves) adds the fit :data:`DRAWS_AS_ROWS`: each draw a row of its own
+    (``held_out_predictions``'s ``fit_draws``). Returns ``{fitted on: {judged on: median}}``.
     """
     from scipy.stats import spearmanr
 
     spec = get_benchmark_spec(benchmark)
     space = spec.make_space(options)
-    spearmans: dict[str, dict[str, list[float]]] = {fit: {judge: [] for judge in curves} for fit in curves}
+    fits: dict[str, dict] = {fit: {"fit_curves": fit_curves} for fit, fit_curves in curves.items()}
+    if draws is not None:
+        fits[DRAWS_AS_ROWS] = {"fit_draws": draws}
+    spearmans: dict[str, dict[str, list[float]]] = {fit: {judge: [] for judge in curves} for fit in fits}
+    first = next(iter(curves.values()))  # the shape held_out_predictions needs; each fit says what it fits on
     for split_seed in range(splits):
-        for fit, fit_curves in curves.items():
-            _, predicted = held_out_predictions(space, configs, fit_curves, split_seed=split_seed, model=spec.surrogate)
+        for fit, fit_options in fits.items():
+            _, predicted = held_out_predictions(space, configs, first, split_seed=split_seed, model=spec.surrogate,
+                                                **fit_options)
             for judge, judge_curves in curves.items():
                 spearmans[fit][judge].append(spearmanr(judge_curves[:, -1, VAL], predicted).statistic)
     return {fit: {judge: float(np.median(values)) for judge, values in row.items()} for fit, row in spearmans.items()}

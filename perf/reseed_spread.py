@@ -29,9 +29,11 @@ different ids. Then, over every curve in ``--out`` (at least 3):
 
 With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) fitted on the
 recorded draw and on each configuration's mean over its draws (the re-seeded curves as draw
-2, as replay serves a recording of several draws), each judged against both: median held-out
-Spearman over N split seeds. What the second draws bought so far, and whether through the
-fit or through the judging.
+2, as replay serves a recording of several draws), and on every draw with each its own row
+(a configuration with two draws counts twice; ``held_out_predictions``'s ``fit_draws``),
+each judged against the recorded draw and the means: median held-out Spearman over N split
+seeds. What the second draws bought so far, whether through the fit or through the judging,
+and which way of fitting them serves replay best.
 
 With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
 only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
@@ -63,13 +65,13 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_recordings import VAL, recorded, surrogate_cross_check  # noqa: E402
+from compare_recordings import DRAWS_AS_ROWS, VAL, recorded, surrogate_cross_check  # noqa: E402
 from longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
 from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path, load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import MODELS, curves_of  # noqa: E402
+from tunebench.benchmarks.surrogate import MODELS, TARGETS, curves_of  # noqa: E402
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
 from tunebench.record import add_draw_chunk, refresh_quality  # noqa: E402
@@ -179,12 +181,18 @@ def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) 
     spec = get_benchmark_spec(header["benchmark"])
     space = spec.make_space(header["options"])
     configs, first = curves_of(space, table)
-    _, means = curves_of(space, pd.concat([table, reseeded_table(out)], ignore_index=True))
+    second = reseeded_table(out)
+    _, means = curves_of(space, pd.concat([table, second], ignore_index=True))
+    reseeded = {config_id: rows.sort_values("epoch")[TARGETS].to_numpy(dtype=np.float64)
+                for config_id, rows in second.groupby("config_id")}
+    draws = [np.stack([curve, reseeded[config_id]]) if config_id in reseeded else curve[None]
+             for config_id, curve in zip(sorted(table["config_id"].unique()), first)]
     medians = surrogate_cross_check(header["benchmark"], header["options"], configs,
-                                    {"recorded": first, "mean": means}, splits)
+                                    {"recorded": first, "mean": means}, splits, draws)
     print(f"{MODELS[spec.surrogate]} surrogate, median held-out Spearman over {splits} split seeds on final "
-          "validation accuracy; 'mean': each configuration's mean over its draws, the re-seeded curves as draw 2:")
-    print("  fitted on \\ judged on   " + "  ".join(f"{judge:>8}" for judge in medians))
+          "validation accuracy; 'mean': each configuration's mean over its draws, the re-seeded curves as draw 2; "
+          f"'{DRAWS_AS_ROWS}': fitted on every draw, a configuration's second draw a row of its own:")
+    print("  fitted on \\ judged on   " + "  ".join(f"{judge:>8}" for judge in next(iter(medians.values()))))
     for fit, row in medians.items():
         print(f"  {fit:>22}   " + "  ".join(f"{value:8.3f}" for value in row.values()))
 

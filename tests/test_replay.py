@@ -161,6 +161,20 @@ def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(reco
     assert np.all(shifted[1] >= recorded.min() + 0.5)  # predicted from the curves fitted on
 
 
+def test_held_out_predictions_fit_each_draw_as_a_row_of_its_own(recordings):
+    """fit_draws: one stack of draws per configuration, each draw a row of the fit."""
+    _, table = load_recording(recordings / "mnist-mlp")
+    space = replay(recordings).space
+    configs, curves = curves_of(space, table)
+    default = held_out_predictions(space, configs, curves)[1]
+    assert np.array_equal(held_out_predictions(space, configs, curves, fit_draws=list(curves[:, None]))[1], default)
+    raised = held_out_predictions(space, configs, curves, fit_draws=[np.stack([c + 0.5, c + 0.7]) for c in curves])
+    assert np.array_equal(raised[0], curves[:, -1, TARGETS.index("val_accuracy")])  # judged against the recorded
+    assert np.all(raised[1] >= raised[0].min() + 0.5)  # predicted from the draws fitted on
+    one_more = [np.stack([c, c + 0.5]) if i == 0 else c[None] for i, c in enumerate(curves)]
+    assert not np.array_equal(held_out_predictions(space, configs, curves, fit_draws=one_more)[1], default)
+
+
 def test_the_gaussian_process_model_predicts_what_scikit_learn_predicts_within_the_recorded_range(recordings):
     """model="gp": one process per metric; its fast mean is GaussianProcessRegressor.predict's,
     clipped to the recorded range of each output; other numbers than the trees'."""
