@@ -17,9 +17,10 @@ model's tracing, which cannot be told apart from a pause. The recording itself i
 
 A recording with several draws (the design trained again with other training seeds:
 ``tunebench record --draw K``) replays each recorded configuration as its mean curve over its
-draws, and fits the surrogate on those means
-(:func:`~tunebench.benchmarks.recording.mean_over_draws`): a replayed configuration gives
-what it gives on average, not one seed's luck.
+draws (:func:`~tunebench.benchmarks.recording.mean_over_draws`): a replayed configuration
+gives what it gives on average, not one seed's luck. The surrogate fits every draw, a row
+each (:func:`~tunebench.benchmarks.surrogate.fit_surrogate`), so that it predicts that mean
+for the configurations between.
 
 What replay does not reproduce, by construction: a recorded configuration was trained
 once per draw, the first with the training seed of run seed ``recording.json: header.seed``,
@@ -113,15 +114,15 @@ class _Recorded:
         #: How many configurations each draw holds (``{"1": 56}`` for a recording of one draw).
         self.draws = draw_counts(table)
         #: How many epochs replay at their configuration's median time (:func:`steady_epoch_seconds`).
-        table, self.disturbed_epochs = steady_epoch_seconds(table)
-        table = mean_over_draws(table)  # sorted by configuration and epoch
+        draws, self.disturbed_epochs = steady_epoch_seconds(table)
+        table = mean_over_draws(draws)  # sorted by configuration and epoch
         configs = table_configs(space, table)
         self.curves: dict[str, pd.DataFrame] = {}
         for config_id, rows in table.groupby("config_id", sort=True):
             self.curves[_key(configs[rows.index[0]])] = rows.set_index("epoch")
         #: The surrogate's model: the one its quality was measured with (older recordings: trees).
         self.surrogate_model = surrogate_model
-        self.surrogate = fit_surrogate(space, table, model=surrogate_model)
+        self.surrogate = fit_surrogate(space, draws, model=surrogate_model)  # every draw, a row each
         final = table[table["epoch"] == table["epoch"].max()]
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]

@@ -7,7 +7,9 @@ that all count equally when the trees split. The features are the configuration:
 column per parameter (its value, the log10 of log-scaled or decade-spanning numeric
 parameters, a choice's index for non-numeric choices, -1 where a parameter is inactive).
 Tree ensembles predict averages of recorded curves, so a predicted curve stays within the
-recorded range and keeps the shape of recorded ones.
+recorded range and keeps the shape of recorded ones. A recording of several training seeds
+("draws") is fitted with every draw of a configuration a row of its own
+(:meth:`CurveSurrogate.fit_draws`), and judged against each configuration's mean over them.
 
 :func:`surrogate_quality` measures it the way it is used: configurations held out by
 k-fold, then the rank correlation (Spearman) and R² between the recorded and the
@@ -22,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from tunebench.benchmarks.recording import draw_counts, mean_over_draws
+from tunebench.benchmarks.recording import AVERAGED_COLUMNS, draw_counts, mean_over_draws
 from tunebench.schema import HP_PREFIX
 from tunebench.space import Config, Float, SearchSpace
 
@@ -118,6 +120,14 @@ class CurveSurrogate:
                                               random_state=self.seed, n_jobs=1).fit(features, standardised)
         return self
 
+    def fit_draws(self, configs: list[Config], draws: list[np.ndarray]) -> "CurveSurrogate":
+        """Fit on every draw of every configuration, a row each: ``draws`` holds one array of
+        shape (draws, epochs, len(TARGETS)) per configuration (:func:`draws_of`). A
+        configuration with two draws counts twice, and the Gaussian processes' white noise
+        sees how far a configuration's draws differ. One draw each is :meth:`fit` itself."""
+        return self.fit([config for config, stack in zip(configs, draws, strict=True) for _ in stack],
+                        np.concatenate(draws))
+
     def _fit_processes(self, features: np.ndarray, standardised: np.ndarray) -> None:
         import warnings
 
@@ -194,9 +204,32 @@ def curves_of(space: SearchSpace, table: pd.DataFrame) -> tuple[list[Config], np
     return configs, curves
 
 
+def draws_of(space: SearchSpace, table: pd.DataFrame) -> list[np.ndarray]:
+    """Each recorded configuration's draws, in :func:`curves_of`'s order: one array of shape
+    (draws, epochs, len(TARGETS)) per configuration, its first draw first.
+
+    The targets that :func:`~tunebench.benchmarks.recording.mean_over_draws` takes from the
+    first draw rather than averaging (the epoch seconds: a later draw may have trained on
+    other hardware) are the first draw's in every draw. A table without a ``draw`` column is
+    one draw; ``space`` is there to match :func:`curves_of`.
+    """
+    table = table.assign(draw=table["draw"] if "draw" in table.columns else 1)
+    table = table.sort_values(["config_id", "draw", "epoch"], kind="stable")
+    epochs = int(table["epoch"].max())
+    kept = [TARGETS.index(name) for name in TARGETS if name not in AVERAGED_COLUMNS]
+    draws = []
+    for _, rows in table.groupby("config_id", sort=True):
+        stack = rows[TARGETS].to_numpy(dtype=np.float64, copy=True).reshape(-1, epochs, len(TARGETS))
+        stack[:, :, kept] = stack[:1, :, kept]
+        draws.append(stack)
+    return draws
+
+
 def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0, model: str = "trees") -> CurveSurrogate:
-    """Fit a :class:`CurveSurrogate` (``model`` of :data:`MODELS`) on every configuration of a recording table."""
-    return CurveSurrogate(space, seed, model=model).fit(*curves_of(space, table))
+    """Fit a :class:`CurveSurrogate` (``model`` of :data:`MODELS`) on every configuration of a
+    recording table: on every draw, a row each (:meth:`CurveSurrogate.fit_draws`)."""
+    configs, _ = curves_of(space, table)
+    return CurveSurrogate(space, seed, model=model).fit_draws(configs, draws_of(space, table))
 
 
 def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
@@ -212,9 +245,9 @@ def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.n
     the others. ``fit_curves`` (same shape as ``curves``, default ``curves``) are what the
     surrogates fit on, for a variant that transforms the curves first; the predictions are
     always judged against the recorded ``curves``. ``fit_draws`` instead (one array of shape
-    (draws, epochs, len(TARGETS)) per configuration, in ``configs``' order) fits each draw of
-    a training configuration as a row of its own, the configuration repeated: a variant that
-    lets a configuration with more draws weigh more than one with fewer.
+    (draws, epochs, len(TARGETS)) per configuration, in ``configs``' order, as
+    :func:`draws_of` gives them) fits each draw of a training configuration as a row of its
+    own (:meth:`CurveSurrogate.fit_draws`).
     """
     from sklearn.model_selection import KFold
 
@@ -224,9 +257,8 @@ def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.n
         fit_draws = list((curves if fit_curves is None else fit_curves)[:, None])  # one draw each
     predicted = np.empty_like(recorded)
     for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
-        rows = [configs[i] for i in train for _ in fit_draws[i]]
-        fit = np.concatenate([fit_draws[i] for i in train])
-        model = CurveSurrogate(space, seed, **surrogate_options).fit(rows, fit)
+        model = CurveSurrogate(space, seed, **surrogate_options).fit_draws([configs[i] for i in train],
+                                                                          [fit_draws[i] for i in train])
         predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
     return recorded, predicted
 
@@ -243,23 +275,27 @@ def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, s
     split's Spearman moves by 0.1 or more with the split alone, so the spread says how far
     the single number can be trusted. ``None`` values with fewer configurations than folds.
 
-    A recording with several draws is fitted on, and judged against, each configuration's
-    mean over its draws (:func:`curves_of`); ``draws`` then says how many configurations
-    each draw holds (``{"1": 56, "2": 14}``), and is left out for a recording of one draw.
+    A recording with several draws is fitted on every draw, a row each (:func:`draws_of`,
+    as :func:`fit_surrogate` fits it), and judged against each configuration's mean over its
+    draws (:func:`curves_of`, what replay serves for a recorded configuration); ``draws``
+    then says how many configurations each draw holds (``{"1": 56, "2": 14}``), and is left
+    out for a recording of one draw.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import r2_score
 
     configs, curves = curves_of(space, table)
+    draws = draws_of(space, table)
     summary: dict[str, Any] = {"model": model, "configs": len(configs), "folds": folds, "epoch": curves.shape[1]}
-    draws = draw_counts(table)
-    if len(draws) > 1:
-        summary["draws"] = draws
+    counts = draw_counts(table)
+    if len(counts) > 1:
+        summary["draws"] = counts
     if len(configs) < folds:
         return summary | {"spearman": None, "r2": None, "spearman_repeats": None}
     spearmans, r2 = [], None
     for split_seed in range(seed, seed + max(1, repeats)):
-        recorded, predicted = held_out_predictions(space, configs, curves, folds, split_seed, seed, model=model)
+        recorded, predicted = held_out_predictions(space, configs, curves, folds, split_seed, seed,
+                                                   fit_draws=draws, model=model)
         spearmans.append(float(spearmanr(recorded, predicted).statistic))
         r2 = r2_score(recorded, predicted) if r2 is None else r2
     return summary | {"spearman": round(spearmans[0], 4), "r2": round(float(r2), 4),
@@ -283,5 +319,5 @@ def spread_phrase(quality: Any) -> str:
     return f"median {repeats['median']:.3f} over {repeats['splits']} splits"
 
 
-__all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "encode", "fit_surrogate",
+__all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "draws_of", "encode", "fit_surrogate",
            "held_out_predictions", "spread_phrase", "stored_model", "surrogate_quality", "table_configs"]

@@ -28,12 +28,13 @@ different ids. Then, over every curve in ``--out`` (at least 3):
   configurations, so the backends' difference can be read against the seeds'.
 
 With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) fitted on the
-recorded draw and on each configuration's mean over its draws (the re-seeded curves as draw
-2, as replay serves a recording of several draws), and on every draw with each its own row
-(a configuration with two draws counts twice; ``held_out_predictions``'s ``fit_draws``),
-each judged against the recorded draw and the means: median held-out Spearman over N split
+recorded draw, on each configuration's mean over its draws (the re-seeded curves as draw 2),
+and on every draw with each its own row (a configuration with two draws counts twice: how
+replay fits a recording of several draws, ``fit_surrogate``), each judged against the
+recorded draw and against the means (what replay serves for a recorded configuration, and
+what ``recording.json``'s quality is judged against): median held-out Spearman over N split
 seeds. What the second draws bought so far, whether through the fit or through the judging,
-and which way of fitting them serves replay best.
+and whether fitting the draws as rows rather than their means still serves replay best.
 
 With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
 only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
@@ -71,7 +72,7 @@ from longer_training import recorded_harness  # noqa: E402
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
 from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path, load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import MODELS, TARGETS, curves_of  # noqa: E402
+from tunebench.benchmarks.surrogate import MODELS, curves_of, draws_of  # noqa: E402
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
 from tunebench.record import add_draw_chunk, refresh_quality  # noqa: E402
@@ -175,23 +176,22 @@ def reseeded_table(out: Path) -> pd.DataFrame:
 
 
 def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) -> None:
-    """The surrogate fitted on the recorded draw and on the means with ``out`` as draw 2, each
-    judged against each: median held-out Spearman over ``splits`` split seeds."""
+    """The surrogate fitted on the recorded draw, on the means with ``out`` as draw 2 and on
+    every draw as a row, each judged against the recorded draw and the means: median held-out
+    Spearman over ``splits`` split seeds."""
     header = meta["header"]
     spec = get_benchmark_spec(header["benchmark"])
     space = spec.make_space(header["options"])
     configs, first = curves_of(space, table)
     second = reseeded_table(out)
     _, means = curves_of(space, pd.concat([table, second], ignore_index=True))
-    reseeded = {config_id: rows.sort_values("epoch")[TARGETS].to_numpy(dtype=np.float64)
-                for config_id, rows in second.groupby("config_id")}
-    draws = [np.stack([curve, reseeded[config_id]]) if config_id in reseeded else curve[None]
-             for config_id, curve in zip(sorted(table["config_id"].unique()), first)]
+    draws = draws_of(space, pd.concat([table, second], ignore_index=True))
     medians = surrogate_cross_check(header["benchmark"], header["options"], configs,
                                     {"recorded": first, "mean": means}, splits, draws)
     print(f"{MODELS[spec.surrogate]} surrogate, median held-out Spearman over {splits} split seeds on final "
           "validation accuracy; 'mean': each configuration's mean over its draws, the re-seeded curves as draw 2; "
-          f"'{DRAWS_AS_ROWS}': fitted on every draw, a configuration's second draw a row of its own:")
+          f"'{DRAWS_AS_ROWS}': fitted on every draw, a configuration's second draw a row of its own, as "
+          "replay fits a recording of several draws:")
     print("  fitted on \\ judged on   " + "  ".join(f"{judge:>8}" for judge in next(iter(medians.values()))))
     for fit, row in medians.items():
         print(f"  {fit:>22}   " + "  ".join(f"{value:8.3f}" for value in row.values()))

@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.replay import DISTURBED_EPOCH_FACTOR, RECORDINGS_ENV, ReplayBenchmark, steady_epoch_seconds
-from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, encode, held_out_predictions,
+from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, draws_of, encode, held_out_predictions,
                                             surrogate_quality)
 from tunebench.cli import main
 from tunebench.errors import InputError
@@ -159,6 +159,20 @@ def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(reco
     shifted = held_out_predictions(space, configs, curves, fit_curves=curves + 0.5)
     assert np.array_equal(shifted[0], recorded)  # judged against the recorded curves
     assert np.all(shifted[1] >= recorded.min() + 0.5)  # predicted from the curves fitted on
+
+
+def test_draws_of_stacks_each_configurations_draws_with_the_first_draws_epoch_seconds(recordings):
+    _, table = load_recording(recordings / "mnist-mlp")
+    space = replay(recordings).space
+    configs, curves = curves_of(space, table)
+    assert all(np.array_equal(stack, curve[None]) for stack, curve in zip(draws_of(space, table), curves))
+    second = table[table["config_id"] < 3].assign(draw=2, val_accuracy=lambda t: t["val_accuracy"] + 0.1,
+                                                  epoch_seconds=lambda t: t["epoch_seconds"] * 3)
+    draws = draws_of(space, pd.concat([second, table], ignore_index=True))  # any row order
+    assert [len(stack) for stack in draws] == [2, 2, 2] + [1] * (len(configs) - 3)
+    accuracy, seconds = TARGETS.index("val_accuracy"), TARGETS.index("epoch_seconds")
+    assert np.allclose(draws[0][1, :, accuracy], curves[0, :, accuracy] + 0.1)  # the later draw second
+    assert np.array_equal(draws[0][1, :, seconds], curves[0, :, seconds])  # its epoch seconds the first draw's
 
 
 def test_held_out_predictions_fit_each_draw_as_a_row_of_its_own(recordings):
@@ -414,7 +428,7 @@ def test_a_bad_data_file_still_fails_a_benchmark_that_may_be_left_out(recordings
 
 def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings, tmp_path):
     """A recorded configuration with a second draw answers the mean of its two curves; the
-    surrogate fits the means; the fidelity and the manifest's source say so."""
+    surrogate fits every draw, a row each; the fidelity and the manifest's source say so."""
     import shutil
 
     from test_recording import add_second_draw
@@ -438,7 +452,9 @@ def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings,
         benchmark.fidelity
     assert benchmark.source["configs_per_draw"] == {"1": 12, "2": 6}
     unseen = from_unit(space, np.random.default_rng(3).random(9))
-    expected = CurveSurrogate(space).fit(*curves_of(space, table)).predict([unseen])[0]
+    configs, means = curves_of(space, table)
+    expected = CurveSurrogate(space).fit_draws(configs, draws_of(space, table)).predict([unseen])[0]
     assert [p.val_accuracy for p in benchmark.evaluate(unseen, EPOCHS, seed=0).curve] == \
         expected[:, TARGETS.index("val_accuracy")].tolist()
+    assert not np.allclose(expected, CurveSurrogate(space).fit(configs, means).predict([unseen])[0])  # not the means
     assert not np.allclose(expected, CurveSurrogate(space).fit(*curves_of(space, first)).predict([unseen])[0])
