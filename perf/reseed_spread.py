@@ -183,9 +183,9 @@ def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) 
     spec = get_benchmark_spec(header["benchmark"])
     space = spec.make_space(header["options"])
     configs, first = curves_of(space, table)
-    second = reseeded_table(out)
-    _, means = curves_of(space, pd.concat([table, second], ignore_index=True))
-    draws = draws_of(space, pd.concat([table, second], ignore_index=True))
+    both = pd.concat([table, reseeded_table(out)], ignore_index=True)
+    _, means = curves_of(space, both)
+    draws = draws_of(space, both)
     medians = surrogate_cross_check(header["benchmark"], header["options"], configs,
                                     {"recorded": first, "mean": means}, splits, draws)
     print(f"{MODELS[spec.surrogate]} surrogate, median held-out Spearman over {splits} split seeds on final "

@@ -26,8 +26,8 @@ First it prints an estimate of what the recorded epochs' own noise leaves a surr
 (:func:`noise_ceiling`), and the benchmark's own surrogate's split-0 Spearman (what
 ``recording.json`` keeps) with a 95 % bootstrap interval over the configurations
 (:func:`configuration_interval`): how far that number could move with another sample of as
-many configurations from the same design, the same surrogate judging it. Then, per variant: split 0's Spearman (what ``recording.json``
-keeps), the median and range over the splits, and the median paired difference to
+many configurations from the same design, the same surrogate judging it. Then, per variant:
+split 0's Spearman, the median and range over the splits, and the median paired difference to
 ``space`` with ``trees 2`` and the number of splits on which the variant ranks better (the
 same splits for all). Picking the best of nine on the same configurations flatters the
 winner a little; a variant should win on most splits, and on the complete recording, before

@@ -71,9 +71,10 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
     ``draw`` >= 2 trains the design of a recording whose first draw is complete
     (:class:`InputError` otherwise, before anything is written) again, configuration ``i``
     with training seed :func:`~tunebench.benchmarks.recording.draw_seed` ``(draw, i)``, into
-    that draw's chunks (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured on each
-    configuration's mean over its draws, when the draw is complete (or ``max_chunks`` is
-    reached). A call that trains nothing ends with :func:`refresh_quality`.
+    that draw's chunks (``chunk-NNNN.draw-K.csv.gz``); the quality is then measured with
+    every draw fitted and each configuration's mean over its draws judged
+    (:func:`~tunebench.benchmarks.surrogate.surrogate_quality`), when the draw is complete (or
+    ``max_chunks`` is reached). A call that trains nothing ends with :func:`refresh_quality`.
 
     Parameters
     ----------
@@ -254,7 +255,7 @@ def add_draw_chunk(directory: Path, space: SearchSpace, draw: int, index: int,
     curve. The chunk (``chunk-NNNN.draw-K.csv.gz``) is written atomically, then added to
     ``recording.json`` under the recording's lock, the chunk claimed as :func:`record` claims
     it; returns its path. Its test confusion matrices are left empty (replay shows the first
-    draw's); :func:`refresh_quality` then measures the quality on the means.
+    draw's); :func:`refresh_quality` then measures the quality again, judged on the means.
 
     Raises :class:`InputError` naming the recording for a first draw, a chunk outside the
     design, configurations other than the chunk's, a seed other than
