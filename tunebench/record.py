@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import multiprocessing
 import os
 import time
@@ -127,7 +128,7 @@ def record(benchmark, space: SearchSpace, directory: Path, header: dict[str, Any
         if draw > 1 and not (total and _complete(meta, spec, total)):
             done = sum(chunk_draw(name) == 1 for name in meta["chunks"])
             raise InputError(f"--draw {draw}: the first draw of the recording {meta_path} is not complete "
-                             f"({done} of {-(-total // spec.chunk_size)} chunks); finish it first (the same "
+                             f"({done} of {math.ceil(total / spec.chunk_size)} chunks); finish it first (the same "
                              "command without --draw)")
         if draw > 1 and DRAWS_SEED not in meta:
             meta[DRAWS_SEED] = DRAWS_SEED_RULE
