@@ -27,6 +27,12 @@ different ids. Then, over every curve in ``--out`` (at least 3):
   the same paired figures between that recording and the recorded draw on the same
   configurations, so the backends' difference can be read against the seeds'.
 
+``--last-epochs K`` puts all of that on each curve's mean validation accuracy over its last K
+epochs rather than its final epoch's: how much of one draw's noise is the last epoch's own
+jitter (validation accuracy at a fixed learning rate moves from epoch to epoch, by 0.14 in
+one epoch for config 29's second draw). The surrogate's check (``--surrogate-splits``) and
+``--into`` stay on the final epoch, the issue's target.
+
 With ``--surrogate-splits N``: the recording's surrogate (its benchmark's model) fitted on the
 recorded draw, on each configuration's mean over its draws (the re-seeded curves as draw 2),
 and on every draw with each its own row (a configuration with two draws counts twice: how
@@ -46,8 +52,8 @@ gate's baseline, follow the recording.
 Usage: ``python perf/reseed_spread.py --recording results/recordings/fer-cnn --data-dir
 ../shared/datasets --out results/reseeds/fer-cnn --config-id 23 15 14 [--seed-base 7000]
 [--against results/recordings-in-progress/gpu/check/fer-cnn] [--surrogate-splits 10]
-[--into RECORDING]`` (``--config-id`` left out: the summary of the curves already in ``--out``, nothing
-trained).
+[--into RECORDING] [--last-epochs K]`` (``--config-id`` left out: the summary of the curves already in
+``--out``, nothing trained).
 """
 
 from __future__ import annotations
@@ -106,9 +112,10 @@ def train_again(meta: dict, table: pd.DataFrame, config_ids: list[int], seed_bas
         print(f"  final validation accuracy {curve.val_accuracy.iloc[-1]:.4f}", flush=True)
 
 
-def reseeded_finals(out: Path, recorded_ids: set[int], epochs: int) -> pd.Series:
-    """``config_id -> final validation accuracy`` of every curve in ``out``; exits naming a file
-    that is not a configuration of the recording or does not hold its ``epochs`` epochs."""
+def reseeded_finals(out: Path, recorded_ids: set[int], epochs: int, last_epochs: int = 1) -> pd.Series:
+    """``config_id -> final validation accuracy`` of every curve in ``out`` (its mean over the
+    last ``last_epochs`` epochs); exits naming a file that is not a configuration of the
+    recording or does not hold its ``epochs`` epochs."""
     finals = {}
     for path in sorted(out.glob("config-*.csv")):
         curve = pd.read_csv(path)
@@ -117,7 +124,7 @@ def reseeded_finals(out: Path, recorded_ids: set[int], epochs: int) -> pd.Series
             sys.exit(f"{path}: config_id {config_id} is not a configuration of the recording (or not this file's)")
         if list(curve.epoch) != list(range(1, epochs + 1)):
             sys.exit(f"{path}: epochs {list(curve.epoch)}, not the recording's 1-{epochs}")
-        finals[config_id] = float(curve.val_accuracy.iloc[-1])
+        finals[config_id] = float(curve.val_accuracy.iloc[-last_epochs:].mean())
     return pd.Series(finals, dtype=float)
 
 
@@ -235,6 +242,9 @@ def main() -> None:
     parser.add_argument("--surrogate-splits", type=int, default=0,
                         help="the surrogate's quality with the re-seeded curves as draw 2, over this many splits")
     parser.add_argument("--into", type=Path, help="a recording of the same design to add the curves to as draw 2")
+    parser.add_argument("--last-epochs", type=int, default=1,
+                        help="the spread and the ceilings on the mean validation accuracy of this many last epochs "
+                             "(default 1: the final epoch; the surrogate's check stays on the final epoch)")
     args = parser.parse_args()
 
     meta, table = load_recording(args.recording)
@@ -246,13 +256,17 @@ def main() -> None:
     train_again(meta, table, args.config_id, args.seed_base, args.data_dir, args.out)
 
     last = int(meta["header"]["max_epochs"])
-    again = reseeded_finals(args.out, set(table.config_id), last)
+    if not 1 <= args.last_epochs <= last:
+        parser.error(f"--last-epochs {args.last_epochs}: the recording has epochs 1-{last}")
+    again = reseeded_finals(args.out, set(table.config_id), last, args.last_epochs)
     if len(again) < 3:
         sys.exit(f"{args.out} holds {len(again)} re-seeded curve(s): a spread needs at least 3")
-    finals = table[table.epoch == last].set_index("config_id").val_accuracy
+    finals = table[table.epoch > last - args.last_epochs].groupby("config_id").val_accuracy.mean()
     ids = again.index.to_list()
     first, second = finals[ids].to_numpy(), again[ids].to_numpy()
-    print(f"{args.recording}, validation accuracy at epoch {last}: recorded draw against another training seed")
+    first_epoch = last - args.last_epochs + 1
+    epochs = f"at epoch {last}" if args.last_epochs == 1 else f"its mean over epochs {first_epoch}-{last}"
+    print(f"{args.recording}, validation accuracy {epochs}: recorded draw against another training seed")
     print(f"{'config':>6s} {'recorded':>9s} {'re-seeded':>9s}")
     for config_id, a, b in zip(ids, first, second):
         print(f"{config_id:6d} {a:9.4f} {b:9.4f}")
@@ -276,7 +290,7 @@ def main() -> None:
         if len(common) < 3:
             print(f"--against: {args.against} holds {len(common)} of these configurations: nothing to compare")
             return
-        b = np.array([curves_b[keys[i]][last - 1, VAL] for i in common])
+        b = np.array([curves_b[keys[i]][last - args.last_epochs:last, VAL].mean() for i in common])
         print(paired_line(f"{args.against}, the {len(common)} of them it holds", finals[common].to_numpy(), b))
         print(paired_line(f"re-seeded, the same {len(common)}", finals[common].to_numpy(), again[common].to_numpy()))
 
