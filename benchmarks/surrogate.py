@@ -232,35 +232,45 @@ def fit_surrogate(space: SearchSpace, table: pd.DataFrame, seed: int = 0, model:
     return CurveSurrogate(space, seed, model=model).fit_draws(configs, draws_of(space, table))
 
 
-def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
-                         split_seed: int = 0, seed: int = 0, fit_curves: np.ndarray | None = None,
-                         fit_draws: list[np.ndarray] | None = None,
-                         **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Recorded and held-out predicted final-epoch validation accuracy, one per configuration.
+def held_out_curves(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
+                    split_seed: int = 0, seed: int = 0, fit_curves: np.ndarray | None = None,
+                    fit_draws: list[np.ndarray] | None = None, **surrogate_options: Any) -> np.ndarray:
+    """Every configuration's whole curve as predicted with it held out, shape (configs, epochs,
+    len(TARGETS)).
 
     ``configs`` and ``curves`` are a recording's, as :func:`curves_of` gives them. The
     configurations are split into ``folds`` groups (shuffled with ``split_seed``); each group
     is predicted by a :class:`CurveSurrogate` (seeded with ``seed``, built with
     ``surrogate_options``: ``features``, ``min_samples_leaf``, ``trees``, ``model``) fitted on
     the others. ``fit_curves`` (same shape as ``curves``, default ``curves``) are what the
-    surrogates fit on, for a variant that transforms the curves first; the predictions are
-    always judged against the recorded ``curves``. ``fit_draws`` instead (one array of shape
-    (draws, epochs, len(TARGETS)) per configuration, in ``configs``' order, as
-    :func:`draws_of` gives them) fits each draw of a training configuration as a row of its
-    own (:meth:`CurveSurrogate.fit_draws`).
+    surrogates fit on, for a variant that transforms the curves first. ``fit_draws`` instead
+    (one array of shape (draws, epochs, len(TARGETS)) per configuration, in ``configs``'
+    order, as :func:`draws_of` gives them) fits each draw of a training configuration as a
+    row of its own (:meth:`CurveSurrogate.fit_draws`).
     """
     from sklearn.model_selection import KFold
 
-    column = TARGETS.index("val_accuracy")
-    recorded = curves[:, -1, column]
     if fit_draws is None:
         fit_draws = list((curves if fit_curves is None else fit_curves)[:, None])  # one draw each
-    predicted = np.empty_like(recorded)
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(recorded):
+    predicted = np.empty_like(curves)
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(curves):
         model = CurveSurrogate(space, seed, **surrogate_options).fit_draws([configs[i] for i in train],
                                                                           [fit_draws[i] for i in train])
-        predicted[test] = model.predict([configs[i] for i in test])[:, -1, column]
-    return recorded, predicted
+        predicted[test] = model.predict([configs[i] for i in test])
+    return predicted
+
+
+def held_out_predictions(space: SearchSpace, configs: list[Config], curves: np.ndarray, folds: int = 5,
+                         split_seed: int = 0, seed: int = 0, fit_curves: np.ndarray | None = None,
+                         fit_draws: list[np.ndarray] | None = None,
+                         **surrogate_options: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded and held-out predicted final-epoch validation accuracy, one per configuration:
+    :func:`held_out_curves` (the same arguments) read at the last epoch. The predictions are
+    always judged against the recorded ``curves``, whatever the surrogates fitted on."""
+    column = TARGETS.index("val_accuracy")
+    predicted = held_out_curves(space, configs, curves, folds, split_seed, seed, fit_curves, fit_draws,
+                                **surrogate_options)
+    return curves[:, -1, column], predicted[:, -1, column]
 
 
 def surrogate_quality(space: SearchSpace, table: pd.DataFrame, folds: int = 5, seed: int = 0,
@@ -320,4 +330,5 @@ def spread_phrase(quality: Any) -> str:
 
 
 __all__ = ["CurveSurrogate", "Features", "MODELS", "TARGETS", "curves_of", "draws_of", "encode", "fit_surrogate",
-           "held_out_predictions", "spread_phrase", "stored_model", "surrogate_quality", "table_configs"]
+           "held_out_curves", "held_out_predictions", "spread_phrase", "stored_model", "surrogate_quality",
+           "table_configs"]

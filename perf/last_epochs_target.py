@@ -7,10 +7,11 @@ draw of fer-cnn), so one epoch is a noisier target than the mean of the last two
 ``perf/reseed_spread.py --last-epochs K`` measures that noise between training seeds; this
 script measures what it does to the surrogate's check.
 
-The same fits serve every target: per split seed, 5 folds by configuration (as
-``held_out_predictions``), the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
-fitted on every draw of the training configurations, a row each (as ``fit_surrogate``
-fits them), predicting the held-out configurations' whole curves. Then, for each ``K`` of
+The same fits serve every target: per split seed, 5 folds by configuration
+(``held_out_curves``, what ``held_out_predictions`` reads at the last epoch), the
+benchmark's own surrogate (``BenchmarkSpec.surrogate``) fitted on every draw of the training
+configurations, a row each (as ``fit_surrogate`` fits them), predicting the held-out
+configurations' whole curves. Then, for each ``K`` of
 ``--last-epochs``, the Spearman between the recorded and the predicted mean validation
 accuracy over the last ``K`` epochs (the recorded side each configuration's mean over its
 draws). ``K = 1`` is the issue's check: on split 0 it repeats ``recording.json``'s
@@ -33,24 +34,9 @@ import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import MODELS, TARGETS, CurveSurrogate, curves_of, draws_of  # noqa: E402
+from tunebench.benchmarks.surrogate import MODELS, TARGETS, curves_of, draws_of, held_out_curves  # noqa: E402
 
 VAL = TARGETS.index("val_accuracy")
-
-
-def held_out_val_curves(space, model: str, table, split_seed: int, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Recorded (each configuration's mean over its draws) and held-out predicted validation
-    accuracy curves of a recording ``table``, shape (configs, epochs) each, for one split seed;
-    ``model`` is a surrogate model of :data:`MODELS`."""
-    from sklearn.model_selection import KFold
-
-    configs, curves = curves_of(space, table)
-    draws = draws_of(space, table)
-    predicted = np.empty_like(curves[:, :, VAL])
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=split_seed).split(curves):
-        fitted = CurveSurrogate(space, 0, model=model).fit_draws([configs[i] for i in train], [draws[i] for i in train])
-        predicted[test] = fitted.predict([configs[i] for i in test])[:, :, VAL]
-    return curves[:, :, VAL], predicted
 
 
 def main() -> None:
@@ -72,10 +58,14 @@ def main() -> None:
     space = spec.make_space(meta["header"]["options"])
     print(f"{args.recording}: {MODELS[spec.surrogate]} surrogate, held-out Spearman on the mean validation accuracy "
           f"over the last K epochs (K = 1: the final epoch, the issue's check)")
+    configs, curves = curves_of(space, table)
+    draws = draws_of(space, table)
+    recorded = curves[:, :, VAL]
     print("split  " + "  ".join(f"K={k:<5d}" for k in args.last_epochs))
     spearmans: dict[int, list[float]] = {k: [] for k in args.last_epochs}
     for split in range(args.splits):
-        recorded, predicted = held_out_val_curves(space, spec.surrogate, table, split)
+        predicted = held_out_curves(space, configs, curves, split_seed=split, fit_draws=draws,
+                                    model=spec.surrogate)[:, :, VAL]
         for k in args.last_epochs:
             target, prediction = recorded[:, -k:].mean(axis=1), predicted[:, -k:].mean(axis=1)
             spearmans[k].append(float(spearmanr(target, prediction).statistic))
