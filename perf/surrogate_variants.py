@@ -24,14 +24,16 @@ like every variant, against the recorded final epoch.
 
 First it prints an estimate of what the recorded epochs' own noise leaves a surrogate
 (:func:`noise_ceiling`), and the benchmark's own surrogate's split-0 Spearman (what
-``recording.json`` keeps) with a 95 % bootstrap interval over the configurations
+``recording.json`` keeps: on a recording of several draws fitted on every draw, a row each,
+and judged against the means) with a 95 % bootstrap interval over the configurations
 (:func:`configuration_interval`): how far that number could move with another sample of as
 many configurations from the same design, the same surrogate judging it. Then, per variant:
 split 0's Spearman, the median and range over the splits, and the median paired difference to
 ``space`` with ``trees 2`` and the number of splits on which the variant ranks better (the
 same splits for all). Picking the best of nine on the same configurations flatters the
 winner a little; a variant should win on most splits, and on the complete recording, before
-the surrogate changes. The last column is the seconds of one fit on all the configurations,
+the surrogate changes. The variants, and ``--sizes`` below, fit each configuration's mean
+over its draws (one row a configuration). The last column is the seconds of one fit on all the configurations,
 which every replay process pays once (the parameter counts come from a cache that the
 held-out fits filled).
 
@@ -65,8 +67,8 @@ import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402
-from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, Features, curves_of, encode,  # noqa: E402
-                                            held_out_predictions)
+from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, Features, curves_of, draws_of,  # noqa: E402
+                                            encode, held_out_predictions)
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 from tunebench.space import Config, SearchSpace  # noqa: E402
 from tunebench.stats import bootstrap_ci, paired_spearman  # noqa: E402
@@ -236,7 +238,8 @@ def main() -> None:
         noise, ceiling, low = noise_ceiling(curves)
         print(f"epoch-to-epoch noise of validation accuracy: sd {noise:.4f}; with that noise alone, a surrogate "
               f"that knew every trend would reach a Spearman of about {ceiling:.3f} (5th percentile {low:.3f})")
-    spearman, low, high = configuration_interval(*held_out_predictions(space, configs, curves, model=spec.surrogate))
+    spearman, low, high = configuration_interval(*held_out_predictions(space, configs, curves, model=spec.surrogate,
+                                                                       fit_draws=draws_of(space, table)))
     print(f"{spec.surrogate} (the benchmark's surrogate), split 0: held-out Spearman {spearman:.3f}, 95 % bootstrap "
           f"interval over the {len(configs)} configurations [{low:.3f}, {high:.3f}]")
     if args.sizes:
