@@ -44,7 +44,9 @@ def test_pooled_sd_matches_a_hand_computation():
 
 def test_retrain_writes_each_incumbent_repeated_and_the_report_shows_the_floor(live_results, tiny_data_dir, capsys):
     assert main(["retrain", str(live_results), "--repeats", "2", "--data-dir", str(tiny_data_dir)]) == 0
-    assert "2/4" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "tunebench: 4 trainings (2 incumbents x 2); a line after each"
+    assert "2/4" in out
     rows = pd.read_csv(live_results / RETRAIN_FILE)
     runs = pd.read_csv(live_results / "runs.csv")
     assert len(rows) == 4 and set(rows["strategy"]) == {"hyperband", "bayesian"}
@@ -79,9 +81,10 @@ def test_retrain_resumes_where_it_stopped_and_restarts_on_other_results(live_res
     path = retrain(live_results, tiny_data_dir, repeats=2)
     full = pd.read_csv(path)
     full.iloc[:3].to_csv(path, index=False)  # as if stopped after 3 trainings
-    calls = []
-    retrain(live_results, tiny_data_dir, repeats=2, on_done=lambda done, total, row: calls.append(done))
-    assert calls == [4]
+    calls, starts = [], []
+    retrain(live_results, tiny_data_dir, repeats=2, on_start=lambda total, before: starts.append((total, before)),
+            on_done=lambda done, total, row: calls.append(done))
+    assert starts == [(4, 3)] and calls == [4]
     pd.testing.assert_frame_equal(without_timing(pd.read_csv(path)), without_timing(full))  # deterministic training
     stale = full.assign(manifest_sha256="0" * 64)
     stale.to_csv(path, index=False)

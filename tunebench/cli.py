@@ -230,9 +230,15 @@ def cmd_retrain(args: argparse.Namespace) -> int:
               f"repeat {row['repeat']}: val accuracy {row['val_accuracy']:.4f} (found {row['found_val_accuracy']:.4f}), "
               f"{format_duration(elapsed)} elapsed, ETA {format_duration(pace * (total - done))}", flush=True)
 
+    def announce(total: int, done_before: int) -> None:
+        earlier = f", {done_before} done by an earlier call" if done_before else ""
+        print(f"tunebench: {total} trainings ({total // args.repeats} incumbents x {args.repeats}){earlier}; "
+              "a line after each", flush=True)
+
     benchmarks = [name.strip() for name in args.benchmarks.split(",") if name.strip()] if args.benchmarks else None
     path = retrain(Path(args.results_dir), resolve_data_dir(args.data_dir), benchmarks=benchmarks,
-                   runs_per_strategy=args.runs_per_strategy, repeats=args.repeats, on_done=report)
+                   runs_per_strategy=args.runs_per_strategy, repeats=args.repeats, on_start=announce,
+                   on_done=report)
     print(f"wrote {path}; 'tunebench report {args.results_dir}' shows it")
     return EXIT_OK
 

@@ -136,6 +136,7 @@ def retraining_seed(trained_on: str, data_seed: int, config: Config, epochs: int
 
 def retrain(results_dir: Path, data_dir: Path, *, benchmarks: Sequence[str] | None = None,
             runs_per_strategy: int = RUNS_PER_STRATEGY, repeats: int = REPEATS,
+            on_start: Callable[[int, int], None] | None = None,
             on_done: Callable[[int, int, dict[str, Any]], None] | None = None) -> Path:
     """Retrain the incumbents of ``results_dir`` and write its ``retrain.csv``.
 
@@ -149,6 +150,10 @@ def retrain(results_dir: Path, data_dir: Path, *, benchmarks: Sequence[str] | No
         Only these (default: every benchmark of the results).
     runs_per_strategy, repeats:
         Incumbents per strategy (the lowest seeds) and trainings of each (at least 2).
+    on_start:
+        Called once with ``(trainings total, trainings an earlier call already did)`` when
+        the options, results and earlier rows are checked, before the first training (which
+        can take many minutes): what a progress line needs.
     on_done:
         Called with ``(trainings done, trainings total, row)`` after each training.
 
@@ -183,6 +188,9 @@ def retrain(results_dir: Path, data_dir: Path, *, benchmarks: Sequence[str] | No
     rows = _earlier_rows(data, path)
     done = {_row_key(row) for row in rows}
     trained = {_training_key(row): row for row in rows}
+    if on_start:
+        on_start(len(work), sum((incumbent.benchmark, incumbent.strategy, incumbent.seed, repeat) in done
+                                for _, incumbent, _, repeat in work))
     benchmarks_built: dict[tuple[str, int], Any] = {}
     for index, (twin, incumbent, data_seed, repeat) in enumerate(work, start=1):
         key = (incumbent.benchmark, incumbent.strategy, incumbent.seed, repeat)
