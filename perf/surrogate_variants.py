@@ -33,9 +33,9 @@ split 0's Spearman, the median and range over the splits, and the median paired 
 same splits for all). Picking the best of nine on the same configurations flatters the
 winner a little; a variant should win on most splits, and on the complete recording, before
 the surrogate changes. The variants, and ``--sizes`` below, fit each configuration's mean
-over its draws (one row a configuration). The last column is the seconds of one fit on all the configurations,
-which every replay process pays once (the parameter counts come from a cache that the
-held-out fits filled).
+over its draws (one row a configuration). The last column is the seconds of one fit on all
+the configurations, which every replay process pays once (the parameter counts come from a
+cache that the held-out fits filled).
 
 ``--sizes 16,24,...`` asks instead how the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
 grows with the number of configurations (:func:`learning_curve`): for each size, ``--splits``
