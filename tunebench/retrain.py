@@ -189,11 +189,10 @@ def retrain(results_dir: Path, data_dir: Path, *, benchmarks: Sequence[str] | No
     done = {_row_key(row) for row in rows}
     trained = {_training_key(row): row for row in rows}
     if on_start:
-        on_start(len(work), sum((incumbent.benchmark, incumbent.strategy, incumbent.seed, repeat) in done
-                                for _, incumbent, _, repeat in work))
+        on_start(len(work), sum(_work_key(incumbent, repeat) in done for _, incumbent, _, repeat in work))
     benchmarks_built: dict[tuple[str, int], Any] = {}
     for index, (twin, incumbent, data_seed, repeat) in enumerate(work, start=1):
-        key = (incumbent.benchmark, incumbent.strategy, incumbent.seed, repeat)
+        key = _work_key(incumbent, repeat)
         if key in done:
             continue
         seed = retraining_seed(twin.plan.name, data_seed, incumbent.config, incumbent.epochs, repeat)
@@ -240,6 +239,11 @@ def _train(benchmark, incumbent: Incumbent, seed: int) -> dict[str, float]:
 
 def _row_key(row: dict[str, Any]) -> tuple:
     return row["benchmark"], row["strategy"], int(row["seed"]), int(row["repeat"])
+
+
+def _work_key(incumbent: Incumbent, repeat: int) -> tuple:
+    """:func:`_row_key` of the row that retraining ``incumbent`` for ``repeat`` writes."""
+    return incumbent.benchmark, incumbent.strategy, incumbent.seed, repeat
 
 
 def _training_key(row: dict[str, Any]) -> tuple:
