@@ -224,6 +224,19 @@ def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(
     assert sorted(table["config_id"]) == list(range(10)) and meta["surrogate_quality"]["configs"] == 10
 
 
+def test_a_chunk_file_the_recording_does_not_list_is_trained_again(recorded, tiny_data_dir, tmp_path):
+    """A kill after a chunk's file is written and before recording.json lists it leaves a file
+    the recording does not vouch for: the next call trains that chunk again and lists it."""
+    directory = _copy(recorded[0], tmp_path)
+    (directory / "recording.json").write_text(json.dumps(recorded[1]))  # lists chunk 0 only
+    (directory / "chunk-0001.csv.gz").write_bytes(b"half of a chunk")  # on disk, not listed
+    assert len(load_recording(directory)[1]) == 4 * 2  # the unlisted file is not read as part of it
+    assert main(RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path)]) == 0
+    meta, table = load_recording(directory)
+    assert sorted(meta["chunks"]) == ["chunk-0000.csv.gz", "chunk-0001.csv.gz"]
+    assert sorted(table["config_id"].unique()) == list(range(6))
+
+
 @pytest.mark.parametrize("args, message", [
     (["record", "mnist-mlp@replay"], "is a replay benchmark"),
     (["record", "nope"], "unknown benchmark"),
