@@ -220,17 +220,18 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from tunebench.retrain import retrain
 
     started = time.monotonic()
-    done_earlier = [0]  # trainings an earlier call had already done (``on_start`` says)
+    done_earlier = 0  # trainings an earlier call had already done (``on_start`` says)
 
     def report(done: int, total: int, row: dict) -> None:
         elapsed = time.monotonic() - started
-        pace = elapsed / (done - done_earlier[0])
+        pace = elapsed / (done - done_earlier)
         print(f"  {done}/{total} {row['benchmark']}/{row['strategy']}/seed {row['seed']} trial {row['trial']} "
               f"repeat {row['repeat']}: val accuracy {row['val_accuracy']:.4f} (found {row['found_val_accuracy']:.4f}), "
               f"{format_duration(elapsed)} elapsed, ETA {format_duration(pace * (total - done))}", flush=True)
 
     def announce(total: int, done_before: int) -> None:
-        done_earlier[0] = done_before
+        nonlocal done_earlier
+        done_earlier = done_before
         earlier = f", {done_before} done by an earlier call" if done_before else ""
         print(f"tunebench: {total} trainings ({total // args.repeats} incumbents x {args.repeats}){earlier}; "
               "a line after each", flush=True)
