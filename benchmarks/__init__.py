@@ -43,7 +43,7 @@ LIVE_BENCHMARKS: tuple[BenchmarkSpec, ...] = (
         make_space=_fer_space, build_model=fer_cnn.build_model,
         # Gaussian processes rank held-out FER configurations better than the trees (median
         # Spearman over 10 splits 0.865 against 0.826 at 41 full-data configurations, ahead on
-        # 9 of 10 splits: perf/surrogate_variants.py); on MNIST the trees are close (0.968
+        # 9 of 10 splits: studies/surrogate_variants.py); on MNIST the trees are close (0.968
         # against 0.979) and fit in a second, not a minute.
         surrogate="gp",
     ),

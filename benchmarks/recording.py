@@ -189,7 +189,7 @@ def chunk_draw(name: str) -> int:
     return int(found.group(1) or 1)
 
 
-#: The training seed of draw 2 (:func:`draw_seed`): ``perf/reseed_spread.py``'s default base.
+#: The first training seed of draw 2 (:func:`draw_seed`); fixed, since committed draws were trained with it.
 DRAW_SEED_BASE = 7000
 #: How far apart the training seeds of two draws start: designs have fewer configurations.
 DRAW_SEED_STRIDE = 100_000
@@ -197,8 +197,7 @@ DRAW_SEED_STRIDE = 100_000
 
 def draw_seed(draw: int, config_id: int) -> int:
     """The training seed of configuration ``config_id`` in draw ``draw`` >= 2:
-    ``7000 + 100000 * (draw - 2) + config_id``, so draw 2 trains with the seeds that
-    ``perf/reseed_spread.py`` gives by default. (Draw 1 trains with the seed a run with the
+    ``7000 + 100000 * (draw - 2) + config_id``. (Draw 1 trains with the seed a run with the
     recording's seed would: ``recording.json``'s ``header.training_seed``.)"""
     if draw < 2:
         raise ValueError(f"draw {draw}: draw 1 trains with the run's seeds, later draws are 2, 3, ...")

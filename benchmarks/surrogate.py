@@ -86,7 +86,7 @@ class CurveSurrogate:
     standardised features, plus white noise; hyperparameters by marginal likelihood, 2
     seeded restarts), each prediction clipped to the recorded range of its output so that a
     predicted curve, like the trees', stays within what was recorded. A benchmark chooses
-    its model (``BenchmarkSpec.surrogate``); ``perf/surrogate_variants.py`` compares them.
+    its model (``BenchmarkSpec.surrogate``); ``studies/surrogate_variants.py`` compares them.
     """
 
     def __init__(self, space: SearchSpace, seed: int = 0, trees: int = 100, features: Features | None = None,

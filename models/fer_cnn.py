@@ -51,7 +51,7 @@ def build_model(config: Config, steps_per_execution: int = 1, *, block_dropout: 
 
     ``block_dropout`` and ``pool_to_6x6`` (the extra max-pooling of networks with fewer than 3
     blocks) are the architecture's; they are arguments only so that
-    ``perf/fer_architecture.py`` can measure what each costs a configuration's accuracy.
+    ``studies/fer_architecture.py`` can measure what each costs a configuration's accuracy.
     """
     import keras
 

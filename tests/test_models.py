@@ -49,7 +49,7 @@ def test_fer_cnn_head_always_sees_a_6x6_map(blocks):
 
 def test_fer_cnn_architecture_arguments_drop_the_block_dropout_and_the_extra_pooling():
     """By default every block ends in Dropout(0.25) and the head 0.5; block_dropout=0 leaves
-    only the head's, pool_to_6x6=False lets a 2-block head see 12x12 (perf/fer_architecture.py)."""
+    only the head's, pool_to_6x6=False lets a 2-block head see 12x12 (studies/fer_architecture.py)."""
     config = {"conv_layers": 2, "filters_1": 32, "filters_2": 16, "dense_units": 64, "learning_rate": 1e-3}
 
     def rates(model):

@@ -471,3 +471,22 @@ def test_a_recording_of_an_older_tunebench_is_not_rewritten(recorded, tmp_path):
     before = (directory / "recording.json").read_text()
     assert not refresh_quality(directory, MNIST_SPACE, "trees")
     assert (directory / "recording.json").read_text() == before
+
+
+def test_a_recording_whose_header_names_no_precision_or_backend_takes_a_later_draw(recorded, tiny_data_dir,
+                                                                                    tmp_path):
+    """A header written before ``precision`` and ``keras_backend`` existed was recorded in float32
+    on TensorFlow: a later draw matches it, and the header is then stored whole."""
+    directory = _copy(recorded[0], tmp_path)
+    meta_path = directory / "recording.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("precision", "keras_backend"):
+        meta["header"].pop(key)
+    meta_path.write_text(json.dumps(meta))
+    args = RECORD_ARGS + ["--data-dir", str(tiny_data_dir), "--out", str(tmp_path), "--draw", "2", "--max-chunks", "1"]
+    assert main(args) == 0
+    header = json.loads(meta_path.read_text())["header"]
+    assert (header["precision"], header["keras_backend"]) == ("float32", "tensorflow")
+    meta["header"]["precision"] = "bfloat16"  # a header that does name another precision is still refused
+    meta_path.write_text(json.dumps(meta))
+    assert main(args) == 2

@@ -139,7 +139,7 @@ def test_the_surrogate_quality_gives_its_spread_over_repeated_splits(recordings)
 
 
 def test_the_surrogate_takes_another_feature_map_for_fitting_and_predicting(recordings):
-    """perf/surrogate_variants.py's hook: the space's own columns given as a feature map
+    """studies/surrogate_variants.py's hook: the space's own columns given as a feature map
     predict what the default does; a map of the learning rate alone predicts other curves."""
     _, table = load_recording(recordings / "mnist-mlp")
     space = replay(recordings).space

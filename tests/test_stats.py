@@ -16,7 +16,6 @@ from tunebench.stats import (
     mean_ranks,
     nemenyi_critical_difference,
     normalised_regret,
-    paired_spearman,
     paired_wilcoxon,
     rank_matrix,
     sorted_median,
@@ -237,16 +236,3 @@ def test_normalised_regret_on_a_hand_case():
     np.testing.assert_allclose(normalised_regret([0.97, 0.96, 0.95, 0.93, np.nan], best=0.97, random_median=0.95),
                                [0.0, 0.5, 1.0, 2.0, np.nan])
     assert np.isnan(normalised_regret([0.9], best=0.9, random_median=0.9)).all()
-
-
-def test_paired_spearman_is_scipys_spearman_along_any_axis_and_with_ties():
-    rng = np.random.default_rng(3)
-    pairs = np.round(rng.normal(size=(40, 2)), 1)  # rounded: ties
-    pairs[:, 1] += pairs[:, 0]
-    assert paired_spearman(pairs) == pytest.approx(scipy.stats.spearmanr(pairs[:, 0], pairs[:, 1]).statistic)
-    stacked = np.stack([pairs, pairs[::-1] * [1, -1], pairs[:, ::-1]])  # three samples, pairs along axis 1
-    expected = [scipy.stats.spearmanr(sample[:, 0], sample[:, 1]).statistic for sample in stacked]
-    assert paired_spearman(stacked, axis=1) == pytest.approx(expected)
-    assert np.isnan(paired_spearman(np.column_stack([np.ones(5), np.arange(5)])))
-    low, high = bootstrap_ci(pairs, paired_spearman, 2000)
-    assert low < paired_spearman(pairs) < high and -1 <= low and high <= 1

@@ -49,6 +49,10 @@ from tunebench.suite import parse_suite
 META_LOCK = ".recording.lock"
 #: How long a process waits for that lock: the surrogate's quality is measured under it.
 LOCK_WAIT_SECONDS = 3600.0
+#: What a header written before these keys existed was recorded with: every such recording
+#: trained in float32 on TensorFlow (a later draw's header then matches it, and is stored whole).
+OLDER_HEADER_DEFAULTS = {"precision": "float32", "keras_backend": "tensorflow"}
+
 #: The key of ``recording.json`` that says how later draws are seeded, and what it says.
 DRAWS_SEED = "draws_training_seed"
 DRAWS_SEED_RULE = (f"draw K >= 2 trains config_id with {DRAW_SEED_BASE} + {DRAW_SEED_STRIDE} * (K - 2) + config_id "
@@ -201,6 +205,8 @@ def _read_meta(meta_path: Path, wanted: dict[str, Any]) -> dict[str, Any]:
     it was made with the header and design in ``wanted`` and that its chunks have chunk names
     (:class:`InputError` otherwise)."""
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {**wanted, "chunks": {}}
+    if isinstance(meta.get("header"), dict):  # an older recording's header names no precision or backend
+        meta["header"] = {**OLDER_HEADER_DEFAULTS, **meta["header"]}
     for key, value in wanted.items():
         if json.loads(json.dumps(value, default=str)) != meta.get(key):
             raise InputError(f"recording {meta_path} was made with another {key} ({meta.get(key)}); "

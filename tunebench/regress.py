@@ -7,7 +7,7 @@ seeds says that its drop is larger than the stated effect size ``effect`` (the t
 ``baseline - current - effect``, alternative "greater"), at level ``alpha`` after Holm's
 correction over every (benchmark, strategy) pair. Improvements never fail the gate.
 
-The default effect is 0: any consistent drop. ``perf/gate_power.py`` measured why: on
+The default effect is 0: any consistent drop. ``studies/gate_power.py`` measured why: on
 mnist-mlp@replay the whole distance from TPE to random search is about 0.003, so at the
 former 0.005 the gate caught none of its injected slips; at 0 it catches a mean drop of
 0.0014 in 81 % of draws of 10 seeds, and fails an equally good strategy with other random
@@ -42,7 +42,7 @@ from tunebench.stats import MIN_SEEDS_FOR_TEST, holm
 
 DEFAULT_SUITE = "regress"
 DEFAULT_BASELINE = Path("results/baseline")
-DEFAULT_EFFECT = 0.0  # any consistent drop (see the module docstring and perf/gate_power.py)
+DEFAULT_EFFECT = 0.0  # any consistent drop (see the module docstring and studies/gate_power.py)
 DEFAULT_ALPHA = 0.05
 METRIC = "best_val_accuracy"
 BASELINE_RUNS, BASELINE_META = "replay-runs.csv", "baseline.json"

@@ -20,7 +20,7 @@ Prints each variant's validation and training accuracy per epoch and its seconds
 per variant by default (``--seeds``): the training seed moves a 6-epoch validation accuracy
 by a few hundredths on this data, so read differences of 0.05 and more.
 
-Usage: ``python perf/fer_architecture.py --data-dir ../shared/datasets [--epochs 6]
+Usage: ``python -m studies.fer_architecture --data-dir ../shared/datasets [--epochs 6]
 [--variants project,neither] [--seeds 0]``.
 """
 
@@ -86,7 +86,7 @@ def main() -> None:
 
     plan = parse_suite({"name": "architecture", "seeds": [0], "strategies": ["random"],
                         "benchmarks": {"fer-cnn": {"trials": 1, "max_epochs": args.epochs}}},
-                       source="(perf/fer_architecture.py)").benchmarks[0]
+                       source="(studies/fer_architecture.py)").benchmarks[0]
     spec = get_benchmark_spec("fer-cnn")
     try:
         config = spec.make_space({}).validate(args.config)

@@ -14,7 +14,7 @@ held-out total minutes correlate with the recorded ones at 0.13 (logs, 5-fold, m
 splits; the Gaussian processes' at 0.07), so the remaining points are also priced at the
 recorded median per configuration, the plainer estimate.
 
-Usage: ``python perf/recording_cost.py --recording results/recordings/fer-cnn``.
+Usage: ``python -m studies.recording_cost --recording results/recordings/fer-cnn``.
 """
 
 from __future__ import annotations

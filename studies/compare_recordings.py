@@ -1,6 +1,6 @@
 """Two recordings of one design, configuration by configuration: do they measure the same thing?
 
-Made for a recording of fer-cnn on another backend or machine (``perf/gpu_record.py``'s
+Made for a recording of fer-cnn on another backend or machine (``tools/gpu_record.py``'s
 ``check`` phase, JAX on a GPU) against the committed one (TensorFlow on CPU), before the new
 one replaces the old in the suites; it works for any two recordings of one benchmark.
 Configurations are matched by their hyperparameters (a configuration only one recording holds
@@ -9,7 +9,7 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
 
 - the Spearman between the two recordings' validation accuracies at that epoch (how alike
   they rank the configurations), against what the epochs' own noise leaves (the noise
-  ceiling of ``perf/surrogate_variants.py``, on the first recording);
+  ceiling of ``studies/surrogate_variants.py``, on the first recording);
 - the mean paired difference (second - first) with a seeded bootstrap 95 % interval
   (``tunebench.stats.bootstrap_ci``, 10,000 resamples), and the differences' standard
   deviation against ``sqrt(2)`` times the first recording's epoch-to-epoch noise sd.
@@ -17,7 +17,7 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
   not the yardstick. On a TensorFlow and a JAX recording of 12 mnist-mlp configurations (4
   epochs, 3,000 training digits, CPU) the differences' sd was 0.094 against a floor of
   0.021, with a Spearman of 0.80 and a mean difference of -0.011 [-0.064, +0.038]. The yardstick is the re-seeding spread of one backend
-  (``perf/reseed_spread.py``; ``perf/backend_fer.py`` prints it for a few configurations);
+  (``studies/reseed_spread.py``; ``studies/backend_fer.py`` prints it for a few configurations);
 - whether both trained each configuration with the same training seed, and the five
   configurations that differ most;
 - with ``--surrogate-splits N``: the benchmark's own surrogate (``BenchmarkSpec.surrogate``)
@@ -30,10 +30,10 @@ is counted and left out), and compared at one epoch (default: the last epoch bot
   Spearman. Two recordings are two independent draws of every configuration only where
   they trained it with different training seeds; the line above counts those that share
   one (another backend draws other random numbers from the same seed, but a shared seed
-  may still share part of the outcome: ``perf/reseed_spread.py`` measures one backend's
+  may still share part of the outcome: ``studies/reseed_spread.py`` measures one backend's
   draws with other seeds), so their mean may be less than a mean of two draws.
 
-Usage: ``python perf/compare_recordings.py results/recordings/fer-cnn
+Usage: ``python -m studies.compare_recordings results/recordings/fer-cnn
 results/recordings-in-progress/gpu/check/fer-cnn [--epoch 10] [--surrogate-splits 10]``
 (the Gaussian processes of fer-cnn: about a minute a split on 41 configurations, 2-core EPYC
 beside two training processes).
@@ -48,9 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from surrogate_variants import noise_ceiling  # noqa: E402
+from studies.surrogate_variants import noise_ceiling  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording  # noqa: E402

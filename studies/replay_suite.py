@@ -12,7 +12,7 @@ of ``overhead_seconds``, ask + tell, over all runs, from ``runs.csv``) against e
 (replaying the recording, bookkeeping, writing files). The two variants' trials must be
 identical; the script checks that and exits 1 if they are not.
 
-Usage: ``python perf/replay_suite.py [--seeds 3] [--strategies ...] [--benchmarks ...]``, from
+Usage: ``python -m studies.replay_suite [--seeds 3] [--strategies ...] [--benchmarks ...]``, from
 the repository root (the recordings are read from results/recordings/). One process, one
 worker: the ratio is what matters; the whole suite's time with 2 workers is
 ``tunebench run replay --workers 2``.

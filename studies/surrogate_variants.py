@@ -43,7 +43,7 @@ seeded random subsets of the recording, each checked as above on its own split s
 Spearman still rising at the recording's size says more configurations would lift it; a flat
 one says they would not.
 
-Usage: ``python perf/surrogate_variants.py --recording results/recordings/fer-cnn
+Usage: ``python -m studies.surrogate_variants --recording results/recordings/fer-cnn
 [--splits 10] [--models "trees 2,gp"]``, or ``[--sizes 16,24,32,40,48,56]``. The Gaussian
 processes fit in seconds on a few dozen configurations and in minutes on mnist-mlp's 330
 (eight processes, each an L-BFGS-B search over its kernel's hyperparameters on 264
@@ -71,7 +71,9 @@ from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, Features, c
                                             encode, held_out_predictions)
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402
 from tunebench.space import Config, SearchSpace  # noqa: E402
-from tunebench.stats import bootstrap_ci, paired_spearman  # noqa: E402
+from tunebench.stats import bootstrap_ci  # noqa: E402
+
+from studies.common import paired_spearman  # noqa: E402
 
 
 def parameter_counter(build_model):

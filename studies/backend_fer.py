@@ -18,7 +18,7 @@ hits both alike. Printed per configuration:
 before 2026-12-04 (Keras then runs every step op by op): ``--backends jax-eager,jax`` measures
 that fix side by side.
 
-Usage: ``python perf/backend_fer.py --data-dir ../shared/datasets [--backends tensorflow,jax]
+Usage: ``python -m studies.backend_fer --data-dir ../shared/datasets [--backends tensorflow,jax]
 [--train 6000 | --train all] [--epochs 3] [--seeds 2] [--configs small,mid,large]
 [--precision float32]``. Needs every backend named installed (``pip install jax`` for JAX).
 """
@@ -34,9 +34,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from precision_fer import CONFIGS, benchmark_for  # noqa: E402
+from studies.precision_fer import CONFIGS, benchmark_for  # noqa: E402
 
 CHILD_FLAG = "--child"
 #: A pseudo-backend: JAX without XLA (``jit_compile=False``), the models as compiled before 2026-12-04.
@@ -65,7 +64,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(backend: str, config: str, seed: int, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, CHILD_FLAG, "--configs", config, "--seed", str(seed),
+    command = [sys.executable, "-m", "studies.backend_fer", CHILD_FLAG, "--configs", config, "--seed", str(seed),
                "--epochs", str(args.epochs), "--train", "all" if args.train is None else str(args.train),
                "--precision", args.precision]
     if args.data_dir:

@@ -4,7 +4,7 @@ Answers "how much of the check's shortfall is the last epoch's own jitter?". The
 check ranks each configuration's final-epoch validation accuracy; at a fixed learning rate
 validation accuracy moves from epoch to epoch (by 0.14 in one epoch for config 29's second
 draw of fer-cnn), so one epoch is a noisier target than the mean of the last two or three.
-``perf/reseed_spread.py --last-epochs K`` measures that noise between training seeds; this
+``studies/reseed_spread.py --last-epochs K`` measures that noise between training seeds; this
 script measures what it does to the surrogate's check.
 
 The same fits serve every target: per split seed, 5 folds by configuration
@@ -18,7 +18,7 @@ draws). ``K = 1`` is the issue's check: on split 0 it repeats ``recording.json``
 ``spearman``. Printed: every split's Spearmans, then each target's split-0 value, median,
 minimum and maximum over the splits.
 
-Usage: ``python perf/last_epochs_target.py --recording results/recordings/fer-cnn
+Usage: ``python -m studies.last_epochs_target --recording results/recordings/fer-cnn
 [--splits 10] [--last-epochs 1 2 3]``
 """
 

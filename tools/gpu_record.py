@@ -7,7 +7,7 @@ sha256 against the originals' before anything trains.
 
 Here, once (``.gpu`` and ``.whl`` listed in ``.git/info/exclude``)::
 
-    python perf/gpu_record.py pack --data-dir ../shared/datasets --out .gpu
+    python tools/gpu_record.py pack --data-dir ../shared/datasets --out .gpu
     pip wheel --no-deps -w .whl .
     pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
@@ -19,8 +19,8 @@ installing and unpacking take about 12 s there)::
     export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
     python3 -m pip install -q --no-index --no-deps --target "$PWD/.site" .whl/*.whl
     export PYTHONPATH="$PWD/.site"
-    python3 perf/gpu_record.py unpack --src .gpu --out "$PWD/.data"
-    python3 perf/gpu_record.py run --data-dir "$PWD/.data" --out "$OUT" --seconds 510 --workers 14
+    python3 tools/gpu_record.py unpack --src .gpu --out "$PWD/.data"
+    python3 tools/gpu_record.py run --data-dir "$PWD/.data" --out "$OUT" --seconds 510 --workers 14
 
 And here again, with the files it brought back (``files_at``), before committing::
 
@@ -37,10 +37,10 @@ in turn until ``--seconds`` have passed:
 
 1. ``check``: the committed CPU recording's design (read from its ``recording.json``: 48
    Latin-hypercube + 8 grid points, seed 0) at 10 epochs, so the two backends can be compared
-   configuration by configuration (``perf/compare_recordings.py``);
+   configuration by configuration (``studies/compare_recordings.py``);
 2. ``wide``: a larger design at 10 epochs (``--wide-configs`` Latin-hypercube points and the
    same grid points): more configurations for the surrogate (the re-seeding of
-   ``perf/reseed_spread.py`` says a second seed of each configuration would lift its held-out
+   ``studies/reseed_spread.py`` says a second seed of each configuration would lift its held-out
    Spearman more);
 3. ``long``: the design of phase 1 at ``--long-epochs`` epochs (evidence for a longer
    fidelity).

@@ -3,7 +3,7 @@
 Runs one strategy (``--strategy``, default ``tpe``) on one replay benchmark (default
 ``mnist-mlp@replay`` at the regress suite's budget) over a pool of fresh seeds (``--pool``,
 from ``--first-seed``: not the gate's own seeds 0-9), unchanged and with the injected slips
-of ``perf/slips.py`` (the same strategy seeds, so every seed is a pair). Then, ``--draws``
+of ``studies/slips.py`` (the same strategy seeds, so every seed is a pair). Then, ``--draws``
 times, it draws as many seeds as the gate uses (``--gate-seeds``, the regress suite's count)
 from the pool and applies the gate's own test (:func:`tunebench.regress.drop_test` at the
 gate's effect size, Holm over the regress suite's family of benchmark x strategy pairs, the
@@ -21,7 +21,7 @@ is 0 by construction; the realistic false alarm is a change of random stream (``
 
 Usage, from the repository root (the recordings are read from results/recordings/)::
 
-    python perf/gate_power.py [--pool 40] [--draws 2000] [--workers 2]
+    python -m studies.gate_power [--pool 40] [--draws 2000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -46,15 +46,15 @@ from tunebench.runner import run_suite  # noqa: E402
 from tunebench.stats import holm  # noqa: E402
 from tunebench.suite import load_suite, parse_suite  # noqa: E402
 
+from studies import slips  # noqa: E402
+
 SLIPS_FILE = Path(__file__).resolve().parent / "slips.py"
 DETECTION_TARGET = 0.8
 
 
 def run_pool(args: argparse.Namespace, out: Path) -> pd.DataFrame:
     """Run the unchanged strategy and every slip on the seed pool; ``runs.csv``."""
-    os.environ["TUNEBENCH_SLIP_BASE"] = args.strategy  # read by perf/slips.py, in the workers too
-    sys.path.insert(0, str(SLIPS_FILE.parent))
-    import slips
+    os.environ["TUNEBENCH_SLIP_BASE"] = args.strategy  # read by studies/slips.py, in the workers too
 
     regress = {plan.name: plan for plan in load_suite(DEFAULT_SUITE).benchmarks}
     plan = regress[args.benchmark]

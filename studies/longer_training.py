@@ -12,7 +12,7 @@ training seed the one the recording used. Prints one line per epoch (validation 
 accuracy, training accuracy, seconds), then whether the recorded epochs repeat to the chunk's
 6 significant digits; ``--out`` also writes the curve as CSV.
 
-Usage: ``python perf/longer_training.py --recording results/recordings/fer-cnn
+Usage: ``python -m studies.longer_training --recording results/recordings/fer-cnn
 --config-id 24 --epochs 30 --data-dir ../shared/datasets [--out curve.csv]``.
 """
 
@@ -49,7 +49,7 @@ def recorded_harness(meta: dict, epochs: int, data_dir: str | None) -> tuple[obj
         benchmark_table["subset"] = header["subset"]
     plan = parse_suite({"name": "longer", "seeds": [header["seed"]], "strategies": ["random"],
                         "benchmarks": {header["benchmark"]: benchmark_table}},
-                       source="(perf/longer_training.py)").benchmarks[0]
+                       source="(studies/longer_training.py)").benchmarks[0]
     configs = recorded_design(meta, spec.make_space(plan.options))
     benchmark = make_benchmark(spec, load_run_data(plan, resolve_data_dir(data_dir), header["seed"]), plan)
     benchmark.test_every_epoch = True

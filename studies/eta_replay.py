@@ -8,7 +8,7 @@ real ``overhead_seconds`` plus ``--replay-extra`` instead), feeds the events to
 really left at 10, 25, 50, 75 and 90 % of the run. The simulated total is printed beside
 the manifest's ``wall_seconds`` so that the schedule can be judged.
 
-Usage: ``python perf/eta_replay.py results/default [--workers 2]``
+Usage: ``python -m studies.eta_replay results/default [--workers 2]``
 """
 
 from __future__ import annotations

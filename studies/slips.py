@@ -1,4 +1,4 @@
-"""Injected slips for ``perf/gate_power.py``: a strategy made worse on purpose, as plug-ins.
+"""Injected slips for ``studies/gate_power.py``: a strategy made worse on purpose, as plug-ins.
 
 Each spec wraps the strategy named by ``$TUNEBENCH_SLIP_BASE`` (default ``tpe``) and keeps
 its strategy seed, so a slipped run and the unchanged run of the same seed are paired:
@@ -12,7 +12,7 @@ its strategy seed, so a slipped run and the unchanged run of the same seed are p
 - ``<base>+startup<k>x``: ``k`` times as many random trials before the model starts (for
   ``tpe``, ``tpe-hyperopt`` and ``bayesian``, which read ``initial_random_trials``).
 
-Loaded through a suite's ``plugins = ["perf/slips.py:SLIPS"]``, in every Dask worker too.
+Loaded through a suite's ``plugins = ["studies/slips.py:SLIPS"]``, in every Dask worker too.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 Answers "how far does one configuration's final validation accuracy move from one training
 seed to the next, on the recording's own backend, data and fidelity?". That spread is the
-yardstick for ``perf/compare_recordings.py`` (two backends differ at least like two seeds) and
+yardstick for ``studies/compare_recordings.py`` (two backends differ at least like two seeds) and
 the noise in every recorded target: a surrogate judged against one draw per configuration
 cannot rank the held-out draws better than that noise lets it, however many configurations
 it sees.
 
-Each ``--config-id`` is trained through the run's own harness (as ``perf/longer_training.py``
+Each ``--config-id`` is trained through the run's own harness (as ``studies/longer_training.py``
 builds it from ``recording.json``: options, data, precision, the design's exact configuration)
 for the recording's epochs, with training seed ``--seed-base`` + its id, never the
 recording's. Its curve goes to ``--out/config-NNNN.csv`` (written atomically, with
@@ -49,7 +49,7 @@ added with :func:`tunebench.record.add_draw_chunk`; then the quality stored ther
 again. Point it at a copy while the draw is incomplete: replay, and the
 gate's baseline, follow the recording.
 
-Usage: ``python perf/reseed_spread.py --recording results/recordings/fer-cnn --data-dir
+Usage: ``python -m studies.reseed_spread --recording results/recordings/fer-cnn --data-dir
 ../shared/datasets --out results/reseeds/fer-cnn --config-id 23 15 14 [--seed-base 7000]
 [--against results/recordings-in-progress/gpu/check/fer-cnn] [--surrogate-splits 10]
 [--into RECORDING] [--last-epochs K]`` (``--config-id`` left out: the summary of the curves already in
@@ -70,10 +70,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_recordings import DRAWS_AS_ROWS, VAL, recorded, surrogate_cross_check  # noqa: E402
-from longer_training import recorded_harness  # noqa: E402
+from studies.compare_recordings import DRAWS_AS_ROWS, VAL, recorded, surrogate_cross_check  # noqa: E402
+from studies.longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
@@ -225,7 +224,7 @@ def add_as_draw_2(meta: dict, recording: Path, out: Path, seed_base: int) -> Non
         seeds = set(curve.training_seed)
         seed = int(seeds.pop()) if len(seeds) == 1 else -1
         added = add_draw_chunk(recording, space, 2, config_id, {config_id: (seed, points)},
-                               machine=f"perf/reseed_spread.py {path.name}")
+                               machine=f"studies/reseed_spread.py {path.name}")
         print(f"added {added}")
     refresh_quality(recording, space, spec.surrogate)
 

@@ -12,7 +12,7 @@ configuration:
   bfloat16 - float32, and the spread that re-seeding alone gives (the standard deviation
   over seeds of the float32 runs): a difference well inside that spread is parity.
 
-Usage: ``python perf/precision_fer.py --data-dir ../shared/datasets [--train 3000 | --train all]
+Usage: ``python -m studies.precision_fer --data-dir ../shared/datasets [--train 3000 | --train all]
 [--epochs 3] [--seeds 2] [--configs small,mid,large]``. ``--train all`` trains on all 28,709
 faces with the whole PublicTest / PrivateTest splits as validation / test (the recording's
 fidelity): on a few thousand faces the configurations sit at the majority share for several
@@ -49,7 +49,7 @@ def benchmark_for(precision: str, data_dir, train: int | None, epochs: int):
     if train is not None:
         table["subset"] = {"train": train, "val": max(1, train // 4), "test": max(1, train // 4)}
     plan = parse_suite({"name": "precision", "seeds": [0], "strategies": ["random"],
-                        "benchmarks": {"fer-cnn": table}}, source="(perf/precision_fer.py)").benchmarks[0]
+                        "benchmarks": {"fer-cnn": table}}, source="(studies/precision_fer.py)").benchmarks[0]
     return make_benchmark(get_benchmark_spec("fer-cnn"), load_run_data(plan, data_dir, 0), plan)
 
 
