@@ -33,7 +33,6 @@ surrogate can learn, rather than one seed's luck.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import math
@@ -48,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from tunebench.errors import InputError
-from tunebench.files import write_atomically
+from tunebench.files import sha256_hex, write_atomically
 from tunebench.schema import CURVE_COLUMNS, HP_PREFIX, RUN_KEY
 from tunebench.space import Config, Float, Int, SearchSpace
 
@@ -268,7 +267,7 @@ def write_chunk(path: Path, rows: list[dict], space: SearchSpace) -> str:
         handle.write(text.encode("utf-8"))
     data = buffer.getvalue()
     write_atomically(path, data)
-    return hashlib.sha256(data).hexdigest()
+    return sha256_hex(data)
 
 
 def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -355,7 +354,7 @@ def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"recording chunk {path} cannot be read: {error.strerror or error}") from None
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if sha256_hex(data) != sha256:
         raise InputError(f"recording chunk {path} does not match the sha256 in {meta_path}")
     try:
         table = pd.read_csv(io.BytesIO(gzip.decompress(data)))

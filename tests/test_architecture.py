@@ -24,11 +24,8 @@ LAYERS = (
     ("benchmarks", ("tunebench.benchmarks",)),
     ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.manifest", "tunebench.resume",
                      "tunebench.results", "tunebench.results_dir")),
-    ("runner and consumers", ("tunebench.runner", "tunebench.record", "tunebench.report", "tunebench.report_tables",
-                              "tunebench.report_figures", "tunebench.report_chance", "tunebench.report_format",
-                              "tunebench.report_audit", "tunebench.report_reproducibility", "tunebench.report_noise",
-                              "tunebench.retrain", "tunebench.regress",
-                              "tunebench.tracking")),
+    ("runner and consumers", ("tunebench.runner", "tunebench.record", "tunebench.report", "tunebench.retrain",
+                              "tunebench.regress", "tunebench.tracking")),
     ("command line", ("tunebench.cli",)),
 )
 

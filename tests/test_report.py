@@ -5,13 +5,14 @@ import json
 import pandas as pd
 import pytest
 import scipy.stats
-
 from report_fixture import make_run, manifest, write_results
+
 from tunebench.errors import InputError
 from tunebench.report import build_report
-from tunebench.report_figures import class_names
-from tunebench.report_audit import AUDIT_FULL_LIMIT, audit_markdown, budget_audit
-from tunebench.report_tables import TOO_FEW, replay_agreement, replay_agreement_markdown
+from tunebench.report.agreement import replay_agreement, replay_agreement_markdown
+from tunebench.report.audit import AUDIT_FULL_LIMIT, audit_markdown, budget_audit
+from tunebench.report.figures_detail import class_names
+from tunebench.report.ranking import TOO_FEW
 
 BENCHMARK = "mnist-mlp"
 

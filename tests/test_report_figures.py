@@ -5,14 +5,16 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
-
 from report_fixture import make_run, manifest, write_results
-from tunebench.report import build_report
-from tunebench.results_dir import load_results
-from tunebench.report_figures import (_anytime_figure, _final_figure, _sensitivity_figure, best_so_far, render_figures,
-                                      strategy_colors, strategy_markers)
-from tunebench.stats import MIN_SEEDS_FOR_TEST
 from tunebench.strategies import STRATEGIES
+
+from tunebench.report import build_report
+from tunebench.report.figure_style import strategy_colors, strategy_markers
+from tunebench.report.figures import render_figures
+from tunebench.report.figures_detail import _sensitivity_figure
+from tunebench.report.figures_runs import _anytime_figure, _final_figure, best_so_far
+from tunebench.results_dir import load_results
+from tunebench.stats import MIN_SEEDS_FOR_TEST
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 STRATEGY_NAMES = ["random", "tpe", "my-own-strategy"]  # the last is not in the registry

@@ -6,11 +6,11 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.replay import RECORDINGS_ENV
+
 from tunebench.cli import main
-from tunebench.report_noise import noise_floor, noise_markdown, pooled_sd
+from tunebench.report.noise import noise_floor, noise_markdown, pooled_sd
 from tunebench.results_dir import load_results
 from tunebench.retrain import incumbents, live_twin, retrain
 from tunebench.runner.tasks import load_run_data, make_benchmark

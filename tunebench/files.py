@@ -10,6 +10,7 @@ never a part of one.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from contextlib import contextmanager
@@ -20,6 +21,12 @@ from tunebench.errors import DiskFullError
 
 #: The errors that mean "the disk (or the user's quota) is full".
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def sha256_hex(data: bytes | Path) -> str:
+    """The sha256 of ``data`` (bytes, or the contents of the file at that path), in hex: the
+    one digest every file tunebench checks (results, manifests, recording chunks) is kept as."""
+    return hashlib.sha256(data if isinstance(data, bytes) else Path(data).read_bytes()).hexdigest()
 
 
 @contextmanager

@@ -13,7 +13,6 @@ left for the report to count.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tunebench import SCHEMA_VERSION
+from tunebench.files import sha256_hex
 from tunebench.errors import InputError
 from tunebench.resume import HEADER, STAGING, read_header
 from tunebench.schema import (
@@ -96,6 +96,27 @@ def completed(trials: pd.DataFrame) -> pd.Series:
     return (trials["status"] == TrialStatus.OK) & trials["val_accuracy"].notna()
 
 
+def running_best(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's best-so-far: the best ``val_accuracy`` of its run's completed trials up to
+    and including it (the one best-so-far of the report, the tracking and the anytime figures).
+
+    Parameters
+    ----------
+    trials:
+        ``trials.csv`` rows of one or more runs (:data:`~tunebench.schema.RUN_KEY`), each run's
+        rows in the order trained.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``trials``; NaN before a run's first completed trial. A failed trial
+        keeps the best before it.
+    """
+    codes = trials.groupby(RUN_KEY, sort=False).ngroup()
+    accuracy = trials["val_accuracy"].where(completed(trials))
+    return accuracy.groupby(codes).cummax().groupby(codes).ffill()
+
+
 def fidelity_label(runs: pd.DataFrame) -> str:
     """The distinct ``fidelity`` labels of ``runs`` (one benchmark's rows), joined by "; "."""
     return "; ".join(str(label) for label in runs["fidelity"].dropna().unique()) if "fidelity" in runs else ""
@@ -147,7 +168,7 @@ def verify_checksums(directory: Path, manifest: dict[str, Any]) -> None:
     for name, expected in listed.items():
         path = directory / str(name)
         try:
-            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+            actual = sha256_hex(path)
         except OSError:
             actual = None
         if actual != expected:
@@ -195,7 +216,7 @@ def load_results(directory: Path, *, as_written: bool = False, verify: bool = Tr
     _reject_duplicate_runs(runs, directory / "runs.csv")
     trials = load_table(directory / "trials.csv", TRIAL_COLUMNS, as_written=as_written)
     curves = load_table(directory / "curves.csv", CURVE_COLUMNS, as_written=as_written)
-    sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+    sha = sha256_hex(directory / "manifest.json")
     retrain_path = directory / RETRAIN_FILE
     retrain = load_table(retrain_path, RETRAIN_COLUMNS, as_written=as_written) if retrain_path.exists() else None
     return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest,

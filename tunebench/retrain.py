@@ -5,7 +5,7 @@ with one seed. Training the same configuration again with another seed gives ano
 number; if strategies differ by less than that, a "win" may be training noise. This module
 retrains incumbents with fresh training seeds and writes ``retrain.csv`` beside the results
 (:data:`tunebench.schema.RETRAIN_COLUMNS`), which the report shows beside the differences
-between strategies (:mod:`tunebench.report_noise`).
+between strategies (:mod:`tunebench.report.noise`).
 
 Which incumbents: per benchmark and strategy, those of the runs with the ``runs_per_strategy``
 lowest seeds (paired: the same seeds for every strategy). Each is the run's ``best_trial``

@@ -44,10 +44,11 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
+import pandas as pd
 
 from tunebench.errors import InputError
 from tunebench.files import environment
-from tunebench.results_dir import ResultsData, load_results
+from tunebench.results_dir import ResultsData, load_results, running_best
 from tunebench.schema import CURVE_COLUMNS, ERROR_COLUMN, RUN_KEY
 
 #: Files logged as artifacts of the suite run when present (figures/*.png as well).
@@ -374,14 +375,11 @@ class _Logger:
         metrics: dict[tuple[str, int], Any] = {
             (name, 0): value for name, value in row.items()
             if name not in RUN_KEY and name not in RUN_TEXT and name not in ("max_seconds",)}
-        best_so_far = -math.inf
-        for trial in trials:
-            value = _finite(trial["val_accuracy"])
-            metrics[("trial_val_accuracy", int(trial["trial"]))] = value
-            if value is not None and trial["status"] == "ok":
-                best_so_far = max(best_so_far, value)
-            if best_so_far > -math.inf:
-                metrics[("incumbent_val_accuracy", int(trial["epochs_used"]))] = best_so_far
+        incumbents = running_best(pd.DataFrame(trials)).tolist() if trials else []
+        for trial, incumbent in zip(trials, incumbents):
+            metrics[("trial_val_accuracy", int(trial["trial"]))] = _finite(trial["val_accuracy"])
+            if _finite(incumbent) is not None:
+                metrics[("incumbent_val_accuracy", int(trial["epochs_used"]))] = incumbent
         self.client.log_batch(run_id, metrics=self._metrics(metrics), params=self._params(params))
         for trial in trials:
             self._log_trial(experiment_id, run_id, key, trial)

@@ -9,7 +9,6 @@ the interrupted run), and running the command again redoes this step from the jo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tunebench import SCHEMA_VERSION
-from tunebench.files import fsync_dir, write_atomically
+from tunebench.files import fsync_dir, sha256_hex, write_atomically
 from tunebench.journal import Journal
 from tunebench.manifest import build_manifest
 from tunebench.resume import FINISHING, finish_staging
@@ -62,7 +61,7 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
         wall_seconds=round(time.monotonic() - clock_start, 3), sessions=sessions, execution=execution,
         failure_policy={"max_consecutive_failures": MAX_CONSECUTIVE_FAILURES, "max_trial_starts": MAX_TRIAL_STARTS,
                         "failed_trial_charge": "the epochs completed before the failure"},
-        files={path.name: _sha256(path) for path in files},
+        files={path.name: sha256_hex(path) for path in files},
     )
     write_atomically(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
     # The manifest moves last and holds the checksums of the files moved before it: a
@@ -87,8 +86,6 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 __all__ = ["now", "write_final_files"]

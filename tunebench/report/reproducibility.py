@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tunebench.report_format import WARNING
+from tunebench.files import sha256_hex
+from tunebench.report.formatting import WARNING
 from tunebench.results_dir import ResultsData
 
 
@@ -81,7 +81,7 @@ def _checksum_status(directory: Path, expected: Any) -> str:
     verdicts = []
     for name in ("runs.csv", "trials.csv", "curves.csv"):
         if name in expected:
-            actual = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+            actual = sha256_hex(directory / name)
             verdicts.append(f"{name} {'matches' if actual == expected[name] else WARNING + ' differs from'} the manifest")
     return "; ".join(verdicts) or "not recorded"
 

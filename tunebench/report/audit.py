@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tunebench.report_format import WARNING, fmt_count, markdown_table
+from tunebench.report.formatting import WARNING, fmt_count, markdown_table
 from tunebench.schema import RUN_KEY, UNDER_BUDGET_STATUSES, RunStatus
 
 #: A run that ended this way must have spent its whole budget.

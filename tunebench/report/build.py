@@ -13,28 +13,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from tunebench.results_dir import ResultsData, load_results
-from tunebench.report_audit import audit_markdown
-from tunebench.report_noise import noise_flags_markdown, noise_markdown
-from tunebench.report_reproducibility import reproducibility_markdown
-from tunebench.report_figures import FigureFile, render_figures
-from tunebench.report_tables import (
+from tunebench.errors import InputError
+from tunebench.files import write_atomically
+from tunebench.report.agreement import replay_agreement, replay_agreement_markdown
+from tunebench.report.analysis import (
     BenchmarkTables,
-    accuracy_markdown,
-    aggregate_markdown,
     aggregate_ranking,
     benchmark_tables,
+)
+from tunebench.report.audit import audit_markdown
+from tunebench.report.figures import FigureFile, render_figures
+from tunebench.report.markdown import (
+    accuracy_markdown,
+    aggregate_markdown,
     comparisons_markdown,
     cost_markdown,
     headline_markdown,
     left_out_markdown,
-    replay_agreement,
-    replay_agreement_markdown,
     rank_test_markdown,
     summary_flags_markdown,
 )
-from tunebench.errors import InputError
-from tunebench.files import write_atomically
+from tunebench.report.noise import noise_flags_markdown, noise_markdown
+from tunebench.report.reproducibility import reproducibility_markdown
+from tunebench.results_dir import ResultsData, load_results
 from tunebench.stats import MIN_SEEDS_FOR_TEST
 
 REPORT_NAME = "report.md"
@@ -139,9 +140,9 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
     data:
         The loaded results.
     tables:
-        :func:`tunebench.report_tables.benchmark_tables`.
+        :func:`tunebench.report.analysis.benchmark_tables`.
     figures:
-        :func:`tunebench.report_figures.render_figures`; linked relative to ``data.directory``.
+        :func:`tunebench.report.figures.render_figures`; linked relative to ``data.directory``.
 
     Returns
     -------

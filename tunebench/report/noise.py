@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from tunebench.report_format import WARNING, fmt_accuracy, fmt_count, fmt_signed, markdown_table
+from tunebench.report.formatting import (
+    WARNING,
+    fmt_accuracy,
+    fmt_count,
+    fmt_signed,
+    markdown_table,
+)
 from tunebench.results_dir import ResultsData, order_strategies
 from tunebench.schema import HP_PREFIX
 
