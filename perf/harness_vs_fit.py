@@ -49,7 +49,7 @@ from tunebench.backend import enable_determinism  # noqa: E402
 from tunebench.benchmarks import BENCHMARKS  # noqa: E402
 from tunebench.benchmarks.live import STEPS_PER_EXECUTION, LiveKerasBenchmark  # noqa: E402
 from tunebench.datasets import load_dataset, resolve_data_dir, stratified_subset  # noqa: E402
-from tunebench.runner.tasks import quiet_tensorflow  # noqa: E402
+from tunebench.process import quiet_tensorflow  # noqa: E402
 
 CONFIGS = {
     "mnist-mlp": {"units_1": 57, "units_2": 93, "units_3": 50, "units_4": 22, "dropout_1": 0.2, "dropout_2": 0.2,

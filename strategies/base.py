@@ -10,6 +10,33 @@ A strategy is stepped by the runner, never the other way round:
 space exhausted). The budget is not the strategy's business: the runner stops asking when
 the epoch ledger cannot pay for the next suggestion. Every strategy maximises the
 validation accuracy of the last trained epoch; test numbers never reach a strategy.
+
+When the runner calls what (the contract a strategy may rely on, and must allow):
+
+- **One strategy object per run**, built by its factory from a :class:`StrategyContext`,
+  used from one thread, and :meth:`Strategy.close`-d once when the run ends (also when it
+  fails or is interrupted).
+- **Every suggestion is told exactly once, in the order it was asked**, with an
+  :class:`Observation` (``failed=True`` and a NaN accuracy when its training failed). A
+  suggestion is never told twice and never dropped, except that a run cut short (budget,
+  ``--max-seconds``, a stop signal) may end with asked suggestions never trained or told.
+- **Asks may come with trials in flight.** With ``parallel_trials = W`` the runner asks
+  again while up to W - 1 earlier suggestions are untold; with W = 1 (the default) every
+  ask follows the previous tell. Nothing else about timing may be assumed: the same
+  sequence of calls comes whatever the machine's speed, so a strategy seeded by
+  :attr:`StrategyContext.seed` gives the same suggestions on every run.
+- **A suggestion the runner cannot use ends the run**: one outside the search space or the
+  fidelity (``epochs`` above ``max_epochs``, ``initial_epoch`` not below ``epochs``) is an
+  error of the strategy, not skipped.
+- **Resume replays the calls**: a resumed run builds a fresh strategy and makes the same
+  asks and tells the interrupted run made, answering them from the journal instead of
+  training, and checks that every replayed ask returns what the journal holds. A strategy
+  therefore must not keep state outside its object (files, globals) that survives between
+  runs, and must be deterministic given its seed and the observations told.
+- **Warm starts** (:attr:`Strategy.warm_starts`): a suggestion with ``parent`` continues
+  that trial's weights from ``initial_epoch`` and is charged ``epochs - initial_epoch``;
+  when the parent's weights are not kept (a full-fidelity parent, or one already continued
+  under :attr:`Strategy.parent_used_once`) it trains from scratch and is charged ``epochs``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -40,7 +40,7 @@ from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.datasets import resolve_data_dir  # noqa: E402
 from tunebench.models.compile import compile_classifier  # noqa: E402
 from tunebench.models.fer_cnn import build_model  # noqa: E402
-from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
+from tunebench.from_plan import load_run_data, make_benchmark  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402
 
 #: The issue's configuration.

@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.recording import load_recording, recorded_design  # noqa: E402
 from tunebench.datasets import resolve_data_dir  # noqa: E402
-from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
+from tunebench.from_plan import load_run_data, make_benchmark  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402
 
 #: The chunk files' precision (significant digits) for the repeat check.

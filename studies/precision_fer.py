@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tunebench.datasets import resolve_data_dir  # noqa: E402
 from tunebench.precision import BFLOAT16, FLOAT32, native_bfloat16  # noqa: E402
-from tunebench.runner.tasks import load_run_data, make_benchmark  # noqa: E402
+from tunebench.from_plan import load_run_data, make_benchmark  # noqa: E402
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.seeding import RunSeeds  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402

@@ -45,7 +45,7 @@ and whether fitting the draws as rows rather than their means still serves repla
 With ``--into``: the re-seeded curves become draw 2 of the recording itself (seed base 7000
 only, :func:`tunebench.benchmarks.recording.draw_seed`; chunks of one configuration only),
 ``chunk-NNNN.draw-2.csv.gz`` each (no test confusion: the replay shows the first draw's),
-added with :func:`tunebench.record.add_draw_chunk`; then the quality stored there is measured
+added with :func:`tunebench.record_draws.add_draw_chunk`; then the quality stored there is measured
 again. Point it at a copy while the draw is incomplete: replay, and the
 gate's baseline, follow the recording.
 
@@ -80,7 +80,8 @@ from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path, load_reco
 from tunebench.benchmarks.surrogate import MODELS, curves_of, draws_of  # noqa: E402
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402
-from tunebench.record import add_draw_chunk, refresh_quality  # noqa: E402
+from tunebench.record import refresh_quality  # noqa: E402
+from tunebench.record_draws import add_draw_chunk  # noqa: E402
 from tunebench.stats import bootstrap_ci  # noqa: E402
 
 
@@ -205,7 +206,7 @@ def print_draw_quality(meta: dict, table: pd.DataFrame, out: Path, splits: int) 
 
 def add_as_draw_2(meta: dict, recording: Path, out: Path, seed_base: int) -> None:
     """Add every curve in ``out`` to ``recording`` (the design of ``meta``, --recording's) as
-    draw 2 with :func:`tunebench.record.add_draw_chunk` (see the module docstring), then
+    draw 2 with :func:`tunebench.record_draws.add_draw_chunk` (see the module docstring), then
     measure its stored quality again."""
     into, _ = load_recording(recording)
     if {key: into[key] for key in ("header", "design")} != {key: meta[key] for key in ("header", "design")}:

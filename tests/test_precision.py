@@ -11,7 +11,7 @@ from tunebench import precision
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.cli import main
 from tunebench.errors import SuiteError
-from tunebench.runner.tasks import load_run_data, make_benchmark
+from tunebench.from_plan import load_run_data, make_benchmark
 from tunebench.suite import apply_overrides, parse_suite
 
 

@@ -18,7 +18,10 @@ from tunebench.benchmarks.recording import (AVERAGED_COLUMNS, DESIGN_CONFIGS, RE
                                             chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube,
                                             load_recording, mean_over_draws)
 from tunebench.benchmarks.surrogate import surrogate_quality
-from tunebench.record import _claim, add_draw_chunk, parse_subset, record, record_benchmark, refresh_quality
+from tunebench.files import claim
+from tunebench.record import record, refresh_quality
+from tunebench.record_command import parse_subset, record_benchmark
+from tunebench.record_draws import add_draw_chunk
 from tunebench.seeding import RunSeeds
 
 from test_resume import start
@@ -179,11 +182,11 @@ def test_an_altered_chunk_is_detected(recorded, tmp_path):
 
 def test_a_claimed_chunk_is_refused_to_a_second_claim_and_freed_after(tmp_path):
     lock = tmp_path / ".chunk-0000.csv.gz.lock"
-    with _claim(lock) as first:
-        with _claim(lock) as second:  # flock is per open file: a second open conflicts, in one process too
+    with claim(lock) as first:
+        with claim(lock) as second:  # flock is per open file: a second open conflicts, in one process too
             assert first and not second
     assert not lock.exists()
-    with _claim(lock) as again:
+    with claim(lock) as again:
         assert again
 
 

@@ -13,7 +13,7 @@ from tunebench.cli import main
 from tunebench.report.noise import noise_floor, noise_markdown, pooled_sd
 from tunebench.results_dir import load_results
 from tunebench.retrain import incumbents, live_twin, retrain
-from tunebench.runner.tasks import load_run_data, make_benchmark
+from tunebench.from_plan import load_run_data, make_benchmark
 from tunebench.schema import RETRAIN_FILE, without_timing
 
 REPLAY_SUITE = """

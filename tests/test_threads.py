@@ -6,7 +6,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from tunebench.strategies.keras_tuner_oracles import BayesianOptimization
 from tunebench.progress import Progress
-from tunebench.runner import make_benchmark, run_suite
+from tunebench.runner import run_suite
+from tunebench.from_plan import make_benchmark
 from tunebench.suite import parse_suite
 from tunebench.threads import StrategyThreads
 

@@ -181,7 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
-    from tunebench.record import quality_line, record_benchmark
+    from tunebench.record import quality_line
+    from tunebench.record_command import record_benchmark
 
     written, directory = record_benchmark(
         args.benchmark, Path(args.out), resolve_data_dir(args.data_dir), configs=args.configs,
@@ -214,7 +215,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
     from tunebench.progress import format_duration
-    from tunebench.runner.tasks import quiet_tensorflow
+    from tunebench.process import quiet_tensorflow
 
     quiet_tensorflow()  # before anything imports it: no start-up lines
     from tunebench.retrain import retrain

@@ -1,5 +1,5 @@
-"""The two ways tunebench touches the outside world besides its journals: files written
-atomically, and environment variables set for a while.
+"""How tunebench touches the file system and the environment: files written atomically,
+the one file digest, file locks, and environment variables set for a while.
 
 Every file tunebench replaces (results, recordings, baselines, warm-start states, markers)
 is written through :func:`atomic_file`: a temporary file beside the target, flushed and
@@ -10,14 +10,16 @@ never a part of one.
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from tunebench.errors import DiskFullError
+from tunebench.errors import DiskFullError, InputError
 
 #: The errors that mean "the disk (or the user's quota) is full".
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -88,6 +90,63 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+
+
+
+
+
+
+@contextmanager
+def hold_lock(path: Path, timeout: float = 0.0, what: str | None = None):
+    """An exclusive ``flock`` on ``path`` (created if needed) for the duration of the block.
+
+    Waits up to ``timeout`` seconds; then raises :class:`InputError` saying which process
+    holds it (its pid is written into the file).
+    """
+    path = Path(path)
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise InputError(f"{what or path} is in use by process {holder} "
+                                     "(another tunebench run on the same output directory?)") from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} on {os.uname().nodename}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+@contextmanager
+def claim(path: Path) -> Iterator[bool]:
+    """Claim a chunk for this process: ``True`` while this process holds an exclusive ``flock`` on
+    ``path``, ``False`` at once where another process holds it. The lock dies with its process,
+    so a killed worker's chunk is free again; the file is removed when the claim ends."""
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            current = os.stat(path).st_ino
+        except (BlockingIOError, FileNotFoundError):
+            current = None
+        if current != os.fstat(handle.fileno()).st_ino:  # held, or removed when a claim ended
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            path.unlink(missing_ok=True)  # whoever opens it later finds the chunk in recording.json
 
 
 def set_environment(values: Iterable[tuple[str, str | None]]) -> None:

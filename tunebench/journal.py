@@ -12,17 +12,15 @@ error naming the file and the line.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from tunebench.errors import DiskFullError, InputError
-from tunebench.files import DISK_FULL, disk_full_message, fsync_dir
+from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock
 
 
 class JournalError(InputError):
@@ -112,34 +110,3 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return record if isinstance(record, dict) else None
-
-
-@contextmanager
-def hold_lock(path: Path, timeout: float = 0.0, what: str | None = None):
-    """An exclusive ``flock`` on ``path`` (created if needed) for the duration of the block.
-
-    Waits up to ``timeout`` seconds; then raises :class:`InputError` saying which process
-    holds it (its pid is written into the file).
-    """
-    path = Path(path)
-    handle = open(path, "a+", encoding="utf-8")
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise InputError(f"{what or path} is in use by process {holder} "
-                                     "(another tunebench run on the same output directory?)") from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} on {os.uname().nodename}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()  # releases the lock

@@ -40,7 +40,7 @@ import numpy as np
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
 from tunebench.files import atomic_file, fsync_dir, write_atomically
-from tunebench.journal import hold_lock
+from tunebench.files import hold_lock
 
 STAGING = ".partial"
 HEADER = "header.json"

@@ -39,7 +39,7 @@ from tunebench.benchmarks.replay import recordings_dir
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.results_dir import ResultsData, load_results
-from tunebench.runner.tasks import load_run_data, make_benchmark
+from tunebench.from_plan import load_run_data, make_benchmark
 from tunebench.schema import HP_PREFIX, RETRAIN_COLUMNS, RETRAIN_FILE
 from tunebench.seeding import derive_seed
 from tunebench.space import Config, SearchSpace

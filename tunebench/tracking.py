@@ -35,20 +35,18 @@ MLflow is optional: ``pip install 'tunebench[tracking]'``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import pandas as pd
 
 from tunebench.errors import InputError
-from tunebench.files import environment
 from tunebench.results_dir import ResultsData, load_results, running_best
+from tunebench.tracking_store import check_mlflow, connect, file_store_allowed, sqlite_path
 from tunebench.schema import CURVE_COLUMNS, ERROR_COLUMN, RUN_KEY
 
 #: Files logged as artifacts of the suite run when present (figures/*.png as well).
@@ -67,7 +65,6 @@ RUN_TEXT = ("status", "fidelity")
 
 #: trials.csv's column saying why a trial failed (logged as the tag ``tunebench.error``).
 MAX_TAG_LENGTH = 5000  # MLflow's smallest limit on a tag value across versions
-_INSTALL_HINT = "pip install 'tunebench[tracking]' (or pip install mlflow)"
 
 
 def default_tracking_uri(out_dir: Path) -> str:
@@ -103,10 +100,10 @@ def log_results(out_dir: Path, uri: str | None = None) -> str:
     """
     out_dir = Path(out_dir).resolve()
     results = _read_results(out_dir)
-    _check_mlflow()
+    check_mlflow()
     uri = uri if uri is not None else default_tracking_uri(out_dir)
-    with _file_store_allowed(uri):
-        client = _connect(uri)
+    with file_store_allowed(uri):
+        client = connect(uri)
         _Logger(client, uri, out_dir, results).log()
     return uri
 
@@ -134,82 +131,6 @@ def _read_results(out_dir: Path) -> _Results:
 
 # --------------------------------------------------------------------------- connecting
 
-def _check_mlflow() -> None:
-    try:
-        import mlflow  # noqa: F401
-        import mlflow.tracking  # noqa: F401  (mlflow-skinny has it too)
-    except ImportError as exc:
-        raise InputError(f"MLflow logging needs mlflow, which is not installed ({exc}): {_INSTALL_HINT}") from None
-
-
-def _is_file_store(uri: str) -> bool:
-    scheme = urlparse(uri).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
-
-
-@contextlib.contextmanager
-def _file_store_allowed(uri: str) -> Iterator[None]:
-    """MLflow >= 3.7 refuses file stores unless ``MLFLOW_ALLOW_FILE_STORE`` is set: a URI that
-    names one asks for one, so allow it for this call only."""
-    if _is_file_store(uri) and "MLFLOW_ALLOW_FILE_STORE" not in os.environ:
-        with environment(MLFLOW_ALLOW_FILE_STORE="true"):
-            yield
-    else:
-        yield
-
-
-def _connect(uri: str):
-    """A client for ``uri``, after one cheap request that proves the store answers."""
-    from mlflow.tracking import MlflowClient
-
-    scheme = urlparse(uri).scheme
-    if scheme == "sqlite":
-        db_path = _sqlite_path(uri)
-        if db_path is not None and not db_path.parent.is_dir():
-            raise InputError(f"MLflow tracking URI {uri!r}: directory {db_path.parent} does not exist")
-        if db_path is not None and not db_path.exists():
-            _create_wal_database(db_path)
-    # Fail fast on an unreachable server instead of MLflow's minutes of retries.
-    with environment(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="15"):
-        try:
-            client = MlflowClient(tracking_uri=uri)
-            client.search_experiments(max_results=1)
-        except Exception as exc:  # MlflowException, requests' and SQLAlchemy's errors, OSError
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"cannot use MLflow tracking URI {uri!r}: {message[:500]}") from None
-    return client
-
-
-def _create_wal_database(path: Path) -> None:
-    """Create an empty SQLite database in write-ahead-log mode (a property of the file).
-
-    MLflow commits every create, log and update call; in WAL mode a commit syncs one file
-    instead of a rollback journal and the database, which halves the time to log a suite.
-    Only databases created here are switched; an existing one keeps its mode.
-    """
-    import sqlite3
-
-    try:
-        connection = sqlite3.connect(path)
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-        finally:
-            connection.close()
-    except sqlite3.Error as exc:
-        raise InputError(f"cannot create the SQLite database {path}: {exc}") from None
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///relative`` or ``sqlite:////absolute`` URI;
-    ``None`` for an in-memory database."""
-    path = uri[len("sqlite://"):].split("?", 1)[0]
-    path = path[1:] if path.startswith("/") else path  # sqlite:///x -> "x", sqlite:////x -> "/x"
-    if path in ("", ":memory:"):
-        return None
-    return Path(path).absolute()
-
-
-# --------------------------------------------------------------------------- logging
 
 def _finite(value: Any) -> float | None:
     try:
@@ -285,7 +206,7 @@ class _Logger:
             return experiment.experiment_id, experiment.tags.get(f"tunebench.results.{self.results.results_id}", "")
         location = None
         if urlparse(self.uri).scheme == "sqlite":
-            db_path = _sqlite_path(self.uri)
+            db_path = sqlite_path(self.uri)
             if db_path is not None:
                 location = (db_path.parent / "mlartifacts").as_uri()
         return self.client.create_experiment(name, artifact_location=location,

@@ -3,7 +3,7 @@
 Its pieces, each with one job (read them in this order):
 
 - :mod:`.suite_runner`: :func:`run_suite`, the whole of ``tunebench run``;
-- :mod:`.tasks`: the runs of a suite (:class:`RunTask`), their data and benchmarks;
+- :mod:`.tasks`: the runs of a suite (:class:`RunTask`) and the check of their inputs;
 - :mod:`.executors`: where runs are done (in this process, or on Dask workers);
 - :mod:`.execute`: one run in some process (its journal, its benchmark);
 - :mod:`.trial_loop`: one run's trials (ask, check, pay, evaluate, tell, charge, journal);
@@ -15,9 +15,9 @@ Its pieces, each with one job (read them in this order):
 
 from tunebench.runner.kill_hook import KILL_HOOK_ENV
 from tunebench.runner.suite_runner import RunOutcome, run_suite
-from tunebench.runner.tasks import RunTask, build_benchmark, load_run_data, make_benchmark
+from tunebench.runner.tasks import RunTask
 from tunebench.runner.training import MAX_TRIAL_STARTS
 from tunebench.runner.trial_loop import MAX_CONSECUTIVE_FAILURES, InvalidSuggestion, run_one
 
 __all__ = ["InvalidSuggestion", "KILL_HOOK_ENV", "MAX_CONSECUTIVE_FAILURES", "MAX_TRIAL_STARTS", "RunOutcome", "RunTask",
-           "build_benchmark", "load_run_data", "make_benchmark", "run_one", "run_suite"]
+           "run_one", "run_suite"]

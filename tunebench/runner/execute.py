@@ -8,19 +8,18 @@ same benchmark and seed, so the data is loaded once).
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 from tunebench import SCHEMA_VERSION
 from tunebench.errors import InputError
-from tunebench.files import set_environment
 from tunebench.journal import Journal
 from tunebench.plugins import load_plugins
+from tunebench.process import apply_thread_environment
 from tunebench.quiet import import_tensorflow_quietly
-from tunebench.runner.tasks import RunTask, build_benchmark
+from tunebench.runner.tasks import RunTask
+from tunebench.from_plan import build_benchmark
 from tunebench.runner.trial_loop import run_one
 
 
@@ -89,16 +88,5 @@ def execute_run_task(task: RunTask, benchmark_factory: Callable[..., Any] | None
     return execute_run(task, benchmark=_WORKER_BENCHMARK[1])
 
 
-def apply_thread_environment(environment: tuple[tuple[str, str | None], ...]) -> None:
-    """Give this worker the driving process's thread settings (before TensorFlow is imported)."""
-    if all(os.environ.get(name) == value for name, value in environment):
-        return
-    if "tensorflow" in sys.modules:
-        print(f"tunebench: warning: this worker imported TensorFlow with other thread settings than the driving "
-              f"process ({dict(environment)}); its numbers may differ from a one-process run", file=sys.stderr)
-        return
-    set_environment(environment)
-
-
-__all__ = ["apply_thread_environment", "check_run_header", "execute_run", "execute_run_task", "run_header",
+__all__ = ["check_run_header", "execute_run", "execute_run_task", "run_header",
            "scan_journal"]

@@ -33,7 +33,9 @@ from tunebench.journal import parse_line
 from tunebench.quiet import import_tensorflow_quietly
 from tunebench.resume import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
-from tunebench.runner.tasks import THREAD_ENV, RunTask, build_benchmark
+from tunebench.runner.tasks import RunTask
+from tunebench.from_plan import build_benchmark
+from tunebench.process import THREAD_ENV
 
 #: What ``--scheduler`` accepts: ``[tcp|tls|ws|wss|ucx://]host:port`` (a malformed one is
 #: refused before Dask sees it: Dask's half-built client then prints a traceback on exit).

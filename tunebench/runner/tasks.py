@@ -2,34 +2,26 @@
 
 A :class:`RunTask` is everything a process needs to do (or resume) one run: it is what the
 in-process executor loops over and what a Dask worker receives. The data and the benchmark
-of a run are built here, from the run's seeds (:class:`tunebench.seeding.RunSeeds`).
+of a run are built by :mod:`tunebench.from_plan`, from the run's seeds.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from tunebench.backend import uses_tensorflow
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.datasets import Splits, load_dataset, stratified_subset
-from tunebench.errors import DataError, DataMissingError, InputError
-from tunebench.quiet import import_tensorflow_quietly
+from tunebench.errors import DataMissingError, InputError
 from tunebench.resume import RUNS, STATES
 from tunebench.seeding import RunSeeds
 from tunebench.strategies import StrategyContext
+from tunebench.from_plan import load_run_data, make_benchmark
+from tunebench.process import THREAD_ENV
 from tunebench.suite import BenchmarkPlan, Suite
-
-#: Environment variables that set the numeric libraries' thread counts, which change
-#: TensorFlow's (and BLAS's) order of summation and so the numbers. A run's task carries the
-#: driving process's values; a worker applies them before it imports TensorFlow.
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-              "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS")
 
 
 @dataclass(frozen=True)
@@ -107,19 +99,6 @@ def plan_tasks(suite: Suite, staging: Path, fingerprint: str, data_dir: Path,
     return tasks
 
 
-def load_run_data(plan: BenchmarkPlan, data_dir: Path, seed: int) -> Splits:
-    """The run's data: the benchmark's dataset split and subsampled by the run's seeds."""
-    spec = get_benchmark_spec(plan.name)
-    seeds = RunSeeds(plan.name, seed)
-    splits = load_dataset(spec.dataset, Path(data_dir), seeds.split)
-    if plan.subset is not None:
-        try:
-            splits = stratified_subset(splits, plan.subset, seeds.subset)
-        except DataError as error:
-            raise DataError(f"[benchmarks.{plan.name}] 'subset': {error}") from None
-    return splits
-
-
 def leave_out_missing_data(suite: Suite, data_dir: Path) -> Suite:
     """The suite without its ``skip_if_no_data`` benchmarks whose dataset is not in ``data_dir``.
 
@@ -167,28 +146,6 @@ def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
     return sources
 
 
-def make_benchmark(spec, splits: Splits | None, plan: BenchmarkPlan):
-    """The benchmark a run uses: the spec's own factory (a replay of its recording, or a
-    plug-in's), else live Keras training on ``splits``."""
-    if spec.factory is not None:
-        return spec.factory(spec, splits, plan)
-    # Imported here, not at the top: it imports Keras and TensorFlow, which replay-only
-    # suites and `tunebench --help` never need.
-    from tunebench.benchmarks.live import LiveKerasBenchmark
-
-    quiet_tensorflow()
-    return LiveKerasBenchmark(spec, splits, plan.options, plan.max_epochs, plan.batch_size, fidelity=plan.fidelity,
-                              precision=plan.resolved_precision)
-
-
-def build_benchmark(plan: BenchmarkPlan, seed: int, data_dir: Path, factory: Callable[..., Any] | None = None):
-    """Load the run's data (if the benchmark has a dataset) and build its benchmark with
-    ``factory`` (default :func:`make_benchmark`)."""
-    spec = get_benchmark_spec(plan.name)
-    splits = load_run_data(plan, data_dir, seed) if spec.dataset else None
-    return (factory or make_benchmark)(spec, splits, plan)
-
-
 def strategy_context(task: RunTask, benchmark) -> StrategyContext:
     """The strategy's context for a run (the Optuna storage and study name when supported)."""
     plan = task.plan
@@ -197,23 +154,4 @@ def strategy_context(task: RunTask, benchmark) -> StrategyContext:
                            storage=task.optuna_storage, study_name=task.study_name)
 
 
-def quiet_tensorflow() -> None:
-    """TensorFlow imported without its start-up lines when quiet is asked for
-    (:func:`tunebench.quiet.import_tensorflow_quietly`), its and absl's Python loggers at ERROR;
-    nothing when Keras trains on another backend."""
-    if not uses_tensorflow():
-        return
-    import_tensorflow_quietly()
-    import tensorflow as tf
-
-    tf.get_logger().setLevel(logging.ERROR)
-    try:
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    except ImportError:
-        pass
-
-
-__all__ = ["RunTask", "THREAD_ENV", "build_benchmark", "check_inputs", "load_run_data", "make_benchmark",
-           "plan_tasks", "quiet_tensorflow", "strategy_context"]
+__all__ = ["RunTask", "check_inputs", "leave_out_missing_data", "plan_tasks", "strategy_context"]

@@ -21,7 +21,6 @@ not (:meth:`tunebench.runner.trial_loop.TrialLoop._recover`).
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,26 +28,17 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable
 
-from tunebench.backend import uses_tensorflow
 from tunebench.files import set_environment
-from tunebench.runner.tasks import RunTask, build_benchmark, quiet_tensorflow
+from tunebench.runner.tasks import RunTask
+from tunebench.from_plan import build_benchmark
+from tunebench.process import available_cores, size_worker_threads
 from tunebench.runner.training import Trained, train
 
-#: Thread-count variables a trial worker sets (unless the driving process set them) before
-#: TensorFlow loads.
-_WORKER_THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")
 
 
 class WorkerDied(RuntimeError):
     """A trial worker process ended during a trial (killed, or out of memory)."""
 
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 class InlineTrials:
@@ -159,14 +149,9 @@ def _start_worker(task: RunTask, threads: int, benchmark_factory) -> None:
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no orphaned worker after a kill -9
     set_environment(task.environment)
-    set_environment((name, str(threads)) for name in _WORKER_THREAD_ENV if not dict(task.environment).get(name))
+    size_worker_threads(threads, task.environment)
     from tunebench.plugins import load_plugins
 
-    quiet_tensorflow()
-    if uses_tensorflow():
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["TF_NUM_INTRAOP_THREADS"]))
     load_plugins(task.plugins)
     _BENCHMARK = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
 
@@ -175,4 +160,4 @@ def _train_in_worker(*train_args) -> Trained:
     return train(_BENCHMARK, *train_args)
 
 
-__all__ = ["InlineTrials", "ProcessTrials", "WorkerDied", "available_cores", "make_trials"]
+__all__ = ["InlineTrials", "ProcessTrials", "WorkerDied", "make_trials"]

@@ -1,0 +1,116 @@
+"""``tunebench record``: a live benchmark recorded from its suite plan's options, in one process
+or several (:func:`record_benchmark`), and the ``--subset`` option's parser."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+
+from tunebench.backend import JAX, jax_numerics, keras_backend
+from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks.recording import (DesignSpec)
+from tunebench.errors import InputError
+from tunebench.manifest import hardware, package_versions
+from tunebench.progress import format_duration
+from tunebench.from_plan import load_run_data, make_benchmark
+from tunebench.process import quiet_tensorflow
+from tunebench.seeding import RunSeeds
+from tunebench.suite import parse_suite
+
+from tunebench.record import record
+
+
+def parse_subset(text: str | None) -> Any:
+    """``--subset``: ``None``, a count (``4000``), a fraction (``0.2``) or ``train=N,val=N,test=N``."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            return float(text) if "." in text else int(text)
+        parts = dict(item.split("=", 1) for item in text.split(","))
+        return {split.strip(): float(v) if "." in v else int(v) for split, v in parts.items()}
+    except ValueError:
+        raise InputError(f"--subset {text!r}: expected a count, a fraction or train=N,val=N,test=N") from None
+
+
+def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid_configs: int, epochs: int | None,
+                     subset: str | None, seed: int, chunk_size: int, max_chunks: int | None,
+                     benchmark_id: str | None, precision: str | None = None,
+                     workers: int = 1, draw: int = 1) -> tuple[list[Path], Path]:
+    """``tunebench record``: record benchmark ``name`` into ``out/<name>/``.
+
+    The options are checked like a suite's (:func:`tunebench.suite.parse_suite`); the data is
+    split and subsampled with the seeds a run with seed ``seed`` uses, and every
+    configuration trains with the training seed such a run would give it. With ``workers``
+    > 1, that many processes record side by side (each loads the data and trains one
+    configuration at a time; ``max_chunks`` is per process), for a machine with more cores or
+    a GPU than one training uses; the options are checked here first. ``draw`` >= 2 trains
+    the design again as that draw (see :func:`record`), with the same options.
+
+    Returns the chunk files written and the recording's folder.
+    """
+    options = dict(configs=configs, grid_configs=grid_configs, epochs=epochs, subset=subset, seed=seed,
+                   chunk_size=chunk_size, max_chunks=max_chunks, benchmark_id=benchmark_id, precision=precision,
+                   draw=draw)
+    if draw < 1:
+        raise InputError(f"--draw must be 1 or more, got {draw}")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, got {value}")
+    if grid_configs < 0:
+        raise InputError(f"--grid-configs must be 0 or more, got {grid_configs}")
+    table: dict[str, Any] = {"trials": 1}
+    if epochs is not None:
+        table["max_epochs"] = epochs
+    if subset is not None:
+        table["subset"] = parse_subset(subset)
+    if benchmark_id is not None:
+        table["id"] = benchmark_id
+    if precision is not None:
+        table["precision"] = precision
+    plan = parse_suite({"name": "record", "seeds": [seed], "strategies": ["random"], "benchmarks": {name: table}},
+                       source="(tunebench record options)").benchmarks[0]
+    spec = get_benchmark_spec(plan.name)
+    if spec.recording:
+        raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
+    if workers > 1:
+        # A Pool, not a ProcessPoolExecutor: leaving the block (a stop signal raised in this
+        # process included) terminates the workers instead of waiting for them.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            done = [pool.apply_async(record_benchmark, (name, out, data_dir), options) for _ in range(workers)]
+            results = [future.get() for future in done]
+        return sorted(path for written, _ in results for path in written), results[0][1]
+    quiet_tensorflow()  # as `tunebench run`: no TensorFlow start-up lines unless TF_CPP_MIN_LOG_LEVEL asks
+    splits = load_run_data(plan, data_dir, seed)
+    benchmark = make_benchmark(spec, splits, plan)
+    benchmark.test_every_epoch = True  # a recording keeps every epoch's test numbers
+    header = {
+        "benchmark": plan.name, "options": plan.options, "max_epochs": plan.max_epochs,
+        "batch_size": plan.batch_size, "subset": plan.subset, "fidelity": plan.fidelity, "seed": seed,
+        "precision": plan.resolved_precision, "keras_backend": keras_backend(),
+        "data": {"file": Path(splits.source).name, "sizes": splits.sizes(), "class_names": list(splits.class_names)},
+        "training_seed": "derive_seed('train', seed, config): what a run with this seed trains the config with",
+    }
+    if keras_backend() == JAX:
+        header["jax"] = jax_numerics()  # compiled or not, and at which matmul precision: refused if it changes
+    directory = Path(out) / plan.name
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        print(f"  config {done}/{total}  {format_duration(elapsed)} elapsed", flush=True)
+
+    written = record(benchmark, benchmark.space, directory, header,
+                     DesignSpec(configs=configs, grid_configs=grid_configs, seed=seed, chunk_size=chunk_size),
+                     RunSeeds(plan.name, seed).training, max_chunks=max_chunks, on_config=report,
+                     machine={"versions": package_versions(), "hardware": hardware()}, surrogate=spec.surrogate,
+                     draw=draw)
+    return written, directory
+
+
+__all__ = ["parse_subset", "record_benchmark"]
