@@ -7,11 +7,51 @@ control of training and budget.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from tunebench.space import Choice, Config, SearchSpace
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+
+
+def hyperopt_space(space: SearchSpace) -> dict:
+    """``space`` as a flat hyperopt space (a dict of ``hp`` expressions). Stepped parameters (an
+    ``Int`` or a ``Float`` with a ``step``) become a uniform index over their values, so every
+    value is equally likely and order is kept.
+
+    Conditional parameters are sampled always and dropped by :func:`config_from_hyperopt`
+    when inactive (hyperopt's TPE then models them as independent dimensions).
+    """
+    from hyperopt import hp
+
+    expressions = {}
+    for param in space.params:
+        values = param.values()
+        if isinstance(param, Choice):
+            expressions[param.name] = hp.choice(param.name, list(range(len(values))))
+        elif values is not None:
+            expressions[param.name] = hp.quniform(param.name, -0.5, len(values) - 0.5, 1)
+        elif param.log:
+            expressions[param.name] = hp.loguniform(param.name, math.log(param.low), math.log(param.high))
+        else:
+            expressions[param.name] = hp.uniform(param.name, param.low, param.high)
+    return expressions
+
+
+def config_from_hyperopt(space: SearchSpace, point: dict[str, Any]) -> Config:
+    """Decode a point of :func:`hyperopt_space` (after ``space_eval``) to a configuration."""
+    values = {}
+    for param in space.params:
+        raw = point[param.name]
+        finite = param.values()
+        if finite is None:
+            values[param.name] = min(max(float(raw), param.low), param.high)
+        else:
+            index = min(max(int(round(float(raw))), 0), len(finite) - 1)
+            values[param.name] = finite[index]
+    return space.active_config(values)
 
 
 class HyperoptTPE(Strategy):
@@ -22,7 +62,7 @@ class HyperoptTPE(Strategy):
 
         self._hyperopt = hyperopt
         self._context = context
-        self._space = context.space.to_hyperopt()
+        self._space = hyperopt_space(context.space)
         self._domain = hyperopt.Domain(lambda point: 0.0, self._space)
         self.trials = hyperopt.Trials()
         self._rng = np.random.default_rng(context.seed)
@@ -38,7 +78,7 @@ class HyperoptTPE(Strategy):
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
         point = self._hyperopt.space_eval(self._space, spec_from_misc(docs[0]["misc"]))
-        config = self._context.space.from_hyperopt(point)
+        config = config_from_hyperopt(self._context.space, point)
         return Suggestion(trial_id=str(new_ids[0]), config=config, epochs=self._context.max_epochs)
 
     def tell(self, suggestion: Suggestion, observation: Observation) -> None:

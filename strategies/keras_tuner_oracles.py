@@ -13,6 +13,7 @@ import tempfile
 import warnings
 from typing import Any
 
+from tunebench.space import Float, Int, Param, SearchSpace
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
 from tunebench.strategies.gp_predict import prevalidated
 
@@ -24,6 +25,32 @@ _TUNER_ID = "tunebench"
 #: trials in a row and records why, so the oracles must never stop first.
 MAX_CONSECUTIVE_FAILED_TRIALS = 1_000_000
 _HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/trial_id", "tuner/bracket", "tuner/round")
+
+
+def keras_tuner_hyperparameters(space: SearchSpace):
+    """``keras_tuner.HyperParameters`` declaring ``space`` (conditional parameters in
+    ``conditional_scope``s), for the keras-tuner oracles."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    for param in space.params:
+        if param.when is None:
+            _declare(hp, param)
+        else:
+            parent, parent_values = param.when
+            with hp.conditional_scope(parent, list(parent_values)):
+                _declare(hp, param)
+    return hp
+
+
+def _declare(hp, param: Param) -> None:
+    if isinstance(param, Int):
+        hp.Int(param.name, param.low, param.high, step=param.step)
+    elif isinstance(param, Float):
+        sampling = "log" if param.log else "linear"
+        hp.Float(param.name, param.low, param.high, step=param.step, sampling=sampling)
+    else:
+        hp.Choice(param.name, list(param.choices))
 
 
 class KerasTunerStrategy(Strategy):
@@ -90,7 +117,7 @@ class RandomSearch(KerasTunerStrategy):
         return keras_tuner.oracles.RandomSearchOracle(
             objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
             max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
-            hyperparameters=context.space.to_keras_tuner(),
+            hyperparameters=keras_tuner_hyperparameters(context.space),
         )
 
 
@@ -113,7 +140,7 @@ class BayesianOptimization(KerasTunerStrategy):
             objective=_objective(keras_tuner), max_trials=None, seed=context.seed,
             max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
             num_initial_points=context.initial_random_trials,
-            hyperparameters=context.space.to_keras_tuner(),
+            hyperparameters=keras_tuner_hyperparameters(context.space),
         )
         oracle.gpr = prevalidated(oracle.gpr)
         return oracle
@@ -142,7 +169,7 @@ class Hyperband(KerasTunerStrategy):
     def build_oracle(self, keras_tuner, context):
         return keras_tuner.oracles.HyperbandOracle(
             objective=_objective(keras_tuner), max_epochs=context.max_epochs, factor=HYPERBAND_FACTOR,
-            hyperband_iterations=None, seed=context.seed, hyperparameters=context.space.to_keras_tuner(),
+            hyperband_iterations=None, seed=context.seed, hyperparameters=keras_tuner_hyperparameters(context.space),
             max_consecutive_failed_trials=MAX_CONSECUTIVE_FAILED_TRIALS,
         )
 

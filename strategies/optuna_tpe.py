@@ -14,12 +14,35 @@ from typing import Any
 
 from tunebench.errors import InputError
 from tunebench.redaction import redact_text
+from tunebench.space import Config, Float, Int, SearchSpace
 from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
 
 
 def default_study_name(context: StrategyContext) -> str:
     """The study name used when ``context.study_name`` is ``None``."""
     return f"tunebench-tpe-{context.seed}"
+
+
+def suggest_config(space: SearchSpace, trial) -> Config:
+    """A configuration of ``space`` sampled through an ``optuna.trial.Trial``, define-by-run.
+
+    Inactive parameters are never suggested, so Optuna sees the conditional structure.
+    """
+    config: Config = {}
+    for param in space.params:
+        if not space.is_active(param, config):
+            continue
+        if isinstance(param, Int):
+            config[param.name] = trial.suggest_int(param.name, param.low, param.high, step=param.step)
+        elif isinstance(param, Float):
+            if param.step is not None:
+                index = trial.suggest_int(param.name, 0, len(param.values()) - 1)
+                config[param.name] = param.values()[index]
+            else:
+                config[param.name] = trial.suggest_float(param.name, param.low, param.high, log=param.log)
+        else:
+            config[param.name] = trial.suggest_categorical(param.name, list(param.choices))
+    return config
 
 
 class OptunaTPE(Strategy):
@@ -59,7 +82,7 @@ class OptunaTPE(Strategy):
 
     def ask(self) -> Suggestion | None:
         trial = self.study.ask()
-        config = self._context.space.suggest_optuna(trial)
+        config = suggest_config(self._context.space, trial)
         trial_id = str(trial.number)
         self._trials[trial_id] = trial
         return Suggestion(trial_id=trial_id, config=config, epochs=self._context.max_epochs)

@@ -166,10 +166,10 @@ def test_repeated_failures_stop_each_run_and_the_suite_goes_on(tiny_data_dir, tm
 
 def test_too_many_failures_from_the_command_line(tiny_data_dir, tmp_path, capsys, monkeypatch):
     """Exit 0 with a summary on stderr: the suite finished, some runs stopped."""
-    import tunebench.runner.tasks
+    import tunebench.from_plan
     from tunebench.cli import main
 
-    monkeypatch.setattr(tunebench.runner.tasks, "make_benchmark", AlwaysRaising)
+    monkeypatch.setattr(tunebench.from_plan, "make_benchmark", AlwaysRaising)
     suite_file = tmp_path / "s.toml"
     suite_file.write_text('strategies = ["random"]\n[benchmarks.mnist-mlp]\nmax_epochs = 1\ntrials = 6\n')
     assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]) == 0

@@ -15,7 +15,7 @@ from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.cli import main
 from tunebench.errors import SuiteError
 from tunebench.progress import Progress
-from tunebench.resume import AttemptMarker
+from tunebench.attempts import AttemptMarker
 from tunebench.runner import run_suite
 from tunebench.schema import without_timing
 from tunebench.suite import apply_overrides, load_suite, parse_suite

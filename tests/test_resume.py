@@ -21,7 +21,8 @@ import pytest
 
 from tunebench.cli import main
 from tunebench.journal import Journal, JournalError
-from tunebench.resume import STAGING, StateStore
+from tunebench.resume import STAGING
+from tunebench.state_store import StateStore
 from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV
 
@@ -285,7 +286,7 @@ def test_a_planted_pickle_in_the_warm_start_states_is_refused_not_run(tmp_path):
 
 
 def test_a_forgiven_start_is_taken_back_and_a_death_stays_counted(tmp_path):
-    from tunebench.resume import AttemptMarker
+    from tunebench.attempts import AttemptMarker
 
     marker = AttemptMarker(tmp_path / "run.attempt")
     assert marker.start(4) == 0

@@ -2,6 +2,9 @@ import pytest
 from hyperopt.pyll import stochastic
 
 from tunebench.models import fer_cnn, mnist_mlp
+from tunebench.strategies.hyperopt_tpe import config_from_hyperopt, hyperopt_space
+from tunebench.strategies.keras_tuner_oracles import keras_tuner_hyperparameters
+from tunebench.strategies.optuna_tpe import suggest_config
 from tunebench.space import Choice, Float, Int, SearchSpace
 
 
@@ -56,7 +59,7 @@ def test_space_definition_errors():
 
 
 def test_keras_tuner_translation_keeps_names_ranges_and_conditions(space):
-    hp = space.to_keras_tuner()
+    hp = keras_tuner_hyperparameters(space)
     declared = {p.name: p for p in hp.space}
     assert list(declared) == space.names
     assert declared["width_2"].conditions  # conditional in keras-tuner too
@@ -72,7 +75,7 @@ def test_optuna_define_by_run_skips_inactive_parameters(space):
     seen_layers = set()
     for _ in range(30):
         trial = study.ask()
-        config = space.suggest_optuna(trial)
+        config = suggest_config(space, trial)
         assert space.validate(config) == config
         assert ("width_2" in trial.params) == (config["layers"] > 1)
         seen_layers.add(config["layers"])
@@ -83,12 +86,12 @@ def test_optuna_define_by_run_skips_inactive_parameters(space):
 def test_hyperopt_round_trip_gives_valid_configs_covering_the_steps(space):
     import numpy as np
 
-    expression = space.to_hyperopt()
+    expression = hyperopt_space(space)
     rng = np.random.default_rng(0)
     dropouts = set()
     for _ in range(200):
         point = stochastic.sample(expression, rng=rng)
-        config = space.from_hyperopt(point)
+        config = config_from_hyperopt(space, point)
         assert space.validate(config) == config
         dropouts.add(config["dropout"])
     assert dropouts == {0.1, 0.2, 0.3, 0.4}  # every stepped value reachable, ends included

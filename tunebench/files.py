@@ -92,12 +92,6 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-
-
-
-
-
-
 @contextmanager
 def hold_lock(path: Path, timeout: float = 0.0, what: str | None = None):
     """An exclusive ``flock`` on ``path`` (created if needed) for the duration of the block.

@@ -28,18 +28,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
-from tunebench.files import atomic_file, fsync_dir, write_atomically
+from tunebench.files import fsync_dir, write_atomically
 from tunebench.files import hold_lock
 
 STAGING = ".partial"
@@ -212,160 +210,5 @@ def finish_staging(staging: Path) -> None:
     shutil.rmtree(done, ignore_errors=True)
 
 
-class StateStore:
-    """Warm-start states (Hyperband's low-fidelity trials) kept on disk while a run needs them.
-
-    A state is saved before its trial's journal line is written and deleted after the line of
-    the promotion that consumed it, so a resumed run continues every promotion from exactly
-    the weights and optimizer state an uninterrupted run would have used. States are dicts
-    whose values are lists of arrays (weights, optimizer variables) or JSON values (or a
-    JSON value such as ``None``), written as plain arrays; a file with anything else (a
-    pickle) is refused on load, never run.
-    """
-
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
-
-    def path(self, trial_id: str) -> Path:
-        name = trial_id if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", trial_id) else hashlib.sha256(trial_id.encode()).hexdigest()
-        return self.directory / f"{name}.npz"
-
-    def save(self, trial_id: str, state: Any) -> None:
-        """Write ``state`` atomically (fsync'd)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        arrays = _encode_state(state)
-        with atomic_file(self.path(trial_id)) as handle:
-            np.savez(handle, **arrays)
-        fsync_dir(self.directory)
-
-    def load(self, trial_id: str) -> Any:
-        """The state saved for ``trial_id``; :class:`InputError` if it is missing."""
-        path = self.path(trial_id)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return _decode_state({name: data[name] for name in data.files})
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise InputError(f"{path}: the saved warm-start state of trial {trial_id} cannot be read ({error}); "
-                             "pass --overwrite to start the interrupted run again") from None
-
-    def discard(self, trial_id: str) -> None:
-        self.path(trial_id).unlink(missing_ok=True)
-
-    def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-class StoredState:
-    """A state that a resumed run knows is on disk; loaded only if a promotion needs it."""
-
-    def __init__(self, store: StateStore, trial_id: str):
-        self.store, self.trial_id = store, trial_id
-
-    def load(self) -> Any:
-        return self.store.load(self.trial_id)
-
-
-def _encode_state(state: Any) -> dict[str, np.ndarray]:
-    """``state`` as plain arrays: a dict's lists of arrays under ``<key>/<index>``, the rest
-    as one JSON text under ``__json__``; a state that is not such a dict must be a JSON value
-    (``None`` for a benchmark that keeps nothing). Anything else is a :class:`TypeError` (a
-    benchmark's bug): states are never pickled, so reading one back can never run code."""
-    if not (isinstance(state, dict) and all(isinstance(k, str) and "/" not in k for k in state)):
-        try:
-            return {"__json__": np.array(json.dumps({"value": state}, allow_nan=True))}
-        except TypeError:
-            raise TypeError(f"a warm-start state must be a dict of arrays and JSON values, or a JSON value, "
-                            f"not {type(state).__name__}") from None
-    arrays: dict[str, np.ndarray] = {}
-    lists: dict[str, int] = {}
-    plain: dict[str, Any] = {}
-    for key, value in state.items():
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (np.ndarray, np.generic)) for v in value):
-            value = [np.asarray(v) for v in value]  # numpy scalars (an optimizer's step count) as 0-d arrays
-            if any(v.dtype.hasobject for v in value):
-                raise TypeError(f"warm-start state {key!r} holds an object array, which would need pickle")
-            lists[key] = len(value)
-            arrays.update({f"{key}/{i:06d}": v for i, v in enumerate(value)})
-        else:
-            plain[key] = value
-    text = json.dumps({"lists": lists, "plain": plain}, allow_nan=True)  # TypeError for non-JSON values
-    return arrays | {"__json__": np.array(text)}
-
-
-def _decode_state(arrays: dict[str, np.ndarray]) -> Any:
-    """The state :func:`_encode_state` wrote; :class:`ValueError` for anything else."""
-    if "__json__" not in arrays:
-        raise ValueError(f"not a tunebench warm-start state (entries {sorted(arrays)[:5]}, no __json__; "
-                         "tunebench never reads pickled data)")
-    meta = json.loads(str(arrays["__json__"]))
-    if isinstance(meta, dict) and set(meta) == {"value"}:
-        return meta["value"]
-    if not (isinstance(meta, dict) and isinstance(meta.get("lists"), dict) and isinstance(meta.get("plain"), dict)):
-        raise ValueError("its __json__ entry is not a tunebench warm-start state")
-    state = dict(meta["plain"])
-    for key, count in meta["lists"].items():
-        state[key] = [arrays[f"{key}/{i:06d}"] for i in range(int(count))]
-    return state
-
-
-class AttemptMarker:
-    """Which trials of a run are in training and how often each was started.
-
-    Written before a trial's training starts; a trial during which the process died
-    :data:`tunebench.runner.MAX_TRIAL_STARTS` times (killed, or out of memory) is recorded
-    as failed instead of being started yet again. A start that the user stopped (Ctrl-C,
-    SIGTERM) is taken back (:meth:`forgive`): it never counts. With parallel trials
-    (:mod:`tunebench.runner.trial_pool`) several trials are marked at once.
-
-    The file holds ``{"starts": {"<trial>": <starts>, ...}}``.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def _read(self) -> dict[int, int]:
-        try:
-            mark = json.loads(self.path.read_text(encoding="utf-8"))
-            return {int(trial): int(starts) for trial, starts in mark["starts"].items() if int(starts) > 0}
-        except (OSError, ValueError, AttributeError, KeyError, TypeError):
-            return {}
-
-    def _write(self, starts: dict[int, int]) -> None:
-        if starts:
-            write_atomically(self.path, json.dumps({"starts": {str(t): n for t, n in sorted(starts.items())}}) + "\n")
-        else:
-            self.clear()
-
-    def start(self, trial: int) -> int:
-        """Record one more start of ``trial``; returns how often it was started before."""
-        starts = self._read()
-        before = starts.get(trial, 0)
-        starts[trial] = before + 1
-        self._write(starts)
-        return before
-
-    def forgive(self, trial: int | None = None) -> None:
-        """Take back the latest start of ``trial`` (default: of every marked trial): the user
-        stopped it (Ctrl-C, SIGTERM), which is not a death to count."""
-        starts = self._read()
-        for number in [trial] if trial is not None else list(starts):
-            if number in starts:
-                starts[number] -= 1
-                if starts[number] <= 0:
-                    del starts[number]
-        self._write(starts)
-
-    def clear(self, trial: int | None = None) -> None:
-        """Forget ``trial``'s starts (it was settled); default: every trial's."""
-        if trial is None:
-            self.path.unlink(missing_ok=True)
-            return
-        starts = self._read()
-        if trial in starts:
-            del starts[trial]
-            self._write(starts)
-
-
-__all__ = ["AttemptMarker", "FINISHING", "HEADER", "RUNS", "SESSIONS", "STAGING", "STATES", "StateStore",
-           "StoredState", "describe_difference", "finish_staging", "fingerprint", "make_header", "open_staging",
-           "read_header", "results_schema_version"]
+__all__ = ["FINISHING", "HEADER", "LOCK", "RUNS", "SESSIONS", "STAGING", "STATES", "describe_difference",
+           "finish_staging", "fingerprint", "make_header", "open_staging", "read_header", "results_schema_version"]

@@ -5,16 +5,12 @@ A :class:`SearchSpace` is an ordered list of parameters: :class:`Int`, :class:`F
 takes one of a few values (``when=("conv_layers", (2, 3))``), like keras-tuner's
 ``conditional_scope``. Inactive parameters are left out of a configuration.
 
-The same object is translated to
-
-- keras-tuner ``HyperParameters`` (:meth:`SearchSpace.to_keras_tuner`),
-- Optuna's define-by-run calls (:meth:`SearchSpace.suggest_optuna`),
-- a hyperopt expression (:meth:`SearchSpace.to_hyperopt`, decoded by
-  :meth:`SearchSpace.from_hyperopt`),
-- a finite grid (:meth:`SearchSpace.grid`).
-
-Stepped parameters (an ``Int`` or a ``Float`` with a ``step``) are translated for hyperopt
-as a uniform index over their values, so every value is equally likely and order is kept.
+The same object is translated, by the strategy that needs it, into keras-tuner
+``HyperParameters`` (:func:`tunebench.strategies.keras_tuner_oracles.keras_tuner_hyperparameters`),
+Optuna's define-by-run calls (:func:`tunebench.strategies.optuna_tpe.suggest_config`) and a
+hyperopt expression (:func:`tunebench.strategies.hyperopt_tpe.hyperopt_space`); the space
+itself gives its finite grid (:meth:`SearchSpace.grid`) and casts a library's values to the
+parameters' types (:meth:`SearchSpace.active_config`).
 """
 
 from __future__ import annotations
@@ -209,78 +205,6 @@ class SearchSpace:
             configs = expanded
         return configs
 
-    # ---------------------------------------------------------- keras-tuner
-    def to_keras_tuner(self):
-        """Return ``keras_tuner.HyperParameters`` declaring this space."""
-        import keras_tuner
-
-        hp = keras_tuner.HyperParameters()
-        for param in self.params:
-            if param.when is None:
-                _declare_keras_tuner(hp, param)
-            else:
-                parent, parent_values = param.when
-                with hp.conditional_scope(parent, list(parent_values)):
-                    _declare_keras_tuner(hp, param)
-        return hp
-
-    # --------------------------------------------------------------- optuna
-    def suggest_optuna(self, trial) -> Config:
-        """Sample a configuration through an ``optuna.trial.Trial``, define-by-run.
-
-        Inactive parameters are never suggested, so Optuna sees the conditional structure.
-        """
-        config: Config = {}
-        for param in self.params:
-            if not self.is_active(param, config):
-                continue
-            if isinstance(param, Int):
-                config[param.name] = trial.suggest_int(param.name, param.low, param.high, step=param.step)
-            elif isinstance(param, Float):
-                if param.step is not None:
-                    index = trial.suggest_int(param.name, 0, len(param.values()) - 1)
-                    config[param.name] = param.values()[index]
-                else:
-                    config[param.name] = trial.suggest_float(param.name, param.low, param.high, log=param.log)
-            else:
-                config[param.name] = trial.suggest_categorical(param.name, list(param.choices))
-        return config
-
-    # ------------------------------------------------------------- hyperopt
-    def to_hyperopt(self) -> dict:
-        """Return a flat hyperopt space (a dict of ``hp`` expressions).
-
-        Conditional parameters are sampled always and dropped by :meth:`from_hyperopt`
-        when inactive (hyperopt's TPE then models them as independent dimensions).
-        """
-        from hyperopt import hp
-
-        space = {}
-        for param in self.params:
-            values = param.values()
-            if isinstance(param, Choice):
-                space[param.name] = hp.choice(param.name, list(range(len(values))))
-            elif values is not None:
-                space[param.name] = hp.quniform(param.name, -0.5, len(values) - 0.5, 1)
-            elif param.log:
-                space[param.name] = hp.loguniform(param.name, math.log(param.low), math.log(param.high))
-            else:
-                space[param.name] = hp.uniform(param.name, param.low, param.high)
-        return space
-
-    def from_hyperopt(self, point: dict[str, Any]) -> Config:
-        """Decode a point of :meth:`to_hyperopt` (after ``space_eval``) to a configuration."""
-        values = {}
-        for param in self.params:
-            raw = point[param.name]
-            finite = param.values()
-            if finite is None:
-                values[param.name] = min(max(float(raw), param.low), param.high)
-            else:
-                index = min(max(int(round(float(raw))), 0), len(finite) - 1)
-                values[param.name] = finite[index]
-        return self.active_config(values)
-
 
 def _check_param(param: Param) -> None:
     if param.grid_size < 1:
@@ -298,16 +222,6 @@ def _check_param(param: Param) -> None:
             raise ValueError(f"search space: {param.name!r}: log needs low > 0 and no step")
         if param.step is not None and param.step <= 0:
             raise ValueError(f"search space: {param.name!r} needs step > 0")
-
-
-def _declare_keras_tuner(hp, param: Param) -> None:
-    if isinstance(param, Int):
-        hp.Int(param.name, param.low, param.high, step=param.step)
-    elif isinstance(param, Float):
-        sampling = "log" if param.log else "linear"
-        hp.Float(param.name, param.low, param.high, step=param.step, sampling=sampling)
-    else:
-        hp.Choice(param.name, list(param.choices))
 
 
 def _native(param: Param, value: Any) -> Any:

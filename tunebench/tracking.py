@@ -110,6 +110,7 @@ def log_results(out_dir: Path, uri: str | None = None) -> str:
 
 # --------------------------------------------------------------------------- reading
 
+
 class _Results:
     """A results directory as :func:`tunebench.results_dir.load_results` reads it (``hp_*``
     columns as written), with its suite's name and an id (the manifest's sha256)."""

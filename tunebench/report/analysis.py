@@ -231,7 +231,6 @@ def _regret_statistics(values: np.ndarray) -> dict[str, float]:
     return {f"{REGRET}_median": median, f"{REGRET}_ci_low": low, f"{REGRET}_ci_high": high}
 
 
-
 def _failed_trials(trials: pd.DataFrame) -> pd.Series:
     """Trials with a status other than ok, per strategy."""
     return (trials["status"] != TrialStatus.OK).groupby(trials["strategy"]).sum()

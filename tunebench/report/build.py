@@ -81,6 +81,7 @@ HOW_TO_READ = {
     ),
 }
 
+
 def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None, *,
                  verify: bool = True) -> list[Path]:
     """Build ``report.md`` and its figures from a results directory.

@@ -58,7 +58,6 @@ SUBTITLE_CHARS_PER_INCH = 9
 VAL_LABEL = "validation accuracy (fraction)"
 
 
-
 def strategy_colors(strategies: Iterable[str]) -> dict[str, tuple[float, float, float]]:
     """One colour per strategy: registry strategies first in registry order, then the others sorted.
 
@@ -90,7 +89,6 @@ def strategy_markers(strategies: Iterable[str]) -> dict[str, str]:
 def _colour_order(strategies: Iterable[str]) -> list[str]:
     """Every registry strategy in registry order, then the unknown names in ``strategies``, sorted."""
     return list(STRATEGIES) + sorted(set(strategies) - set(STRATEGIES))
-
 
 
 # --------------------------------------------------------------------------- plumbing

@@ -68,7 +68,6 @@ class FigureFile:
     caption: str
 
 
-
 def render_figures(data: ResultsData, directory: Path) -> dict[str, list[FigureFile]]:
     """Render every benchmark's figures into ``directory`` (created if needed).
 

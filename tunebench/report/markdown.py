@@ -58,7 +58,6 @@ def aggregate_markdown(ranking: pd.DataFrame) -> str:
     return "### Across benchmarks\n\n" + caption + "\n\n" + markdown_table(header, rows)
 
 
-
 def strategy_label(tables: BenchmarkTables, strategy: str) -> str:
     """The strategy's name, bold with a star for the winner(s) (a plain star when no winner
     can be named: too few seeds or no signal)."""

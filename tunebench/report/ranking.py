@@ -84,7 +84,6 @@ class RankTest:
         return not self.friedman.too_few and self.friedman.p_value < ALPHA
 
 
-
 def _by_seed(runs: pd.DataFrame, strategies: Sequence[str]) -> np.ndarray:
     """``best_val_accuracy`` as a (seed x strategy) matrix in ``strategies`` order; NaN for a missing run."""
     table = runs.set_index(["seed", "strategy"])[RANK_METRIC].unstack("strategy")
@@ -113,7 +112,6 @@ def rank_test(runs: pd.DataFrame, ranking: Sequence[str]) -> RankTest:
         return RankTest(test, ranks, float("nan"), [])
     critical = nemenyi_critical_difference(test.k, test.n, ALPHA)
     return RankTest(test, ranks, critical, critical_difference_groups(ranks, critical))
-
 
 
 def comparison_pairs(ranking: Sequence[str]) -> list[tuple[str, str]]:

@@ -31,7 +31,7 @@ from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
 from tunebench.journal import parse_line
 from tunebench.quiet import import_tensorflow_quietly
-from tunebench.resume import AttemptMarker
+from tunebench.attempts import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import RunTask
 from tunebench.from_plan import build_benchmark

@@ -9,7 +9,7 @@ from typing import Any
 
 from tunebench.benchmarks.base import TrialFailed
 from tunebench.redaction import redact_text
-from tunebench.resume import StoredState
+from tunebench.state_store import StoredState
 from tunebench.strategies import Suggestion
 
 #: A trial during which the process died this many times (killed, out of memory) is

@@ -31,7 +31,8 @@ from tunebench.errors import InputError
 from tunebench.interrupts import raise_if_stopping
 from tunebench.journal import Journal
 from tunebench.ledger import EpochLedger
-from tunebench.resume import AttemptMarker, StateStore, StoredState
+from tunebench.attempts import AttemptMarker
+from tunebench.state_store import StateStore, StoredState
 from tunebench.results import summarize_run
 from tunebench.runner.tasks import RunTask, strategy_context
 from tunebench.runner.training import Trained

@@ -35,10 +35,8 @@ from tunebench.process import available_cores, size_worker_threads
 from tunebench.runner.training import Trained, train
 
 
-
 class WorkerDied(RuntimeError):
     """A trial worker process ended during a trial (killed, or out of memory)."""
-
 
 
 class InlineTrials:
