@@ -91,13 +91,34 @@ class TrialFailed(Exception):
 
 
 class Benchmark(Protocol):
-    """A task that strategies are compared on."""
+    """A task that strategies are compared on: everything the runner and the report read
+    from a benchmark is declared here (a plug-in needs nothing else).
+
+    Attributes
+    ----------
+    name:
+        The registry name.
+    space:
+        The search space every suggestion is checked against before it is trained.
+    max_epochs:
+        The fidelity a trial trains to at most.
+    class_names:
+        The classes, in label order (the report's confusion matrices).
+    fidelity:
+        ``"full"``, or what was reduced (``runs.csv``'s ``fidelity`` column).
+    source:
+        What it answers from, JSON-ready (its data file and sizes, its recording): the
+        manifest's ``data`` entry for a benchmark whose spec names no dataset, where the
+        runner cannot read the data itself. Optional: a benchmark without it is recorded by
+        its class name.
+    """
 
     name: str
     space: SearchSpace
     max_epochs: int
     class_names: tuple[str, ...]
-    fidelity: str  # "full", or what was reduced (runs.csv's fidelity column)
+    fidelity: str
+    source: Any
 
     def evaluate(self, config: Config, epochs: int, seed: int, initial_epoch: int = 0,
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:

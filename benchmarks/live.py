@@ -87,6 +87,8 @@ class LiveKerasBenchmark:
         self.batch_size = batch_size
         self.steps_per_execution = steps_per_execution
         self.class_names = splits.class_names
+        #: What it trains on, for the manifest's data entry (the :class:`Benchmark` protocol).
+        self.source = {"source": splits.source, "class_names": list(splits.class_names), "sizes": splits.sizes()}
         shape = spec.input_shape
         self._train = (to_model_input(splits.x_train, shape), np.asarray(splits.y_train, dtype=np.int64))
         self._val = (to_model_input(splits.x_val, shape), np.asarray(splits.y_val, dtype=np.int64))

@@ -41,7 +41,7 @@ import re
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -270,15 +270,21 @@ def write_chunk(path: Path, rows: list[dict], space: SearchSpace) -> str:
     return sha256_hex(data)
 
 
-def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+def load_recording(directory: Path, make_space: Callable[[dict], SearchSpace] | None = None
+                   ) -> tuple[dict[str, Any], pd.DataFrame]:
     """``(recording.json, the table of every finished chunk)``; checks each chunk's sha256
     and contents. The table's last column, ``draw``, says which draw each row is of (1 for
     ``chunk-NNNN.csv.gz``; see :func:`mean_over_draws`).
 
-    Raises :class:`InputError` naming the file when a file is missing, altered or
-    unreadable, when ``recording.json`` lacks its header or chunk list, and when a chunk is
-    not gzipped CSV, lacks a column of :data:`RECORDING_COLUMNS`, or holds text or
-    non-finite values where numbers are needed.
+    Raises :class:`InputError` naming the file (and, for a chunk, the row) when a file is
+    missing, altered or unreadable, when ``recording.json`` lacks its header or chunk list,
+    and when a chunk is not gzipped CSV, lacks a column of :data:`RECORDING_COLUMNS`, holds
+    text or a non-finite value where a number is needed, an epoch that is not a whole number
+    from 1 to the header's ``max_epochs``, a configuration id outside the chunk's listed
+    ``configs`` (or the design), or a configuration without every epoch once and in order.
+    With ``make_space`` (the benchmark's space from the header's options) every
+    configuration's hyperparameters are checked against that space too. A chunk whose sha256
+    was updated after an edit is thus still refused where its rows do not make sense.
     """
     directory = Path(directory)
     meta_path = directory / RECORDING_FILE
@@ -289,8 +295,12 @@ def load_recording(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"recording {meta_path} cannot be read: {error}") from None
     _check_meta(meta, meta_path)
-    frames = {name: _read_chunk(directory / name, chunk["sha256"], meta_path).assign(draw=chunk_draw(name))
-              for name, chunk in sorted(meta["chunks"].items())}
+    space = make_space(meta["header"]["options"]) if make_space is not None else None
+    frames = {}
+    for name, chunk in sorted(meta["chunks"].items()):
+        frame = _read_chunk(directory / name, chunk["sha256"], meta_path)
+        _check_rows(frame, directory / name, meta["header"]["max_epochs"], _id_range(meta, chunk), space)
+        frames[name] = frame.assign(draw=chunk_draw(name))
     if not frames:
         raise InputError(f"recording {directory} has no finished chunk yet")
     table = pd.concat(frames.values(), ignore_index=True)
@@ -318,11 +328,67 @@ def _check_later_draw(frame: pd.DataFrame, first: pd.DataFrame, path: Path, epoc
                                      f"the first draw {recorded.at[config_id, column]!r}")
 
 
+def _id_range(meta: dict[str, Any], chunk: dict[str, Any]) -> tuple[int, int]:
+    """The configuration ids a chunk may hold: its listed ``configs`` range, else the design's."""
+    listed = chunk.get("configs")
+    if (isinstance(listed, list) and len(listed) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                              for v in listed)):
+        return listed[0], listed[1]
+    total = meta.get("total_configs")
+    return 0, total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else 2**31
+
+
+def _check_rows(frame: pd.DataFrame, path: Path, max_epochs: int, ids: tuple[int, int],
+                space: SearchSpace | None) -> None:
+    """:class:`InputError` naming ``path`` and the row where a chunk's rows do not make sense
+    (see :func:`load_recording`); the numeric columns are already finite numbers."""
+    def refuse(row: int, what: str) -> None:
+        raise InputError(f"recording chunk {path}: row {row + 1} {what}")
+
+    for column, low, high in (("epoch", 1, max_epochs), ("config_id", ids[0], ids[1] - 1)):
+        values = frame[column].to_numpy(dtype=float)
+        bad = (values != np.round(values)) | (values < low) | (values > high)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            refuse(row, f"has {column} {frame[column].iloc[row]!r}, not a whole number from {low} to {high}")
+        frame[column] = values.astype(np.int64)
+    expected = list(range(1, max_epochs + 1))
+    for config_id, rows in frame.groupby("config_id", sort=False):
+        if list(rows["epoch"]) != expected:
+            refuse(int(rows.index[0]), f"starts config {config_id}, whose rows hold epochs {list(rows['epoch'])}, "
+                                        f"not 1-{max_epochs} once each and in order")
+    if space is None:
+        return
+    missing = [HP_PREFIX + name for name in space.names if HP_PREFIX + name not in frame.columns]
+    if missing:
+        raise InputError(f"recording chunk {path}: missing hyperparameter column(s) {', '.join(missing)}")
+    columns = [HP_PREFIX + name for name in space.names]
+    distinct = frame.drop_duplicates(["config_id"] + columns)
+    twice = distinct["config_id"].duplicated()
+    if twice.any():
+        row = int(distinct.index[np.flatnonzero(twice.to_numpy())[0]])
+        refuse(row, f"gives config {frame.at[row, 'config_id']} other hyperparameters than its earlier rows")
+    for row, values in zip(distinct.index, distinct[columns].itertuples(index=False)):
+        try:
+            raw = dict(zip(space.names, values))
+            config = space.active_config(raw)
+            if any(isinstance(v, float) and not math.isfinite(v) for v in config.values()):
+                raise ValueError(f"configuration {config} holds a value that is not a finite number")
+            for name, value in config.items():  # a stepped value is read to its step, not snapped to it
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                        not _same_value(float(raw[name]), float(value), 1e-5):
+                    raise ValueError(f"{name}={raw[name]!r} is not one of the parameter's values")
+            space.validate(config)
+        except (ValueError, TypeError) as error:
+            refuse(int(row), f"holds a configuration outside the benchmark's space: {error}")
+
+
 #: What a replay needs from ``recording.json``'s header, and the type of each.
 _HEADER_FIELDS = {"benchmark": str, "options": dict, "max_epochs": int, "fidelity": str, "data": dict}
 _CHUNK_NAME = re.compile(r"chunk-[0-9]{4,}(?:\.draw-([2-9]|[1-9][0-9]+))?\.csv\.gz")
-#: Chunk columns that must hold a finite number in every row.
-_FINITE_COLUMNS = ["config_id", "training_seed", "epoch", "val_accuracy"]
+#: Chunk columns that must hold a finite number in every row (every metric: a loss of inf or
+#: an epoch time of NaN would reach the surrogate).
+_FINITE_COLUMNS = ["config_id", "training_seed"] + METRIC_COLUMNS
 
 
 def _check_meta(meta: Any, path: Path) -> None:

@@ -95,7 +95,7 @@ def load_recorded(directory: Path, make_space) -> "_Recorded":
 
 @lru_cache(maxsize=8)
 def _load(directory: str, stamp: int, make_space) -> "_Recorded":
-    meta, table = load_recording(Path(directory))
+    meta, table = load_recording(Path(directory), make_space)
     model = stored_model(meta.get("surrogate_quality"))
     if model not in MODELS:
         raise InputError(f"{Path(directory) / 'recording.json'}: surrogate_quality.model {model!r} is not a surrogate "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gzip
 import zlib
 from pathlib import Path
@@ -67,7 +69,7 @@ def read_idx(path: Path, magic: int, hint: str) -> np.ndarray:
     if len(data) < header:
         raise DataError(f"{path}: truncated inside the header ({len(data)} bytes). {hint}")
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(dims, dtype=np.int64))
+    expected = header + math.prod(dims)  # Python integers: dimensions whose product overflows 64 bits are caught
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "longer than its header says"
         raise DataError(

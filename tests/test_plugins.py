@@ -7,6 +7,7 @@ own. Nothing in tunebench is edited.
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pandas as pd
@@ -154,3 +155,56 @@ def test_a_suggestion_outside_the_space_stops_the_run_before_training(tmp_path, 
     error = capsys.readouterr().err
     assert "InvalidSuggestion" in error and "'first-then-random'" in error and "alpha=5.0" in error
     assert not (tmp_path / "out" / "trials.csv").exists()
+
+
+LIVE_PLUGIN = textwrap.dedent('''
+    """A user's plug-in written from the Benchmark protocol's text alone: tunebench's live Keras
+    harness on the user's own data (sklearn's 8x8 digits), through a factory."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from tunebench.benchmarks import BenchmarkSpec
+    from tunebench.benchmarks.live import LiveKerasBenchmark
+    from tunebench.datasets import Splits
+    from tunebench.models.compile import compile_classifier
+    from tunebench.space import Float, Int, SearchSpace
+
+
+    def space(options):
+        return SearchSpace([Int("units", low=16, high=64, step=16), Float("lr", low=1e-3, high=1e-2, log=True)])
+
+
+    def build_model(config, steps_per_execution=1, **_):
+        import keras
+
+        model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                                  keras.layers.Dense(config["units"], activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+        return compile_classifier(model, config["lr"], steps_per_execution)
+
+
+    def own_data(spec, splits, plan):
+        x, y = load_digits(return_X_y=True)
+        x = (x * 16).clip(0, 255).astype(np.uint8).reshape(-1, 8, 8)
+        own = Splits(name="digits", x_train=x[:1000], y_train=y[:1000], x_val=x[1000:1400], y_val=y[1000:1400],
+                     x_test=x[1400:], y_test=y[1400:], class_names=tuple(str(d) for d in range(10)),
+                     source="sklearn.datasets.load_digits")
+        return LiveKerasBenchmark(spec, own, plan.options, plan.max_epochs, plan.batch_size, fidelity=plan.fidelity)
+
+
+    SPECS = [BenchmarkSpec(name="digits-live", dataset=None, description="Keras on sklearn's digits (a plug-in)",
+                           max_epochs=2, trials=2, batch_size=64, input_shape=(8, 8), options={}, make_space=space,
+                           build_model=build_model, factory=own_data)]
+''')
+
+
+def test_a_plugin_benchmark_on_its_own_data_trains_through_the_live_harness(tmp_path, registries):
+    (tmp_path / "live_plugin.py").write_text(LIVE_PLUGIN)
+    (tmp_path / "live.toml").write_text('name = "live-plugged"\nseeds = [0]\nstrategies = ["random"]\n'
+                                        'plugins = ["live_plugin.py:SPECS"]\n[benchmarks.digits-live]\n')
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "live.toml"), "--out", str(out), "--data-dir", str(tmp_path)]) == 0
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs["best_val_accuracy"].iloc[0] > 0.5  # a real network learned the digits
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["data"]["digits-live"]["source"] == "sklearn.datasets.load_digits"

@@ -8,6 +8,7 @@ missing or malformed data or suite file, a full disk), 130 / 143 stopped by Ctrl
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tunebench.backend import prepare_determinism_environment  # noqa: E402
+from tunebench.limits import (MAX_BUDGET_EPOCHS, MAX_CONFIGS, MAX_EPOCHS, MAX_REPEATS, MAX_SEED,  # noqa: E402
+                              MAX_WORKERS, count_option)
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import DISK_FULL, disk_full_message  # noqa: E402
 from tunebench.interrupts import EXIT_STATUS, Stopped, handle_stop_signals  # noqa: E402
@@ -51,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="a seed count (3 means 0,1,2) or a comma-separated list of seeds (5, is seed 5 alone)")
     run.add_argument("--strategies", help="comma-separated strategy names")
     run.add_argument("--benchmarks", help="comma-separated benchmark names (among the suite's)")
-    run.add_argument("--budget", type=int, help="epoch budget per run, for every selected benchmark")
+    run.add_argument("--budget", type=count_option(MAX_BUDGET_EPOCHS), help="epoch budget per run, for every selected benchmark")
     run.add_argument("--max-seconds", type=float, help="wall-clock cap per run: no new trial starts after it")
     run.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     run.add_argument("--precision", choices=PRECISIONS,
@@ -60,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace results already in the output directory (at the end), and discard an "
                           "interrupted run there that cannot be resumed (another suite, options or schema)")
-    run.add_argument("--workers", type=int, default=1,
+    run.add_argument("--workers", type=count_option(MAX_WORKERS), default=1,
                      help="runs in parallel on a local Dask cluster of N worker processes (default 1: in this process)")
-    run.add_argument("--parallel-trials", type=int, metavar="N",
+    run.add_argument("--parallel-trials", type=count_option(MAX_WORKERS), metavar="N",
                      help="live benchmarks: keep N trials of each run in flight, trained on min(N, cores) worker "
                           "processes and told in the order asked (default: the suite's, else 1)")
     run.add_argument("--scheduler", metavar="URL",
@@ -79,23 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     record = commands.add_parser("record", help="record a benchmark's curves for a seeded design (for replay)")
     record.add_argument("benchmark", help="a live benchmark name (see 'tunebench list')")
-    record.add_argument("--configs", type=int, default=300, help="Latin-hypercube configurations (default 300)")
-    record.add_argument("--grid-configs", type=int, default=30,
+    record.add_argument("--configs", type=count_option(MAX_CONFIGS), default=300, help="Latin-hypercube configurations (default 300)")
+    record.add_argument("--grid-configs", type=count_option(MAX_CONFIGS), default=30,
                         help="grid points added, a seeded sample if the grid is larger (default 30)")
-    record.add_argument("--epochs", type=int, help="epochs per configuration (default: the benchmark's full fidelity)")
+    record.add_argument("--epochs", type=count_option(MAX_EPOCHS), help="epochs per configuration (default: the benchmark's full fidelity)")
     record.add_argument("--subset", help="stratified data subset: a count or fraction, or train=N,val=N,test=N")
-    record.add_argument("--seed", type=int, default=0, help="seed of the design and the data split (default 0)")
-    record.add_argument("--chunk-size", type=int, default=10, help="configurations per chunk file (default 10)")
-    record.add_argument("--max-chunks", type=int, help="stop after this many new chunks, per worker (resume later)")
+    record.add_argument("--seed", type=count_option(MAX_SEED), default=0, help="seed of the design and the data split (default 0)")
+    record.add_argument("--chunk-size", type=count_option(MAX_CONFIGS), default=10, help="configurations per chunk file (default 10)")
+    record.add_argument("--max-chunks", type=count_option(MAX_CONFIGS), help="stop after this many new chunks, per worker (resume later)")
     record.add_argument("--out", default="results/recordings", help="recordings folder (default results/recordings)")
     record.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     record.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="numeric precision of the training (default float32; stored in the header)")
-    record.add_argument("--workers", type=int, default=1,
+    record.add_argument("--workers", type=count_option(MAX_WORKERS), default=1,
                         help="processes recording side by side, each training one configuration at a time "
                              "(default 1; for a machine with a GPU or more cores than one training uses)")
-    record.add_argument("--draw", type=int, default=1,
+    record.add_argument("--draw", type=count_option(MAX_REPEATS), default=1,
                         help="2, 3, ...: train the design again with other training seeds, as that draw; replay "
                              "then answers each configuration's mean over its draws (default 1: the recording)")
 
@@ -114,15 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--update-baseline", action="store_true", help="make this run the new baseline")
     regress.add_argument("--overwrite", action="store_true",
                          help="replace what --out holds even if it is not an earlier run of this suite")
-    regress.add_argument("--workers", type=int, default=1, help="run the suite on a local Dask cluster of N processes")
+    regress.add_argument("--workers", type=count_option(MAX_WORKERS), default=1, help="run the suite on a local Dask cluster of N processes")
 
     retrain = commands.add_parser("retrain", help="retrain incumbents with other training seeds: the training-noise "
                                                   "floor, written to RESULTS_DIR/retrain.csv and shown by 'report'")
     retrain.add_argument("results_dir", help="a finished results directory (tunebench run)")
     retrain.add_argument("--benchmarks", help="comma-separated benchmark names (default: all of the results')")
-    retrain.add_argument("--runs-per-strategy", type=int, default=2,
+    retrain.add_argument("--runs-per-strategy", type=count_option(MAX_REPEATS), default=2,
                          help="incumbents per benchmark and strategy, from the runs with the lowest seeds (default 2)")
-    retrain.add_argument("--repeats", type=int, default=3, help="trainings of each incumbent (default 3, at least 2)")
+    retrain.add_argument("--repeats", type=count_option(MAX_REPEATS), default=3, help="trainings of each incumbent (default 3, at least 2)")
     retrain.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
     return parser
 
@@ -272,12 +275,33 @@ def main(argv: list[str] | None = None) -> int:
               "directory are untouched (run the same command again to resume)", file=sys.stderr)
         return stop.exit_status if isinstance(stop, Stopped) else EXIT_STATUS["SIGINT"]
     except OSError as error:
-        if error.errno not in DISK_FULL:
-            return _internal_failure()
-        print(f"tunebench: error: {redact_text(disk_full_message(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        if error.errno in DISK_FULL:
+            print(f"tunebench: error: {redact_text(disk_full_message(error))}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if error.filename is not None and error.errno in PLACE_ERRORS:
+            print(f"tunebench: error: {redact_text(place_message(error))}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return _internal_failure()
     except Exception:
         return _internal_failure()
+
+
+#: File-system errors that say a place given (an output folder, a baseline, a data file) cannot
+#: be used: not there, not a folder, a folder where a file must go, not writable, read-only.
+PLACE_ERRORS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
+                          errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST, errno.EINVAL})
+
+
+def place_message(error: OSError) -> str:
+    """What a file-system error on a place says: the path and what is wrong with it."""
+    path = Path(error.filename)
+    parent = next((p for p in path.parents if p.exists()), None)
+    hint = ""
+    if parent is not None and not parent.is_dir():
+        hint = f" ({parent} is a file, not a folder)"
+    elif parent is not None and parent != path.parent:
+        hint = f" ({path.parent} cannot be made under {parent})"
+    return f"cannot use {path}: {error.strerror or error}{hint}"
 
 
 def _internal_failure() -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -37,6 +38,8 @@ from typing import Any
 
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
+from tunebench.limits import (MAX_BATCH_SIZE, MAX_BUDGET_EPOCHS, MAX_EPOCHS, MAX_SEED, MAX_SEEDS, MAX_TOML_DEPTH,
+                              MAX_TRIALS, MAX_WORKERS, check_count, toml_depth)
 from tunebench.errors import SuiteError
 from tunebench.registry import unknown_name
 from tunebench.plugins import load_plugins, resolve_reference
@@ -156,6 +159,17 @@ def load_suite(name_or_path: str) -> Suite:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SuiteError(f"suite file {path} is not valid TOML: {error}") from None
+    except ValueError:  # Python's limit on the digits of an integer read from text
+        raise SuiteError(f"suite file {path} holds an integer of more than {sys.get_int_max_str_digits():,} digits, "
+                         "far beyond any count or seed it may hold (tunebench.limits)") from None
+    except RecursionError:
+        raise SuiteError(f"suite file {path} nests tables or arrays too deeply to read "
+                         f"(a suite needs 3 levels; at most {MAX_TOML_DEPTH} are read)") from None
+    except OSError as error:
+        raise SuiteError(f"suite file {path} cannot be read: {error.strerror or error}") from None
+    if toml_depth(raw) > MAX_TOML_DEPTH:
+        raise SuiteError(f"suite file {path} nests tables or arrays more than {MAX_TOML_DEPTH} levels deep "
+                         "(a suite needs 3)")
     return parse_suite(raw, source=str(path))
 
 
@@ -198,6 +212,9 @@ def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
     """
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",") if p.strip()]
+        if any(len(p.lstrip("+-")) > 12 for p in parts):
+            raise SuiteError(f"{where}: {value[:40]!r}{'...' if len(value) > 40 else ''} is too large (a seed count is "
+                             f"at most {MAX_SEEDS:,}, a seed at most {MAX_SEED:,}: tunebench.limits)")
         try:
             numbers = [int(p) for p in parts]
         except ValueError:
@@ -205,14 +222,18 @@ def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
         value = numbers if "," in value else (numbers[0] if numbers else value)
     if isinstance(value, bool):
         raise SuiteError(f"{where}: expected a count or a list of integers, got {value!r}")
-    if isinstance(value, int):
-        if value < 1:
-            raise SuiteError(f"{where}: the seed count must be >= 1, got {value}")
-        return tuple(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        if len(set(value)) != len(value):
-            raise SuiteError(f"{where}: duplicate seeds in {value}")
-        return tuple(value)
+    try:
+        if isinstance(value, int):
+            return tuple(range(check_count(value, "the seed count", 1, MAX_SEEDS)))
+        if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
+            check_count(len(value), "the number of seeds", 1, MAX_SEEDS)
+            for seed in value:
+                check_count(seed, "a seed", 0, MAX_SEED)
+            if len(set(value)) != len(value):
+                raise SuiteError(f"{where}: duplicate seeds in {value}")
+            return tuple(value)
+    except ValueError as error:
+        raise SuiteError(f"{where}: {error}") from None
     raise SuiteError(f"{where}: expected a count or a non-empty list of non-negative integers, got {value!r}")
 
 
@@ -231,11 +252,19 @@ def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+#: The largest value of each count a benchmark table takes (:mod:`tunebench.limits`).
+_COUNT_LIMITS = {"max_epochs": MAX_EPOCHS, "trials": MAX_TRIALS, "budget_epochs": MAX_BUDGET_EPOCHS,
+                 "batch_size": MAX_BATCH_SIZE, "parallel_trials": MAX_WORKERS}
+
+
 def _positive_int(table: dict, key: str, default: Any, where: str) -> int:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SuiteError(f"{where}: {key!r} must be a positive integer, got {value!r}")
-    return value
+    try:
+        return check_count(value, repr(key), 1, _COUNT_LIMITS[key])
+    except ValueError as error:
+        raise SuiteError(f"{where}: {error}") from None
 
 
 def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:

@@ -133,7 +133,8 @@ def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
     for plan in suite.benchmarks:
         spec = get_benchmark_spec(plan.name)
         if not spec.dataset:
-            sources[plan.name] = make_benchmark(spec, None, plan).source
+            benchmark = make_benchmark(spec, None, plan)
+            sources[plan.name] = getattr(benchmark, "source", None) or {"benchmark": type(benchmark).__name__}
             continue
         for seed in suite.seeds_of(plan):
             splits = load_run_data(plan, data_dir, seed)
