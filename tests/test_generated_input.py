@@ -30,6 +30,7 @@ from hypothesis.extra import numpy as hnp
 
 from report_fixture import manifest as fixture_manifest
 from test_report import BENCHMARK, write_planned
+from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.recording import load_recording
 from tunebench.cli import main
 from tunebench.datasets import clear_cache, load_fer2013, load_mnist
@@ -39,7 +40,7 @@ from tunebench.report import build_report
 from tunebench.suite import apply_overrides, load_suite, parse_suite
 
 #: Examples per property in CI (each runs in milliseconds to a second).
-EXAMPLES = 40
+EXAMPLES = 100
 settings.register_profile("ci", max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1000, deadline=None,
@@ -62,12 +63,22 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def accepts_or_refuses(call) -> None:
-    """``call()`` returns, or raises InputError with a message; anything else fails the property."""
+#: Cases each property ran, and how many were refused, counted over the session
+#: (:func:`test_the_generated_cases_were_enough`).
+CASES: dict[str, list[int]] = {}
+
+
+def accepts_or_refuses(call, names: str, case: str):
+    """``call()``'s result, or ``None`` when it raised :class:`InputError` with a message that
+    names ``names`` (the file or option); anything else fails the property."""
+    counts = CASES.setdefault(case, [0, 0])
+    counts[0] += 1
     try:
-        call()
+        return call()
     except InputError as error:
-        assert str(error).strip()
+        counts[1] += 1
+        assert names in str(error), f"the message does not name {names!r}: {error}"
+        return None
 
 
 # --- suite files and command-line options ----------------------------------------------------
@@ -88,7 +99,18 @@ suite_tables = st.fixed_dictionaries({}, optional={
 
 @given(raw=suite_tables)
 def test_the_suite_parser_accepts_or_refuses_any_table(raw):
-    accepts_or_refuses(lambda: parse_suite(raw, source="(generated)"))
+    suite = accepts_or_refuses(lambda: parse_suite(raw, source="(generated)"), "(generated)", "suite tables")
+    if suite is not None:  # what was accepted is what the table holds
+        assert [plan.name for plan in suite.benchmarks] == list(raw["benchmarks"])
+        if "strategies" in raw:
+            expected = raw["strategies"].split(",") if isinstance(raw["strategies"], str) else raw["strategies"]
+            assert list(suite.strategies) == [name.strip() for name in expected]
+        if isinstance(raw.get("seeds"), list):
+            assert list(suite.seeds) == raw["seeds"]
+        for plan in suite.benchmarks:
+            table = raw["benchmarks"][plan.name]
+            if isinstance(table.get("trials"), int):
+                assert plan.trials == table["trials"]
 
 
 @given(text=st.text(max_size=200) | st.sampled_from(['name = "x"\n[benchmarks.mnist-mlp]\ntrials = "lots"\n',
@@ -96,7 +118,22 @@ def test_the_suite_parser_accepts_or_refuses_any_table(raw):
 def test_a_suite_file_of_any_text_is_accepted_or_refused(text, tmp_path_factory):
     path = tmp_path_factory.mktemp("suite") / "generated.toml"
     path.write_text(text, encoding="utf-8")
-    accepts_or_refuses(lambda: load_suite(str(path)))
+    suite = accepts_or_refuses(lambda: load_suite(str(path)), str(path), "suite files")
+    if suite is not None:
+        assert suite.source == str(path) and suite.benchmarks
+
+
+@given(depth=st.integers(1, 1500), kind=st.sampled_from(["array", "table"]),
+       count=st.sampled_from(["1", "3", str(2**62), str(2**70), "9" * 4400, "-7"]),
+       key=st.sampled_from(["seeds", "trials", "max_epochs", "budget_epochs", "batch_size"]))
+def test_a_suite_file_with_deep_nesting_or_a_huge_count_is_accepted_or_refused(depth, kind, count, key,
+                                                                               tmp_path_factory):
+    nested = ("[" * depth + "1" + "]" * depth) if kind == "array" else ("{a = " * depth + "1" + "}" * depth)
+    body = f"seeds = {count}\n" if key == "seeds" else ""
+    body += f"deep = {nested}\n[benchmarks.mnist-mlp]\n" + (f"{key} = {count}\n" if key != "seeds" else "")
+    path = tmp_path_factory.mktemp("suite") / "generated.toml"
+    path.write_text(body, encoding="utf-8")
+    assert accepts_or_refuses(lambda: load_suite(str(path)), str(path), "deep or huge suite files") is None
 
 
 @given(seeds=st.none() | texts, strategies=st.none() | texts, benchmarks=st.none() | texts,
@@ -105,9 +142,11 @@ def test_a_suite_file_of_any_text_is_accepted_or_refused(text, tmp_path_factory)
 def test_command_line_overrides_are_accepted_or_refused(seeds, strategies, benchmarks, budget, max_seconds,
                                                         student_id, precision):
     suite = load_suite("smoke")
-    accepts_or_refuses(lambda: apply_overrides(suite, seeds=seeds, strategies=strategies, benchmarks=benchmarks,
-                                               budget=budget, max_seconds=max_seconds, options={"id": student_id},
-                                               precision=precision))
+    changed = accepts_or_refuses(lambda: apply_overrides(
+        suite, seeds=seeds, strategies=strategies, benchmarks=benchmarks, budget=budget, max_seconds=max_seconds,
+        options={"id": student_id}, precision=precision), "--", "option overrides")
+    if changed is not None and budget is not None:
+        assert all(plan.budget_epochs == budget for plan in changed.benchmarks)
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +164,12 @@ def occupied_out(tiny_data_dir, tmp_path_factory):
 
 
 OPTIONS = ["--seeds", "--strategies", "--benchmarks", "--budget", "--max-seconds", "--id", "--precision",
-           "--workers", "--optuna-storage"]
+           "--workers", "--optuna-storage", "--parallel-trials"]
+#: Values an option may be given: generated text, and counts far beyond any limit.
+option_values = texts | st.sampled_from([str(2**62), str(2**70), "9" * 5000, "-1", "0", "1e9", f"{2**62},"])
 
 
-@given(chosen=st.lists(st.tuples(st.sampled_from(OPTIONS), texts), min_size=1, max_size=3))
+@given(chosen=st.lists(st.tuples(st.sampled_from(OPTIONS), option_values), min_size=1, max_size=3))
 def test_any_run_options_exit_2_with_a_message_and_leave_results_alone(chosen, occupied_out, tiny_data_dir, capfd):
     suite, out = occupied_out
     before = snapshot(out)
@@ -140,8 +181,11 @@ def test_any_run_options_exit_2_with_a_message_and_leave_results_alone(chosen, o
     except SystemExit as exit_:  # argparse's own refusals
         code = exit_.code
     err = capfd.readouterr().err
+    CASES.setdefault("run options", [0, 0])[0] += 1
+    CASES["run options"][1] += 1
     assert code == 2, err
     assert "error:" in err and "Traceback" not in err
+    assert any(option in err or option.lstrip("-") in err for option, _ in chosen) or str(out) in err, err
     assert snapshot(out) == before
 
 
@@ -159,7 +203,11 @@ def test_a_dataset_file_of_any_arrays_is_accepted_or_refused(content, dataset):
         np.savez(Path(directory) / f"{dataset}.npz", **content)
         clear_cache()
         load = load_fer2013 if dataset == "fer2013" else (lambda d, seed: load_mnist(d, seed, download=False))
-        accepts_or_refuses(lambda: load(Path(directory), 0))
+        splits = accepts_or_refuses(lambda: load(Path(directory), 0), f"{dataset}.npz", "dataset arrays")
+        if splits is not None:  # accepted: every image and label the file holds, none made up
+            used = ("y_train", "y_val", "y_test") if dataset == "fer2013" else ("y_train", "y_test")  # MNIST: val from train
+            held = sum(len(content[key]) for key in used)
+            assert len(splits.y_train) + len(splits.y_val) + len(splits.y_test) == held
 
 
 @given(data=st.binary(max_size=300))
@@ -167,8 +215,24 @@ def test_a_dataset_file_of_any_bytes_is_refused(data):
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / "fer2013.npz").write_bytes(data)
         clear_cache()
-        with pytest.raises(InputError):
+        CASES.setdefault("dataset bytes", [0, 0])[0] += 1
+        with pytest.raises(InputError, match="fer2013.npz"):
             load_fer2013(Path(directory), 0)
+        CASES["dataset bytes"][1] += 1
+
+
+@given(dims=st.lists(st.integers(0, 2**32 - 1), min_size=3, max_size=3), tail=st.binary(max_size=64))
+def test_an_idx_file_that_lies_about_its_size_is_refused(dims, tail):
+    with tempfile.TemporaryDirectory() as directory:
+        header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+        (Path(directory) / "train-images-idx3-ubyte").write_bytes(header + tail)
+        clear_cache()
+        CASES.setdefault("idx files", [0, 0])[0] += 1
+        if int(np.prod(dims, dtype=object)) == len(tail):
+            return  # honest about its size (the other three files are still missing)
+        with pytest.raises(InputError, match="idx"):
+            load_mnist(Path(directory), 0, download=False)
+        CASES["idx files"][1] += 1
 
 
 # --- recordings ------------------------------------------------------------------------------
@@ -180,11 +244,12 @@ REAL_RECORDING = Path(__file__).resolve().parents[1] / "results" / "recordings" 
 def test_a_recording_json_of_any_shape_is_accepted_or_refused(meta):
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / "recording.json").write_text(json.dumps(meta))
-        accepts_or_refuses(lambda: load_recording(Path(directory)))
+        assert accepts_or_refuses(lambda: load_recording(Path(directory)), "recording", "recording.json") is None
 
 
 @given(row=st.integers(0, 20), column=st.sampled_from(["config_id", "epoch", "val_accuracy", "loss", "training_seed",
-                                                         "test_accuracy", "origin"]), value=cells)
+                                                         "test_accuracy", "origin", "epoch_seconds", "hp_units_1",
+                                                         "hp_learning_rate", "hp_dropout_2"]), value=cells)
 def test_a_recording_chunk_with_a_damaged_cell_and_matching_sha256_is_accepted_or_refused(row, column, value):
     with tempfile.TemporaryDirectory() as directory:
         copy = Path(directory)
@@ -196,7 +261,11 @@ def test_a_recording_chunk_with_a_damaged_cell_and_matching_sha256_is_accepted_o
         (copy / name).write_bytes(data)
         meta["chunks"] = {name: meta["chunks"][name] | {"sha256": hashlib.sha256(data).hexdigest()}}
         (copy / "recording.json").write_text(json.dumps(meta))
-        accepts_or_refuses(lambda: load_recording(copy))
+        loaded = accepts_or_refuses(lambda: load_recording(copy, get_benchmark_spec("mnist-mlp").make_space), name,
+                                    "recording cells")
+        if loaded is not None and column not in ("origin",):  # accepted: the number written is the number read
+            cell = loaded[1][column].iloc[row % len(table)]
+            assert float(cell) == pytest.approx(float(value), rel=1e-6, abs=1e-9)
 
 
 # --- the regression gate's baseline -----------------------------------------------------------
@@ -211,7 +280,7 @@ def test_a_baseline_of_any_meta_and_damaged_cell_is_accepted_or_refused(meta, ro
                              "best_val_accuracy": np.linspace(0.9, 0.95, 10)}).astype(str)
         runs.loc[row, column] = value
         runs.to_csv(directory / "replay-runs.csv", index=False)
-        accepts_or_refuses(lambda: load_baseline(directory))
+        accepts_or_refuses(lambda: load_baseline(directory), str(directory), "baselines")
 
 
 # --- the report's readers --------------------------------------------------------------------
@@ -235,10 +304,7 @@ def test_a_results_folder_with_a_damaged_cell_is_reported_or_refused_and_never_a
         table.iloc[row % len(table), column % len(table.columns)] = value
         table.to_csv(copy / file, index=False)
         before = snapshot(copy)
-        try:
-            build_report(copy)
-        except InputError as error:
-            assert str(error).strip()
+        if accepts_or_refuses(lambda: build_report(copy), file, "results folders") is None:
             assert snapshot(copy) == before  # nothing written when refused
             assert not (copy / "figures").exists()
 
@@ -250,4 +316,15 @@ def test_a_manifest_with_fields_of_any_shape_is_reported_or_refused(planned_resu
         copy = Path(directory) / "results"
         shutil.copytree(planned_results, copy)
         (copy / "manifest.json").write_text(json.dumps(fixture_manifest(range(2), [BENCHMARK]) | extra))
-        accepts_or_refuses(lambda: build_report(copy))
+        accepts_or_refuses(lambda: build_report(copy), "manifest", "manifests")
+
+
+def test_the_generated_cases_were_enough():
+    """Run last in this module (pytest keeps file order): at least 1,000 generated cases in CI,
+    every property fed. ``-p no:randomly`` order is assumed; under ``-k`` selections it skips."""
+    if len(CASES) < 12:
+        pytest.skip(f"only {len(CASES)} properties ran in this process (a -k selection, or split across workers)")
+    total = sum(count for count, _ in CASES.values())
+    refused = sum(refused for _, refused in CASES.values())
+    print(f"generated bad-input cases: {total} ({refused} refused) over {len(CASES)} properties")
+    assert total >= 1000 and all(count > 0 for count, _ in CASES.values()), CASES

@@ -290,7 +290,7 @@ def _table_edit(edit):
     (_table_edit(lambda t: t.drop(columns="val_accuracy")), None, "missing column(s) val_accuracy"),
     (_table_edit(lambda t: t.assign(val_accuracy=float("nan"))), None, "column val_accuracy row 1"),
     (_table_edit(lambda t: t.assign(epoch="two")), None, "column epoch row 1 holds 'two'"),
-    (_table_edit(lambda t: t.assign(loss="x")), None, "column loss row 1 holds 'x', not a number"),
+    (_table_edit(lambda t: t.assign(loss="x")), None, "column loss row 1 holds 'x', not a finite number"),
     (None, lambda meta: [meta], "is not a JSON object"),
     (None, lambda meta: {k: v for k, v in meta.items() if k != "header"}, "has no header object"),
     (None, lambda meta: meta | {"header": meta["header"] | {"max_epochs": "ten"}}, "header.max_epochs"),

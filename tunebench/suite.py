@@ -365,7 +365,10 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
         available = {p.name: p for p in plans}
         for name in wanted:
             if name not in available:
-                get_benchmark_spec(name)  # an unknown name gets the registry's message
+                try:
+                    get_benchmark_spec(name)  # an unknown name gets the registry's message
+                except SuiteError as error:
+                    raise SuiteError(f"option --benchmarks: {error}") from None
                 raise SuiteError(f"option --benchmarks: {name!r} is not in suite {suite.name!r} "
                                  f"(it has {', '.join(available)})")
         if not wanted:
