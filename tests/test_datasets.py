@@ -10,7 +10,6 @@ import gzip
 import math
 import os
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -666,10 +665,8 @@ def test_real_fer2013_sizes_and_class_counts(real_data_dir):
     assert splits.x_train.shape[1:] == (48, 48) and splits.x_train.dtype == np.uint8
     assert splits.x_train[0].ravel()[:5].tolist() == [70, 80, 82, 72, 58]  # row 0 of fer2013.csv
     assert splits.class_names == FER_CLASSES
-    started = time.perf_counter()
     again = load_dataset("fer2013", real_data_dir, seed=1)
-    assert time.perf_counter() - started < 0.5  # served from the cache
-    assert np.shares_memory(again.x_train, splits.x_train)
+    assert np.shares_memory(again.x_train, splits.x_train)  # served from the cache, not read again
 
 
 @pytest.mark.realdata

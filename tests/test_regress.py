@@ -1,6 +1,7 @@
 """The regression gate: the paired comparison on hand-made tables, and end to end on a replay."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,130 @@ def test_regress_out_refuses_another_suites_results(gate, tmp_path, monkeypatch,
     assert (other / "runs.csv").read_text() == "precious\n" and (other / "manifest.json").read_text() == manifest
     assert main(args[:-1] + [str(other), "--overwrite"]) == 0
     assert (other / "runs.csv").read_text() != "precious\n"
+
+
+# --- the committed gate: its effect, baseline and recordings pinned; a slip from outside fails it ---
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "results" / "baseline"
+
+
+def test_the_committed_baseline_is_the_regress_suites_at_effect_zero():
+    """Raising the effect quietly would bring back a gate that catches none of the measured
+    slips (studies/gate_power.py); a baseline of other seeds, strategies or budgets would
+    compare the wrong runs."""
+    from tunebench.regress import DEFAULT_EFFECT, DEFAULT_SUITE, load_baseline
+    from tunebench.suite import load_suite
+
+    assert DEFAULT_EFFECT == 0.0
+    meta, runs = load_baseline(BASELINE)
+    suite = load_suite(DEFAULT_SUITE)
+    assert meta["effect"] == 0.0 and meta["suite"] == suite.name == DEFAULT_SUITE
+    assert meta["seeds"] == list(suite.seeds) == sorted(runs["seed"].unique().tolist())
+    assert sorted(runs["strategy"].unique()) == sorted(suite.strategies)
+    assert sorted(runs["benchmark"].unique()) == sorted(plan.name for plan in suite.benchmarks)
+    assert len(runs) == len(suite.seeds) * len(suite.strategies) * len(suite.benchmarks)
+
+
+def test_the_committed_baseline_names_the_committed_recordings():
+    """Its fingerprint is the digest replay computes from each recording's chunk list."""
+    import hashlib
+
+    meta = json.loads((BASELINE / "baseline.json").read_text())
+    for name, entry in meta["recordings"].items():
+        recording = json.loads((ROOT / "results" / "recordings" / entry["recording"] / "recording.json").read_text())
+        digest = hashlib.sha256("".join(c["sha256"] for _, c in sorted(recording["chunks"].items())).encode())
+        assert entry["chunks_sha256"] == digest.hexdigest(), name
+        assert entry["configs_recorded"] == recording["total_configs"], name
+
+
+def test_a_baseline_of_other_recordings_is_refused(gate, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    meta_path = root / "baseline" / "baseline.json"
+    original = meta_path.read_text()
+    meta = json.loads(original)
+    for entry in meta["recordings"].values():
+        entry["chunks_sha256"] = "0" * 64
+    meta_path.write_text(json.dumps(meta))
+    try:
+        assert main(args) == 2
+    finally:
+        meta_path.write_text(original)
+    assert "was made from other recordings" in capsys.readouterr().err
+
+
+def test_check_same_recordings_compares_every_field_of_the_fingerprint():
+    from tunebench.regress import check_same_recordings
+
+    manifest = {"data": {"b@replay": {"recording": "b", "configs_recorded": 3, "chunks_sha256": "ab"}, "b": {}}}
+    same = {"recordings": {"b@replay": {"recording": "b", "configs_recorded": 3, "chunks_sha256": "ab"}}}
+    check_same_recordings(same, manifest, Path("here"))
+    for field, other in (("recording", "c"), ("configs_recorded", 4), ("chunks_sha256", "cd")):
+        changed = {"recordings": {"b@replay": same["recordings"]["b@replay"] | {field: other}}}
+        with pytest.raises(InputError, match="other recordings"):
+            check_same_recordings(changed, manifest, Path("here"))
+
+
+def _tpe_gate(tmp_path: Path) -> list[str]:
+    """``tunebench regress`` cut to TPE on mnist-mlp@replay (the gate's seeds and budget),
+    against the committed baseline's rows for it: a gate that runs in seconds."""
+    from tunebench.suite import load_suite
+
+    plan = next(p for p in load_suite("regress").benchmarks if p.name == "mnist-mlp@replay")
+    (tmp_path / "tpe-gate.toml").write_text(
+        f'name = "tpe-gate"\nseeds = 10\nstrategies = ["tpe"]\n[benchmarks."mnist-mlp@replay"]\n'
+        f"max_epochs = {plan.max_epochs}\ntrials = {plan.trials}\n")
+    baseline = tmp_path / "baseline"
+    baseline.mkdir()
+    rows = pd.read_csv(BASELINE / "replay-runs.csv")
+    rows[(rows["benchmark"] == "mnist-mlp@replay") & (rows["strategy"] == "tpe")].to_csv(
+        baseline / "replay-runs.csv", index=False)
+    meta = json.loads((BASELINE / "baseline.json").read_text())
+    meta["recordings"] = {"mnist-mlp@replay": meta["recordings"]["mnist-mlp@replay"]}
+    (baseline / "baseline.json").write_text(json.dumps(meta))
+    return ["regress", "--suite", str(tmp_path / "tpe-gate.toml"), "--baseline", str(baseline),
+            "--out", str(tmp_path / "out")]
+
+
+class _NoisyTPE(Strategy):
+    """TPE told each trial's accuracy plus N(0, 0.3) noise: near random search (a slip the
+    gate power study caught in 97 % of draws at the full gate's Holm correction)."""
+
+    def __init__(self, context):
+        self.inner = STRATEGIES_BEFORE["tpe"].factory(context)
+        self.rng = np.random.default_rng(context.seed)
+
+    def ask(self):
+        return self.inner.ask()
+
+    def tell(self, suggestion, observation):
+        from tunebench.strategies import Observation
+
+        noisy = observation.val_accuracy + (0.0 if observation.failed else self.rng.normal(0, 0.3))
+        self.inner.tell(suggestion, Observation(val_accuracy=noisy, failed=observation.failed))
+
+    def settings(self):
+        return self.inner.settings()
+
+    def close(self):
+        self.inner.close()
+
+
+STRATEGIES_BEFORE = dict(STRATEGIES)
+
+
+def _reseeded_tpe(context):
+    from dataclasses import replace
+
+    return STRATEGIES_BEFORE["tpe"].factory(replace(context, seed=context.seed + 1_000_003))
+
+
+@pytest.mark.parametrize("variant, expected", [(None, 0), (_reseeded_tpe, 0), (_NoisyTPE, 1)],
+                         ids=["unchanged", "reseeded", "told-noisy-accuracies"])
+def test_the_gate_fails_a_slip_made_from_outside_and_passes_a_reseeded_strategy(variant, expected, tmp_path,
+                                                                               monkeypatch, capsys):
+    monkeypatch.setenv(RECORDINGS_ENV, str(ROOT / "results" / "recordings"))
+    if variant is not None:
+        monkeypatch.setitem(STRATEGIES, "tpe", StrategySpec("tpe", "changed from outside", variant))
+    assert main(_tpe_gate(tmp_path)) == expected, capsys.readouterr().out

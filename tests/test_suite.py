@@ -21,13 +21,14 @@ subset = { train = 100 }
 """
 
 
-def test_named_suites_load_and_give_every_strategy_the_same_budget():
+def test_named_suites_load_and_their_budgets_are_whole_trials():
     assert {"smoke", "default", "paper"} <= set(named_suites())
     for name in named_suites():
         suite = load_suite(name)
         assert suite.benchmarks and suite.seeds and suite.strategies
         for plan in suite.benchmarks:
             assert plan.budget_epochs % plan.max_epochs == 0  # fixed-fidelity strategies can spend it all
+            assert plan.budget_epochs == plan.trials * plan.max_epochs  # the budget is the trials' epochs
 
 
 def test_paper_suite_has_the_seed_budgets():
