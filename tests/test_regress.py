@@ -340,3 +340,13 @@ def test_the_gate_fails_a_slip_made_from_outside_and_passes_a_reseeded_strategy(
     if variant is not None:
         monkeypatch.setitem(STRATEGIES, "tpe", StrategySpec("tpe", "changed from outside", variant))
     assert main(_tpe_gate(tmp_path)) == expected, capsys.readouterr().out
+
+
+def test_a_baseline_folder_that_cannot_be_written_is_exit_2_naming_it(gate, monkeypatch, capsys):
+    root, args = gate
+    monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
+    unwritable = ["--baseline" if a == "--baseline" else a for a in args]
+    unwritable[unwritable.index("--baseline") + 1] = "/proc/tunebench-baseline"
+    assert main(unwritable + ["--update-baseline", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/tunebench-baseline" in err and "Traceback" not in err
