@@ -26,9 +26,18 @@ def _real_data_dir() -> Path | None:
     return None
 
 
+#: Fixtures that mean a test trains real Keras models (on the tiny or the real datasets).
+TRAINING_FIXTURES = frozenset({"tiny_data_dir", "real_data_dir"})
+
+
 def pytest_collection_modifyitems(items):
-    """The slow modules first (stable otherwise): with pytest-xdist handing out a module at a
+    """Every test that trains is marked ``slow`` (it asks, directly or through another fixture,
+    for a dataset: :data:`TRAINING_FIXTURES`), so that ``-m "not slow"`` is the fast tier;
+    then the slow modules first (stable otherwise): with pytest-xdist handing out a module at a
     time (tox.ini), the longest one starting last would leave the other workers idle at the end."""
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

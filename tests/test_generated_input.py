@@ -292,7 +292,11 @@ def planned_results(tmp_path_factory):
     return directory
 
 
-@settings(max_examples=max(5, settings().max_examples // 2))  # a report draws its figures: about a second each
+#: Examples of the properties that build a whole report (its figures: about half a second each).
+REPORT_EXAMPLES = max(5, settings().max_examples // 4)
+
+
+@settings(max_examples=REPORT_EXAMPLES)
 @given(file=st.sampled_from(["runs.csv", "trials.csv", "curves.csv"]), row=st.integers(0, 30),
        column=st.integers(0, 40), value=cells)
 def test_a_results_folder_with_a_damaged_cell_is_reported_or_refused_and_never_altered(
@@ -309,6 +313,7 @@ def test_a_results_folder_with_a_damaged_cell_is_reported_or_refused_and_never_a
             assert not (copy / "figures").exists()
 
 
+@settings(max_examples=REPORT_EXAMPLES)
 @given(extra=st.dictionaries(st.sampled_from(["suite", "data", "strategies", "files", "versions", "hardware",
                                               "seeds", "budgets", "execution", "sessions"]), json_values, max_size=3))
 def test_a_manifest_with_fields_of_any_shape_is_reported_or_refused(planned_results, extra):
