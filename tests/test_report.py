@@ -87,8 +87,10 @@ def test_strategy_table_means_iqms_mean_ranks_and_normalised_regret(five_seeds):
     assert tpe["mean rank"] == "1.20" and tpe["seeds"] == "5"
     assert tpe["best val accuracy: mean ± std"] == "0.9200 ± 0.0158"
     assert tpe["best val accuracy: IQM [95 % CI]"].startswith("0.9200 [")
-    assert tpe["incumbent test accuracy: mean ± std"].startswith("0.9100 ± 0.0158")  # = val - 0.01
-    assert tpe["incumbent test macro-F1: mean ± std"].startswith("0.9000 ± ")  # = val - 0.02
+    # the fixture's test accuracy runs against validation (1.6 - val): ranked first on validation
+    # with the lowest test numbers, so a table ranked on test would put tpe last
+    assert tpe["incumbent test accuracy: mean ± std"].startswith("0.6800 ± 0.0158")
+    assert tpe["incumbent test macro-F1: mean ± std"].startswith("0.6700 ± ")
     grid = strategy_row(report, "grid")
     assert grid["mean rank"] == "2.60" and grid["best val accuracy: mean ± std"].startswith("0.8500 ± ")
     assert grid["best val accuracy: IQM [95 % CI]"].startswith("0.8200 [")
