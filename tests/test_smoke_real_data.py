@@ -58,3 +58,39 @@ def test_a_seed_run_again_alone_gives_the_same_trials_apart_from_timing(two_smok
         assert set(again.seed) == {1}
         seed_1 = without_timing(pd.read_csv(first / name)).query("seed == 1").reset_index(drop=True)
         pd.testing.assert_frame_equal(seed_1, again)
+
+
+def _trained_val_accuracy(real_data_dir, table: dict, config: dict, epochs: int) -> tuple[float, object]:
+    """One configuration trained through the live harness on the real data; its last epoch's
+    validation accuracy and the validation labels it was measured on."""
+    from tunebench.from_plan import build_benchmark, load_run_data
+    from tunebench.seeding import RunSeeds
+    from tunebench.suite import parse_suite
+
+    name = next(iter(table))
+    plan = parse_suite({"name": "bars", "seeds": [0], "strategies": ["random"], "benchmarks": table},
+                       source="(test)").benchmarks[0]
+    benchmark = build_benchmark(plan, 0, real_data_dir)
+    evaluation = benchmark.evaluate(config, epochs, RunSeeds(name, 0).training(config))
+    return evaluation.curve[-1].val_accuracy, load_run_data(plan, real_data_dir, 0).y_val
+
+
+def test_the_mnist_mlp_learns_mnist_to_90_percent_in_one_epoch(real_data_dir):
+    """The seed study's network at the centres of its ID's ranges, on the full data: a harness
+    that trained on shuffled labels, or on the wrong split, would stay near 0.1."""
+    config = {"units_1": 57, "units_2": 93, "units_3": 50, "units_4": 22, "dropout_1": 0.1, "dropout_2": 0.1,
+              "dropout_3": 0.1, "dropout_4": 0.1, "learning_rate": 1e-3}
+    accuracy, _ = _trained_val_accuracy(real_data_dir, {"mnist-mlp": {"max_epochs": 1, "trials": 1}}, config, 1)
+    assert accuracy >= 0.9
+
+
+def test_the_fer_cnn_beats_the_majority_class_on_a_subset(real_data_dir):
+    """FER2013's majority class (Happy) is a quarter of the validation split: a network that
+    learned nothing predicts it and scores exactly its share."""
+    import numpy as np
+
+    config = {"conv_layers": 2, "filters_1": 64, "filters_2": 64, "dense_units": 256, "learning_rate": 1e-3}
+    table = {"fer-cnn": {"max_epochs": 4, "trials": 1, "subset": {"train": 12000, "val": 1500, "test": 500}}}
+    accuracy, labels = _trained_val_accuracy(real_data_dir, table, config, 4)
+    majority = np.bincount(labels).max() / len(labels)
+    assert accuracy > majority + 0.02, (accuracy, majority)
