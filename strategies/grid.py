@@ -1,8 +1,9 @@
 """Grid search over the space's explicit grid points.
 
 keras-tuner's GridSearchOracle visits the grid in lexicographic order, so a grid larger
-than the budget only ever covers one corner of the space. This strategy visits a grid that
-fits the budget in lexicographic order, and a larger grid in a seeded random order.
+than the budget only ever covers one corner of the space. This strategy visits the grid in a
+seeded random order, whatever the budget: the first trials of a run are then the run of any
+smaller budget, and every budget samples the whole space.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ class GridSearch(Strategy):
     def __init__(self, context: StrategyContext):
         grid = context.space.grid()
         self.grid_size = len(grid)
-        self.shuffled = len(grid) > context.trial_budget
-        if self.shuffled:
-            random.Random(context.seed).shuffle(grid)
+        random.Random(context.seed).shuffle(grid)
         self._pending = grid
         self._next = 0
         self._max_epochs = context.max_epochs
@@ -37,4 +36,4 @@ class GridSearch(Strategy):
         """Grid search learns nothing from results."""
 
     def settings(self) -> dict[str, Any]:
-        return {"library": "tunebench", "grid_points": self.grid_size, "seeded_order": self.shuffled}
+        return {"library": "tunebench", "grid_points": self.grid_size, "seeded_order": True}
