@@ -47,7 +47,8 @@ from tunebench.benchmarks.base import BenchmarkSpec, EpochRecord, Evaluation
 from tunebench.benchmarks.surrogate import (MODELS, TARGETS, encode, fit_surrogate, spread_phrase, stored_model,
                                             table_configs)
 from tunebench.errors import InputError
-from tunebench.benchmarks.recording import draw_counts, draws_phrase, load_recording, mean_over_draws
+from tunebench.benchmarks.recording import draw_counts, draws_phrase, mean_over_draws
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.space import Config
 
 SUFFIX = "@replay"

@@ -191,7 +191,7 @@ def curves_of(space: SearchSpace, table: pd.DataFrame) -> tuple[list[Config], np
 
     Every configuration of a recording has the same epochs (1 .. the recording's fidelity).
     A table with several draws (a ``draw`` column, as :func:`load_recording
-    <tunebench.benchmarks.recording.load_recording>` gives it) gives each configuration's
+    <tunebench.benchmarks.recording_load.load_recording>` gives it) gives each configuration's
     mean over its draws (:func:`~tunebench.benchmarks.recording.mean_over_draws`).
     """
     if "draw" in table.columns:

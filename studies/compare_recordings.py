@@ -52,7 +52,7 @@ import numpy as np
 from studies.surrogate_variants import noise_ceiling  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.recording_load import load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import TARGETS, curves_of, held_out_predictions  # noqa: E402
 from tunebench.stats import bootstrap_ci  # noqa: E402
 

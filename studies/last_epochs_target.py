@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.recording_load import load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import MODELS, TARGETS, curves_of, draws_of, held_out_curves  # noqa: E402
 
 VAL = TARGETS.index("val_accuracy")

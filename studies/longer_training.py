@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import load_recording, recorded_design  # noqa: E402
+from tunebench.benchmarks.recording import recorded_design  # noqa: E402
+from tunebench.benchmarks.recording_load import load_recording  # noqa: E402
 from tunebench.datasets import resolve_data_dir  # noqa: E402
 from tunebench.from_plan import load_run_data, make_benchmark  # noqa: E402
 from tunebench.suite import parse_suite  # noqa: E402

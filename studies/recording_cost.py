@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import load_recording, recorded_design
+from tunebench.benchmarks.recording import recorded_design
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.benchmarks.replay import steady_epoch_seconds
 from tunebench.benchmarks.surrogate import TARGETS, fit_surrogate
 

@@ -76,7 +76,8 @@ from studies.longer_training import recorded_harness  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
 from tunebench.benchmarks.base import EpochRecord  # noqa: E402
-from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path, load_recording  # noqa: E402
+from tunebench.benchmarks.recording import DRAW_SEED_BASE, chunk_path  # noqa: E402
+from tunebench.benchmarks.recording_load import load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import MODELS, curves_of, draws_of  # noqa: E402
 from tunebench.errors import InputError  # noqa: E402
 from tunebench.files import write_atomically  # noqa: E402

@@ -66,7 +66,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from tunebench.benchmarks import get_benchmark_spec  # noqa: E402
-from tunebench.benchmarks.recording import load_recording  # noqa: E402
+from tunebench.benchmarks.recording_load import load_recording  # noqa: E402
 from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, Features, curves_of, draws_of,  # noqa: E402
                                             encode, held_out_predictions)
 from tunebench.quiet import import_tensorflow_quietly  # noqa: E402

@@ -66,7 +66,7 @@ def record_on_jax(data_dir: Path, out: Path):
     done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], env=env, capture_output=True,
                           text=True, timeout=600, cwd=out)
     assert done.returncode == 0, done.stderr
-    from tunebench.benchmarks.recording import load_recording
+    from tunebench.benchmarks.recording_load import load_recording
 
     return load_recording(out / "mnist-mlp")
 

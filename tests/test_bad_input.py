@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import load_recording
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.cli import main
 from tunebench.datasets import clear_cache, load_fer2013, load_mnist
 from tunebench.errors import InputError

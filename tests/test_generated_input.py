@@ -31,7 +31,7 @@ from hypothesis.extra import numpy as hnp
 from report_fixture import manifest as fixture_manifest
 from test_report import BENCHMARK, write_planned
 from tunebench.benchmarks import get_benchmark_spec
-from tunebench.benchmarks.recording import load_recording
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.cli import main
 from tunebench.datasets import clear_cache, load_fer2013, load_mnist
 from tunebench.errors import InputError

@@ -14,9 +14,8 @@ import pytest
 from tunebench.cli import main
 from tunebench.errors import InputError
 from tunebench.models import fer_cnn, mnist_mlp
-from tunebench.benchmarks.recording import (AVERAGED_COLUMNS, DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec,
-                                            chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube,
-                                            load_recording, mean_over_draws)
+from tunebench.benchmarks.recording import AVERAGED_COLUMNS, DESIGN_CONFIGS, RECORDING_COLUMNS, DesignSpec, chunk_draw, chunk_path, design, draw_seed, from_unit, latin_hypercube, mean_over_draws
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.benchmarks.surrogate import surrogate_quality
 from tunebench.files import claim
 from tunebench.record import record, refresh_quality

@@ -13,7 +13,8 @@ from tunebench.benchmarks.surrogate import (TARGETS, CurveSurrogate, curves_of, 
                                             surrogate_quality)
 from tunebench.cli import main
 from tunebench.errors import InputError
-from tunebench.benchmarks.recording import DesignSpec, from_unit, load_recording
+from tunebench.benchmarks.recording import DesignSpec, from_unit
+from tunebench.benchmarks.recording_load import load_recording
 from tunebench.record import record, refresh_quality
 from tunebench.schema import without_timing
 from tunebench.strategies import STRATEGIES

@@ -27,7 +27,6 @@ Command-line options override the file (:func:`apply_overrides`). Every problem 
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 import tomllib
@@ -38,12 +37,14 @@ from typing import Any
 
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
-from tunebench.limits import (MAX_BATCH_SIZE, MAX_BUDGET_EPOCHS, MAX_EPOCHS, MAX_SEED, MAX_SEEDS, MAX_TOML_DEPTH,
-                              MAX_TRIALS, MAX_WORKERS, check_count, toml_depth)
+from tunebench.limits import (MAX_SEED, MAX_SEEDS, MAX_TOML_DEPTH,
+                              check_count, toml_depth)
 from tunebench.errors import SuiteError
 from tunebench.registry import unknown_name
 from tunebench.plugins import load_plugins, resolve_reference
 from tunebench.strategies import STRATEGIES, get_spec
+from tunebench.suite_checks import (check_budget, check_options, check_parallel_trials, check_precision, check_seconds,
+                                    positive_int)
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
@@ -252,21 +253,6 @@ def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-#: The largest value of each count a benchmark table takes (:mod:`tunebench.limits`).
-_COUNT_LIMITS = {"max_epochs": MAX_EPOCHS, "trials": MAX_TRIALS, "budget_epochs": MAX_BUDGET_EPOCHS,
-                 "batch_size": MAX_BATCH_SIZE, "parallel_trials": MAX_WORKERS}
-
-
-def _positive_int(table: dict, key: str, default: Any, where: str) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SuiteError(f"{where}: {key!r} must be a positive integer, got {value!r}")
-    try:
-        return check_count(value, repr(key), 1, _COUNT_LIMITS[key])
-    except ValueError as error:
-        raise SuiteError(f"{where}: {error}") from None
-
-
 def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     try:
         spec = get_benchmark_spec(name)
@@ -278,18 +264,18 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     unknown = set(table) - allowed
     if unknown:
         raise SuiteError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    max_epochs = _positive_int(table, "max_epochs", spec.max_epochs, where)
-    trials = _positive_int(table, "trials", spec.trials, where)
-    budget = _positive_int(table, "budget_epochs", max_epochs * trials, where)
-    _check_budget(budget, max_epochs, where + ": 'budget_epochs'")
-    batch_size = _positive_int(table, "batch_size", spec.batch_size, where)
+    max_epochs = positive_int(table, "max_epochs", spec.max_epochs, where)
+    trials = positive_int(table, "trials", spec.trials, where)
+    budget = positive_int(table, "budget_epochs", max_epochs * trials, where)
+    check_budget(budget, max_epochs, where + ": 'budget_epochs'")
+    batch_size = positive_int(table, "batch_size", spec.batch_size, where)
     max_seconds = table.get("max_seconds")
     if max_seconds is not None:
-        _check_seconds(max_seconds, f"{where}: 'max_seconds'")
+        check_seconds(max_seconds, f"{where}: 'max_seconds'")
     subset = table.get("subset")
     if subset is not None and not isinstance(subset, (int, float, dict)):
         raise SuiteError(f"{where}: 'subset' must be a count, a fraction or a table of them, got {subset!r}")
-    precision = _check_precision(spec, table.get("precision", numeric.FLOAT32), f"{where}: 'precision'")
+    precision = check_precision(spec, table.get("precision", numeric.FLOAT32), f"{where}: 'precision'")
     allow_weak = table.get("allow_weak_surrogate", False)
     if not isinstance(allow_weak, bool) or (allow_weak and not spec.recording):
         raise SuiteError(f"{where}: 'allow_weak_surrogate' must be true or false, and only a replay benchmark "
@@ -299,49 +285,15 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     if not isinstance(skip, bool) or (skip and not spec.dataset):
         raise SuiteError(f"{where}: 'skip_if_no_data' must be true or false, and only a benchmark that trains on a "
                          f"dataset takes it, got {skip!r}")
-    parallel = _check_parallel_trials(spec, _positive_int(table, "parallel_trials", 1, where),
+    parallel = check_parallel_trials(spec, positive_int(table, "parallel_trials", 1, where),
                                       f"{where}: 'parallel_trials'")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
                          precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
                          parallel_trials=parallel)
-    _check_options(plan, where)
+    check_options(plan, where)
     return plan
-
-
-def _check_budget(budget: int, max_epochs: int, where: str) -> None:
-    """A budget must pay for whole full-fidelity trials, so fixed-fidelity strategies spend all of it."""
-    if budget < max_epochs or budget % max_epochs:
-        raise SuiteError(f"{where} must be a positive multiple of max_epochs ({max_epochs}), got {budget}")
-
-
-def _check_seconds(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise SuiteError(f"{where} must be a positive, finite number of seconds, got {value!r}")
-
-
-def _check_precision(spec, value: Any, where: str) -> str:
-    if value not in numeric.PRECISIONS:
-        raise SuiteError(f"{where} must be one of {', '.join(numeric.PRECISIONS)}, got {value!r}")
-    if spec.recording and value != numeric.FLOAT32:
-        raise SuiteError(f"{where}: {spec.name} replays a recording, whose precision is the recording's; "
-                         "set the precision of its live benchmark when recording it")
-    return value
-
-
-def _check_parallel_trials(spec, value: int, where: str) -> int:
-    if value > 1 and not spec.dataset:
-        raise SuiteError(f"{where}: {spec.name} does not train (a replay answers in microseconds); only a live "
-                         f"benchmark runs trials in parallel, got {value}")
-    return value
-
-
-def _check_options(plan: BenchmarkPlan, where: str) -> None:
-    try:
-        get_benchmark_spec(plan.name).make_space(plan.options)
-    except SuiteError as error:
-        raise SuiteError(f"{where}: {error}") from None
 
 
 def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
@@ -376,10 +328,10 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
         plans = [available[name] for name in wanted]
     if budget is not None:
         for plan in plans:
-            _check_budget(budget, plan.max_epochs, f"option --budget (for {plan.name})")
+            check_budget(budget, plan.max_epochs, f"option --budget (for {plan.name})")
         plans = [replace(p, budget_epochs=budget) for p in plans]
     if max_seconds is not None:
-        _check_seconds(max_seconds, "option --max-seconds")
+        check_seconds(max_seconds, "option --max-seconds")
         plans = [replace(p, max_seconds=max_seconds) for p in plans]
     if precision is not None:
         live = [p for p in plans if get_benchmark_spec(p.name).dataset]
@@ -387,7 +339,7 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
             raise SuiteError("option --precision: none of the selected benchmarks trains (replay benchmarks "
                              "answer at their recording's precision)")
         for plan in live:
-            _check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
+            check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
         plans = [replace(p, precision=precision) if p in live else p for p in plans]
     if parallel_trials is not None:
         if isinstance(parallel_trials, bool) or not isinstance(parallel_trials, int) or parallel_trials < 1:
@@ -405,5 +357,5 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
             raise SuiteError(f"option --{key}: none of the selected benchmarks takes it")
         plans = [replace(p, options={**p.options, key: value}) if p in targets else p for p in plans]
         for plan in plans:
-            _check_options(plan, f"option --{key}")
+            check_options(plan, f"option --{key}")
     return replace(suite, benchmarks=tuple(plans))
