@@ -109,8 +109,8 @@ class Benchmark(Protocol):
     source:
         What it answers from, JSON-ready (its data file and sizes, its recording): the
         manifest's ``data`` entry for a benchmark whose spec names no dataset, where the
-        runner cannot read the data itself. Optional: a benchmark without it is recorded by
-        its class name.
+        runner cannot read the data itself. A plug-in should set it; where one does not, the
+        runner records the benchmark's class name instead.
     """
 
     name: str

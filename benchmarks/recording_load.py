@@ -8,9 +8,7 @@ import gzip
 import io
 import json
 import math
-import random
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,83 +17,10 @@ import pandas as pd
 
 from tunebench.errors import InputError
 from tunebench.files import sha256_hex
-from tunebench.schema import CURVE_COLUMNS, HP_PREFIX, RUN_KEY
-from tunebench.space import Config, Float, Int, SearchSpace
+from tunebench.schema import HP_PREFIX
+from tunebench.space import SearchSpace
 
-RECORDING_FILE = "recording.json"
-METRIC_COLUMNS = [c for c in CURVE_COLUMNS if c not in RUN_KEY + ["trial"]]  # epoch, loss, ..., epoch_seconds
-RECORDING_COLUMNS = ["config_id", "origin", "training_seed"] + METRIC_COLUMNS
-
-
-@dataclass(frozen=True)
-class DesignSpec:
-    """What determines a recording's design (stored in ``recording.json``).
-
-    Attributes
-    ----------
-    configs:
-        Latin-hypercube configurations.
-    grid_configs:
-        Grid points added (a seeded sample when the grid is larger).
-    seed:
-        The design's seed.
-    chunk_size:
-        Configurations per chunk file.
-    """
-
-    configs: int
-    grid_configs: int
-    seed: int
-    chunk_size: int
-
-
-def from_unit(space: SearchSpace, point: np.ndarray) -> Config:
-    """Map a point of the unit hypercube (one coordinate per parameter) to a configuration.
-
-    Stepped and integer parameters and choices split [0, 1) into equal cells, one per value;
-    continuous floats are linear (or log-linear) in the coordinate. Coordinates of inactive
-    parameters are ignored.
-    """
-    values: dict[str, Any] = {}
-    for param, u in zip(space.params, point, strict=True):
-        choices = param.values()
-        if choices is not None:
-            values[param.name] = choices[min(int(u * len(choices)), len(choices) - 1)]
-        elif isinstance(param, Float) and param.log:
-            low, high = np.log(param.low), np.log(param.high)
-            values[param.name] = float(np.exp(low + u * (high - low)))
-        else:
-            assert isinstance(param, (Float, Int))
-            values[param.name] = param.low + u * (param.high - param.low)
-    return space.active_config(values)
-
-
-def latin_hypercube(n: int, dims: int, seed: int) -> np.ndarray:
-    """``n`` points in ``[0, 1)^dims``, one in each of ``n`` equal strata of every axis."""
-    rng = np.random.default_rng(seed)
-    strata = np.stack([rng.permutation(n) for _ in range(dims)], axis=1)
-    return (strata + rng.random((n, dims))) / n
-
-
-def design(space: SearchSpace, spec: DesignSpec) -> list[tuple[str, Config]]:
-    """The recording's configurations as ``(origin, config)``, origin ``"lhs"`` or ``"grid"``.
-
-    Latin-hypercube points come first, then the grid sample; duplicates are dropped (the
-    first one kept), so the list may be a little shorter than asked.
-    """
-    points = latin_hypercube(spec.configs, len(space.params), spec.seed)
-    grid = space.grid()
-    random.Random(spec.seed).shuffle(grid)
-    candidates = [("lhs", from_unit(space, p)) for p in points] + [("grid", c) for c in grid[:spec.grid_configs]]
-    seen: set[str] = set()
-    unique = []
-    for origin, config in candidates:
-        key = json.dumps(config, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            unique.append((origin, config))
-    return unique
-
+from tunebench.limits import MAX_EPOCHS, check_count
 from tunebench.benchmarks.recording import (_CHUNK_NAME, METRIC_COLUMNS, RECORDING_COLUMNS, RECORDING_FILE,
                                             _same_value, chunk_draw)
 
@@ -218,6 +143,8 @@ _HEADER_FIELDS = {"benchmark": str, "options": dict, "max_epochs": int, "fidelit
 #: Chunk columns that must hold a finite number in every row (every metric: a loss of inf or
 #: an epoch time of NaN would reach the surrogate).
 _FINITE_COLUMNS = ["config_id", "training_seed"] + METRIC_COLUMNS
+#: Chunk columns that are fractions (accuracies and macro-F1s).
+_FRACTION_COLUMNS = ["accuracy", "val_accuracy", "val_f1", "test_accuracy", "test_f1"]
 
 
 def _check_meta(meta: Any, path: Path) -> None:
@@ -230,6 +157,10 @@ def _check_meta(meta: Any, path: Path) -> None:
         if not isinstance(header.get(field), kind) or isinstance(header.get(field), bool):
             raise InputError(f"recording {path}: header.{field} must be a {kind.__name__}, "
                              f"not {header.get(field)!r}")
+    try:
+        check_count(header["max_epochs"], "header.max_epochs", 1, MAX_EPOCHS)
+    except ValueError as error:
+        raise InputError(f"recording {path}: {error}") from None
     if not isinstance(header["data"].get("class_names"), list):
         raise InputError(f"recording {path}: header.data.class_names must be a list")
     chunks = meta.get("chunks", {})
@@ -267,6 +198,12 @@ def _read_chunk(path: Path, sha256: str, meta_path: Path) -> pd.DataFrame:
             raise InputError(f"recording chunk {path}: column {column} row {row + 1} holds "
                              f"{table[column].iloc[row]!r}, not a {'finite ' if column in _FINITE_COLUMNS else ''}number")
         table[column] = values
+    for column in _FRACTION_COLUMNS:
+        outside = ~table[column].between(0.0, 1.0)
+        if outside.any():
+            row = int(np.flatnonzero(outside.to_numpy())[0])
+            raise InputError(f"recording chunk {path}: column {column} row {row + 1} holds {table[column].iloc[row]!r}, "
+                             "not a fraction from 0 to 1")
     return table
 
 

@@ -23,14 +23,16 @@ When the runner calls what (the contract a strategy may rely on, and must allow)
 - **Asks may come with trials in flight.** With ``parallel_trials = W`` the runner asks
   again while up to W - 1 earlier suggestions are untold; with W = 1 (the default) every
   ask follows the previous tell. Nothing else about timing may be assumed: the same
-  sequence of calls comes whatever the machine's speed, so a strategy seeded by
+  sequence of calls comes whatever the machine's speed (except that a ``max_seconds`` cap
+  ends a run sooner on a slower machine), so a strategy seeded by
   :attr:`StrategyContext.seed` gives the same suggestions on every run.
 - **A suggestion the runner cannot use ends the run**: one outside the search space or the
   fidelity (``epochs`` above ``max_epochs``, ``initial_epoch`` not below ``epochs``) is an
   error of the strategy, not skipped.
 - **Resume replays the calls**: a resumed run builds a fresh strategy and makes the same
   asks and tells the interrupted run made, answering them from the journal instead of
-  training, and checks that every replayed ask returns what the journal holds. A strategy
+  training, and checks that every replayed ask gives the journal's trial id, configuration,
+  initial epoch and parent. A strategy
   therefore must not keep state outside its object (files, globals) that survives between
   runs, and must be deterministic given its seed and the observations told.
 - **Warm starts** (:attr:`Strategy.warm_starts`): a suggestion with ``parent`` continues

@@ -130,10 +130,14 @@ def test_a_suite_file_with_deep_nesting_or_a_huge_count_is_accepted_or_refused(d
                                                                                tmp_path_factory):
     nested = ("[" * depth + "1" + "]" * depth) if kind == "array" else ("{a = " * depth + "1" + "}" * depth)
     body = f"seeds = {count}\n" if key == "seeds" else ""
-    body += f"deep = {nested}\n[benchmarks.mnist-mlp]\n" + (f"{key} = {count}\n" if key != "seeds" else "")
+    # the nesting goes in 'description', which takes any value: the counts are still checked
+    body += f"description = {nested}\n[benchmarks.mnist-mlp]\n" + (f"{key} = {count}\n" if key != "seeds" else "")
     path = tmp_path_factory.mktemp("suite") / "generated.toml"
     path.write_text(body, encoding="utf-8")
-    assert accepts_or_refuses(lambda: load_suite(str(path)), str(path), "deep or huge suite files") is None
+    suite = accepts_or_refuses(lambda: load_suite(str(path)), str(path), "deep or huge suite files")
+    too_deep = depth + 1 > 32
+    bad_count = count not in ("1", "3") or key == "budget_epochs"  # a budget of 1 or 3 is not whole 10-epoch trials
+    assert (suite is None) == (too_deep or bad_count), (depth, count, key)
 
 
 @given(seeds=st.none() | texts, strategies=st.none() | texts, benchmarks=st.none() | texts,
@@ -185,7 +189,7 @@ def test_any_run_options_exit_2_with_a_message_and_leave_results_alone(chosen, o
     CASES["run options"][1] += 1
     assert code == 2, err
     assert "error:" in err and "Traceback" not in err
-    assert any(option in err or option.lstrip("-") in err for option, _ in chosen) or str(out) in err, err
+    assert any(option in err for option, _ in chosen) or str(out) in err, err
     assert snapshot(out) == before
 
 
@@ -325,9 +329,10 @@ def test_a_manifest_with_fields_of_any_shape_is_reported_or_refused(planned_resu
 
 
 def test_the_generated_cases_were_enough():
-    """Run last in this module (pytest keeps file order): at least 1,000 generated cases in CI,
-    every property fed. ``-p no:randomly`` order is assumed; under ``-k`` selections it skips."""
-    if len(CASES) < 12:
+    """Run last in this module (pytest keeps file order, and tox hands a module to one worker):
+    at least 1,000 generated cases in a full run and every property that ran was fed. Under a
+    selection that leaves out properties (``-k``, or a tier that deselects the slow one) it skips."""
+    if len(CASES) < 13:
         pytest.skip(f"only {len(CASES)} properties ran in this process (a -k selection, or split across workers)")
     total = sum(count for count, _ in CASES.values())
     refused = sum(refused for _, refused in CASES.values())

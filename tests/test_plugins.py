@@ -198,6 +198,7 @@ LIVE_PLUGIN = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow  # trains a Keras network
 def test_a_plugin_benchmark_on_its_own_data_trains_through_the_live_harness(tmp_path, registries):
     (tmp_path / "live_plugin.py").write_text(LIVE_PLUGIN)
     (tmp_path / "live.toml").write_text('name = "live-plugged"\nseeds = [0]\nstrategies = ["random"]\n'

@@ -17,6 +17,8 @@ from tunebench.progress import Progress
 from tunebench.runner import run_suite
 from tunebench.suite import parse_suite
 
+pytestmark = pytest.mark.slow  # a minute of Gaussian-process asks
+
 #: (strategy, trials, seeds) of each comparison with random search.
 DESIGNS = {"bayesian": (20, 8), "tpe": (60, 16), "tpe-hyperopt": (60, 16)}
 

@@ -289,17 +289,17 @@ def main(argv: list[str] | None = None) -> int:
 #: File-system errors that say a place given (an output folder, a baseline, a data file) cannot
 #: be used: not there, not a folder, a folder where a file must go, not writable, read-only.
 PLACE_ERRORS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
-                          errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST, errno.EINVAL})
+                          errno.ENAMETOOLONG, errno.ELOOP})
 
 
 def place_message(error: OSError) -> str:
     """What a file-system error on a place says: the path and what is wrong with it."""
     path = Path(error.filename)
-    parent = next((p for p in path.parents if p.exists()), None)
+    parent = next((p for p in path.parents if os.path.exists(p)), None)  # False, not an error, where unreadable
     hint = ""
     if parent is not None and not parent.is_dir():
         hint = f" ({parent} is a file, not a folder)"
-    elif parent is not None and parent != path.parent:
+    elif parent is not None and parent != path.parent and os.path.isdir(parent):
         hint = f" ({path.parent} cannot be made under {parent})"
     return f"cannot use {path}: {error.strerror or error}{hint}"
 

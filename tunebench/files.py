@@ -163,4 +163,4 @@ def environment(**values: str | None) -> Iterator[None]:
         set_environment(saved)
 
 
-__all__ = ["DISK_FULL", "atomic_file", "disk_full_message", "environment", "fsync_dir", "set_environment", "write_atomically"]
+__all__ = ["DISK_FULL", "atomic_file", "claim", "disk_full_message", "environment", "fsync_dir", "hold_lock", "set_environment", "sha256_hex", "write_atomically"]

@@ -30,7 +30,8 @@ MAX_WORKERS = 1024
 MAX_CONFIGS = 100_000
 #: Draws of a recording, repeats of a retraining.
 MAX_REPEATS = 1000
-#: The deepest nesting of a suite file's tables and arrays (a suite needs 3).
+#: The deepest nesting of a suite file's tables and arrays (a suite needs 4: the file, [benchmarks],
+#: a benchmark's table, a subset table).
 MAX_TOML_DEPTH = 32
 
 
@@ -38,8 +39,8 @@ def check_count(value: Any, name: str, low: int, high: int) -> int:
     """``value`` if it is an integer (not a bool) from ``low`` to ``high``; else ``ValueError``
     naming ``name`` and both ends."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        shown = (f"an integer of {len(str(abs(value)))} digits" if isinstance(value, int) and abs(value) >= 10**12
-                 else repr(value))
+        shown = (f"an integer of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+                 if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12 else repr(value))
         raise ValueError(f"{name} must be an integer from {low:,} to {high:,} (tunebench.limits), got {shown}")
     return value
 
@@ -49,7 +50,8 @@ def count_option(high: int) -> Callable[[str], int]:
     lower bound, and its message, stay with the code that uses the option."""
 
     def parse(text: str) -> int:
-        digits = text.strip().lstrip("+-")
+        text = text.strip()
+        digits = text[1:] if text[:1] in "+-" else text
         if not digits.isdigit():
             raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}")
         if len(digits) > 12 or int(text) > high:

@@ -165,12 +165,12 @@ def load_suite(name_or_path: str) -> Suite:
                          "far beyond any count or seed it may hold (tunebench.limits)") from None
     except RecursionError:
         raise SuiteError(f"suite file {path} nests tables or arrays too deeply to read "
-                         f"(a suite needs 3 levels; at most {MAX_TOML_DEPTH} are read)") from None
+                         f"(a suite needs 4 levels; at most {MAX_TOML_DEPTH} are read)") from None
     except OSError as error:
         raise SuiteError(f"suite file {path} cannot be read: {error.strerror or error}") from None
     if toml_depth(raw) > MAX_TOML_DEPTH:
         raise SuiteError(f"suite file {path} nests tables or arrays more than {MAX_TOML_DEPTH} levels deep "
-                         "(a suite needs 3)")
+                         "(a suite needs 4)")
     return parse_suite(raw, source=str(path))
 
 
