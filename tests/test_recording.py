@@ -190,8 +190,7 @@ def test_a_claimed_chunk_is_refused_to_a_second_claim_and_freed_after(tmp_path):
 
 
 def test_two_workers_record_every_chunk_once(tiny_data_dir, tmp_path):
-    # In a fresh process, as a user runs it: inside a pytest worker that ran other tests first,
-    # the spawn pool's results have been seen never to arrive (a hang, not a failure).
+    # In a fresh process from a folder outside the checkout, as a user runs it.
     import subprocess
     import sys
 
@@ -211,7 +210,9 @@ def test_two_workers_record_every_chunk_once(tiny_data_dir, tmp_path):
     assert not list(directory.glob(".chunk-*.lock"))  # the claims are gone
 
 
-def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(tiny_data_dir, tmp_path):
+def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(tiny_data_dir, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the spawned workers import tunebench as installed, not the checkout's folder
     out = tmp_path / "out"
     args = ["record", "mnist-mlp", "--configs", "10", "--grid-configs", "0", "--epochs", "1", "--subset", "train=60",
             "--chunk-size", "1", "--workers", "2", "--data-dir", str(tiny_data_dir), "--out", str(out)]
@@ -233,6 +234,27 @@ def test_sigterm_stops_every_worker_and_the_same_command_finishes_the_recording(
     assert main(args) == 0
     meta, table = load_recording(directory)
     assert sorted(table["config_id"]) == list(range(10)) and meta["surrogate_quality"]["configs"] == 10
+
+
+def test_a_recording_worker_killed_from_outside_ends_the_command_with_an_error_not_a_wait(tiny_data_dir, tmp_path):
+    """The OOM killer's case: one of the workers dies without an answer. The command says so
+    and exits 1 (a pool of workers would wait for that worker's result forever)."""
+    args = ["record", "mnist-mlp", "--configs", "10", "--grid-configs", "0", "--epochs", "1", "--subset", "train=60",
+            "--chunk-size", "1", "--workers", "2", "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]
+    process = start(args, tmp_path)
+    deadline = time.monotonic() + 120
+    workers = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers = [child for child in psutil.Process(process.pid).children()
+                   if "spawn_main" in " ".join(child.cmdline())]
+        time.sleep(0.05)
+    assert len(workers) == 2, "the two recording workers never started"
+    workers[0].kill()  # the first started: worker 1
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 1, err
+    assert "recording worker 1 of 2 was killed by SIGKILL before it finished" in err, err[-2000:]
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive  # the other worker was stopped, not left training
 
 
 def test_a_chunk_file_the_recording_does_not_list_is_trained_again(recorded, tiny_data_dir, tmp_path):

@@ -4,6 +4,7 @@ or several (:func:`record_benchmark`), and the ``--subset`` option's parser."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     if spec.recording:
         raise InputError(f"{name} is a replay benchmark: record its live benchmark {spec.recording}")
     if workers > 1:
-        # A Pool, not a ProcessPoolExecutor: leaving the block (a stop signal raised in this
-        # process included) terminates the workers instead of waiting for them.
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            done = [pool.apply_async(record_benchmark, (name, out, data_dir), options) for _ in range(workers)]
-            results = [future.get() for future in done]
+        results = _record_in_workers(workers, (name, out, data_dir), options)
         return sorted(path for written, _ in results for path in written), results[0][1]
     quiet_tensorflow()  # as `tunebench run`: no TensorFlow start-up lines unless TF_CPP_MIN_LOG_LEVEL asks
     splits = load_run_data(plan, data_dir, seed)
@@ -113,6 +110,55 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
                      machine={"versions": package_versions(), "hardware": hardware()}, surrogate=spec.surrogate,
                      draw=draw)
     return written, directory
+
+
+def _record_in_workers(workers: int, args: tuple, options: dict[str, Any]) -> list[tuple[list[Path], Path]]:
+    """:func:`record_benchmark` (``workers=1``) in ``workers`` spawned processes side by side;
+    their results in order. A worker's error is raised here as it was raised there; a worker
+    that dies without an answer (killed, or unable to import tunebench) raises
+    :class:`RuntimeError` with its exit code, never a wait without end (a
+    ``multiprocessing.Pool`` loses the task of a worker that dies and waits for it forever).
+    Leaving early (a stop signal raised in this process included) terminates the workers."""
+    context = multiprocessing.get_context("spawn")
+    processes, answers = [], []
+    try:
+        for _ in range(workers):
+            answer, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_record_worker, args=(sender, args, options), daemon=True)
+            process.start()
+            sender.close()  # the worker holds the only sending end: its death is an EOF here
+            processes.append(process)
+            answers.append(answer)
+        results = []
+        for index, (process, answer) in enumerate(zip(processes, answers), start=1):
+            try:
+                outcome, value = answer.recv()
+            except EOFError:
+                process.join()
+                how = (f"was killed by {signal.Signals(-process.exitcode).name}" if process.exitcode < 0
+                       else f"ended with exit code {process.exitcode}")
+                raise RuntimeError(f"recording worker {index} of {workers} {how} before it finished (its own error, "
+                                   "if any, is above); the chunks already written are kept: the same command goes "
+                                   "on from them") from None
+            if outcome == "error":
+                raise value
+            results.append(value)
+        return results
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+
+
+def _record_worker(sender, args: tuple, options: dict[str, Any]) -> None:
+    """One recording worker: :func:`record_benchmark`'s result, or its error, sent back."""
+    try:
+        outcome = ("done", record_benchmark(*args, **options))
+    except Exception as error:  # noqa: BLE001 - raised again in the parent
+        outcome = ("error", error)
+    sender.send(outcome)
 
 
 __all__ = ["parse_subset", "record_benchmark"]
