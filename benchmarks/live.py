@@ -31,7 +31,7 @@ from tunebench.precision import FLOAT32, KERAS_POLICIES
 from tunebench.seeding import continuation_seed
 from tunebench.space import Config
 
-#: Fused training steps per call into TensorFlow (measured: see the README's "Measured numbers").
+#: Fused training steps per call into TensorFlow (measured: see docs/measurements.md).
 STEPS_PER_EXECUTION = 32
 #: Images per forward pass when measuring validation and test metrics.
 _PREDICT_BATCH = 1024
@@ -261,7 +261,7 @@ def predict_in_batches(model, x: np.ndarray, batch_size: int = _PREDICT_BATCH) -
     """``model.predict(x, batch_size)``'s probabilities, through ``predict_on_batch``: the
     same forward passes on the same batches, without ``predict``'s per-call iterator, callbacks
     and multi-step function (traced anew for every model: 0.5 s of a 0.6 s first call on the
-    MNIST validation set; see the README's "Measured numbers")."""
+    MNIST validation set; see docs/measurements.md)."""
     return np.concatenate([np.asarray(model.predict_on_batch(x[start:start + batch_size]))
                            for start in range(0, len(x), batch_size)])
 

@@ -13,8 +13,8 @@ directory; one warm-up round loads the recordings and the libraries.
 
 ``tox -e perf`` compares the medians with ``perf/baseline/replay_time.json`` and fails when
 one is more than 3x the baseline's (``median:200%``, as for the strategy overhead: the
-machine is shared). The whole suite's time is ``tunebench run replay --workers 2`` (README,
-"Measured numbers"); these runs are its parts, small enough to repeat.
+machine is shared). The whole suite's time is ``tunebench run replay --workers 2``
+(docs/measurements.md); these runs are its parts, small enough to repeat.
 
 A new baseline (on the reference machine, after an intended change)::
 

@@ -12,8 +12,8 @@ With W > 1 the trials train on ``min(W, cores)`` worker processes
 (:class:`ProcessTrials`), each with ``cores / workers`` TensorFlow threads, each holding the
 run's benchmark (its data loaded once per worker). Queued trials start in the order they
 were asked. Small models gain most: the MNIST MLP's epochs are bound by per-step overhead,
-which a second thread barely shortens but a second process halves (README, "Measured
-numbers"). A worker that dies (killed, out of memory) takes the pool down with it: the run
+which a second thread barely shortens but a second process halves (docs/measurements.md). A
+worker that dies (killed, out of memory) takes the pool down with it: the run
 starts a new pool and trains the trials that were in flight again one at a time, so that a
 trial whose worker dies twice is recorded as failed (as in one process) and the others are
 not (:meth:`tunebench.runner.trial_loop.TrialLoop._recover`).
