@@ -5,6 +5,7 @@ repository; tests that need them are skipped when neither has them (and fail und
 """
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,15 @@ def pytest_collection_modifyitems(items):
         if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session):
+    """No test module may leave the repository root on sys.path: a process spawned later
+    (recording workers, parallel trials) would import the checkout's tunebench/ folder, which
+    lacks the subpackages the installed package maps in, and die on its first import."""
+    if any(entry and Path(entry).resolve() == REPO_ROOT for entry in sys.path):
+        raise pytest.UsageError(f"a test module put the repository root {REPO_ROOT} on sys.path while it was "
+                                "imported; import from it inside a function and take it off again")
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,20 @@ import scipy.stats
 
 from tunebench.stats import bootstrap_ci
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, where studies/ lives
-from studies.common import paired_spearman  # noqa: E402
+
+def _import_studies_common():
+    """studies/common.py as the package ``studies`` from the repository root, with the root on
+    sys.path only while it imports: left there, it would make every process spawned later in
+    this pytest worker import the checkout's tunebench/ folder instead of the installed package."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    try:
+        import studies.common
+    finally:
+        del sys.path[0]
+    return studies.common
+
+
+paired_spearman = _import_studies_common().paired_spearman
 
 
 def test_paired_spearman_is_scipys_spearman_along_any_axis_and_with_ties():
