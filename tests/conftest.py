@@ -45,7 +45,12 @@ def pytest_collection_modifyitems(items):
 def pytest_collection_finish(session):
     """No test module may leave the repository root on sys.path: a process spawned later
     (recording workers, parallel trials) would import the checkout's tunebench/ folder, which
-    lacks the subpackages the installed package maps in, and die on its first import."""
+    lacks the subpackages the installed package maps in, and die on its first import (where
+    tunebench is installed from a build, as tox installs it; an editable install maps them)."""
+    import tunebench
+
+    if REPO_ROOT in Path(tunebench.__file__).resolve().parents:
+        return  # editable: the checkout is the installed package
     if any(entry and Path(entry).resolve() == REPO_ROOT for entry in sys.path):
         raise pytest.UsageError(f"a test module put the repository root {REPO_ROOT} on sys.path while it was "
                                 "imported; import from it inside a function and take it off again")
