@@ -49,7 +49,7 @@ def pytest_collection_finish(session):
     tunebench is installed from a build, as tox installs it; an editable install maps them)."""
     import tunebench
 
-    if REPO_ROOT in Path(tunebench.__file__).resolve().parents:
+    if Path(tunebench.__file__).resolve().parent == REPO_ROOT / "tunebench":
         return  # editable: the checkout is the installed package
     if any(entry and Path(entry).resolve() == REPO_ROOT for entry in sys.path):
         raise pytest.UsageError(f"a test module put the repository root {REPO_ROOT} on sys.path while it was "
