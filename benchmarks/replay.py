@@ -16,16 +16,24 @@ at more than :data:`DISTURBED_EPOCH_FACTOR` times its configuration's median epo
 model's tracing, which cannot be told apart from a pause. The recording itself is not changed.
 
 A recording with several draws (the design trained again with other training seeds:
-``tunebench record --draw K``) replays each recorded configuration as its mean curve over its
-draws (:func:`~tunebench.benchmarks.recording.mean_over_draws`): a replayed configuration
-gives what it gives on average, not one seed's luck. The surrogate fits every draw, a row
+``tunebench record --draw K``) answers with the spread training has under the suite key
+``replay_noise = "seed"`` (the default): a recorded configuration answers one of its draws,
+picked by the trial's training seed (a hash of the run seed and the configuration), and a
+Hyperband continuation stays on its parent's draw; a configuration that was not recorded
+answers the surrogate's prediction plus the seed deviation of that draw of its nearest
+recorded configuration (its draw minus its mean over draws, scaled to one seed's spread).
+The deviation is a whole curve of every metric, not noise drawn per epoch: on the fer-cnn
+recording a seed's deviations correlate between epochs (0.1 to 0.7 from one epoch to the
+next) and between validation and test accuracy (0.95), and a borrowed curve keeps both.
+``replay_noise = "mean"`` answers each recorded configuration's mean curve over its draws
+(:func:`~tunebench.benchmarks.recording.mean_over_draws`) and the surrogate's prediction
+as it is: a cleaner objective than training gives. The surrogate fits every draw, a row
 each (:func:`~tunebench.benchmarks.surrogate.fit_surrogate`), so that it predicts that mean
-for the configurations between.
+for the configurations between. A recording of one draw answers its one curve either way.
 
-What replay does not reproduce, by construction: a recorded configuration was trained
-once per draw, the first with the training seed of run seed ``recording.json: header.seed``,
-so a replayed configuration gives the same curve under every run seed (seed-to-seed
-differences come from the strategies); a Hyperband promotion returns the recorded epochs after
+What replay does not reproduce, by construction: a recording of one draw gives a recorded
+configuration the same curve under every run seed (seed-to-seed differences then come from
+the strategies alone); a Hyperband promotion returns the recorded epochs after
 ``initial_epoch`` of an uninterrupted run, not of a warm-started one; a configuration that
 was not recorded borrows the test confusion matrix of the nearest recorded configuration.
 """
@@ -119,8 +127,15 @@ class _Recorded:
         table = mean_over_draws(draws)  # sorted by configuration and epoch
         configs = table_configs(space, table)
         self.curves: dict[str, pd.DataFrame] = {}
+        key_of: dict[int, str] = {}
         for config_id, rows in table.groupby("config_id", sort=True):
-            self.curves[_key(configs[rows.index[0]])] = rows.set_index("epoch")
+            key_of[config_id] = _key(configs[rows.index[0]])
+            self.curves[key_of[config_id]] = rows.set_index("epoch")
+        #: Each recorded configuration's curve in each of its draws, in draw order.
+        self.draw_curves: dict[str, list[pd.DataFrame]] = {}
+        by_draw = draws.assign(draw=draws["draw"] if "draw" in draws.columns else 1)
+        for (config_id, _), rows in by_draw.sort_values(["config_id", "draw", "epoch"]).groupby(["config_id", "draw"]):
+            self.draw_curves.setdefault(key_of[config_id], []).append(rows.set_index("epoch"))
         #: The surrogate's model: the one its quality was measured with (older recordings: trees).
         self.surrogate_model = surrogate_model
         self.surrogate = fit_surrogate(space, draws, model=surrogate_model)  # every draw, a row each
@@ -128,13 +143,26 @@ class _Recorded:
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]
 
-    def nearest(self, config: Config) -> pd.DataFrame:
-        """The recorded curve of the configuration closest to ``config`` (scaled features)."""
+    def nearest(self, config: Config) -> str:
+        """The key of the recorded configuration closest to ``config`` (scaled features)."""
         features = encode(self.space, [config])[0]
         scale = np.ptp(self._neighbour_features, axis=0)
         scale[scale == 0] = 1.0
         distances = (((self._neighbour_features - features) / scale) ** 2).sum(axis=1)
-        return self.curves[self._neighbour_keys[int(distances.argmin())]]
+        return self._neighbour_keys[int(distances.argmin())]
+
+
+#: The metrics a training seed moves (:func:`~tunebench.benchmarks.recording.mean_over_draws`
+#: averages them); the epoch seconds are the machine's, not the seed's.
+NOISY = [name for name in TARGETS if name != "epoch_seconds"]
+
+
+def _bounded(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Accuracies and F1 scores within [0, 1], losses at least 0."""
+    losses = [name for name in metrics.columns if name.endswith("loss")]
+    scores = [name for name in metrics.columns if name not in losses]
+    return metrics.assign(**{name: metrics[name].clip(0.0, 1.0) for name in scores},
+                          **{name: metrics[name].clip(lower=0.0) for name in losses})
 
 
 class ReplayBenchmark:
@@ -178,6 +206,7 @@ class ReplayBenchmark:
         self.max_epochs = plan.max_epochs
         self.class_names = tuple(header["data"]["class_names"])
         self.recorded = recorded
+        self.replay_noise = plan.replay_noise or "seed"
         self.fidelity = f"replay of a recording at {header['fidelity']} fidelity"
         if plan.max_epochs < header["max_epochs"]:
             self.fidelity += f", {plan.max_epochs} of its {header['max_epochs']} epochs"
@@ -187,8 +216,7 @@ class ReplayBenchmark:
             raise InputError(f"{where}: the recording {directory} answers {draws_phrase(recorded.draws) or 'its one draw'}"
                              f", but its surrogate quality was measured on {draws_phrase(measured_on) or 'one draw'}: "
                              "run its 'tunebench record' command again, which trains nothing and measures it again")
-        if draws_phrase(recorded.draws):
-            self.fidelity += f"; recorded configurations answer {draws_phrase(recorded.draws)}"
+        self.fidelity += "; " + self._noise_phrase()
         self.fidelity += "; " + self._check_surrogate(recorded.meta.get("surrogate_quality"), recorded.surrogate_model,
                                                       plan, directory, where)
         self.source = {"recording": spec.recording, "recorded_fidelity": header["fidelity"],
@@ -196,6 +224,17 @@ class ReplayBenchmark:
                        "surrogate_quality": recorded.meta.get("surrogate_quality"), "data": header["data"],
                        "disturbed_epochs_at_median_time": recorded.disturbed_epochs,
                        "configs_per_draw": recorded.draws}
+
+    def _noise_phrase(self) -> str:
+        """What a trial answers, for the fidelity label."""
+        counts = self.recorded.draws
+        if len(counts) < 2:
+            return "one draw: no seed noise (every run seed gets the recorded curve)"
+        if self.replay_noise == "mean":
+            return f"replay_noise mean: recorded configurations answer {draws_phrase(counts)}"
+        listed = ", ".join(f"{count}" for _, count in sorted(counts.items(), key=lambda kv: int(kv[0])))
+        return (f"replay_noise seed: a trial answers one recorded draw ({listed} configurations per draw), "
+                "others the surrogate plus the nearest recorded configuration's seed deviation")
 
     def _check_surrogate(self, quality: Any, model: str, plan, directory: Path, where: str) -> str:
         """The surrogate's label for the fidelity column (its model, its Spearman, and the
@@ -220,23 +259,56 @@ class ReplayBenchmark:
                  warm_start: Any = None, keep_state: bool = False) -> Evaluation:
         """Epochs ``initial_epoch + 1 .. epochs`` of ``config``; see ``Benchmark.evaluate``.
 
-        ``seed`` is not used (see the module docstring). With ``keep_state`` the state is a
-        marker that lets the runner charge a promotion as a continuation, as it does live.
+        Under ``replay_noise = "seed"`` the training seed ``seed`` picks the draw that answers
+        (:meth:`_draw`); a continuation stays on its parent's draw, which its ``warm_start``
+        carries. With ``keep_state`` the state is that marker, which also lets the runner
+        charge a promotion as a continuation, as it does live.
         """
         wanted = list(range(initial_epoch + 1, epochs + 1))
-        recorded = self.recorded.curves.get(_key(config))
+        key = _key(config)
+        recorded = self.recorded.curves.get(key)
+        donor = key if recorded is not None else self.recorded.nearest(config)
+        draw = self._draw(donor, seed, warm_start)
         if recorded is not None:
-            metrics = recorded.loc[wanted, TARGETS].to_numpy()
-            confusions = recorded.loc[wanted, "test_confusion"]
+            metrics = recorded.loc[wanted, TARGETS].copy()
+            if draw is not None:  # the draw's metrics; its epoch seconds stay the first draw's, as in the mean
+                metrics[NOISY] = self.recorded.draw_curves[key][draw].loc[wanted, NOISY]
         else:
-            metrics = self.recorded.surrogate.predict([config])[0][initial_epoch:epochs]
-            confusions = self.recorded.nearest(config).loc[wanted, "test_confusion"]
+            metrics = pd.DataFrame(self.recorded.surrogate.predict([config])[0][initial_epoch:epochs], index=wanted,
+                                   columns=TARGETS)
+            if draw is not None:
+                metrics[NOISY] = _bounded(metrics[NOISY] + self._seed_deviation(donor, draw).loc[wanted])
+        confusions = self.recorded.curves[donor].loc[wanted, "test_confusion"]  # the first draw's
+        if draw is not None:  # the draw's own where it was recorded with them
+            drawn = self.recorded.draw_curves[donor][draw].loc[wanted, "test_confusion"]
+            confusions = drawn.where(drawn.notna(), confusions)
         curve = [EpochRecord(epoch=epoch, **{name: float(value) for name, value in zip(TARGETS, row)})
-                 for epoch, row in zip(wanted, metrics)]
+                 for epoch, row in zip(wanted, metrics.to_numpy())]
         matrices = [json.loads(text) for text in confusions]
         return Evaluation(curve=curve, test_confusion=matrices[-1], seconds=float(sum(p.epoch_seconds for p in curve)),
-                          state={"config": config, "epoch": epochs} if keep_state else None,
+                          state={"config": config, "epoch": epochs, "draw": draw} if keep_state else None,
                           epoch_confusions=matrices)
+
+    def _draw(self, donor: str, seed: int, warm_start: Any) -> int | None:
+        """Which of ``donor``'s recorded draws answers: ``None`` under ``replay_noise = "mean"``
+        or where it has one draw; a continuation's parent's (``warm_start["draw"]``); else
+        ``seed % draws``. ``seed`` is the training seed, a hash of the run seed and the
+        configuration: the same configuration in the same run answers the same draw, as it
+        would train the same way live."""
+        count = len(self.recorded.draw_curves[donor])
+        if self.replay_noise == "mean" or count < 2:
+            return None
+        if isinstance(warm_start, dict) and isinstance(warm_start.get("draw"), int):
+            return warm_start["draw"] % count
+        return int(seed) % count
+
+    def _seed_deviation(self, donor: str, draw: int) -> pd.DataFrame:
+        """How far ``donor``'s draw ``draw`` lies from its mean over its ``K`` draws, per epoch
+        and metric, scaled by ``sqrt(K / (K - 1))`` so that its spread is one training seed's
+        (a draw's deviation from the mean of ``K`` has variance ``sigma**2 (K - 1) / K``)."""
+        draws = self.recorded.draw_curves[donor]
+        scale = math.sqrt(len(draws) / (len(draws) - 1))
+        return (draws[draw][NOISY] - self.recorded.curves[donor][NOISY]) * scale
 
 
 __all__ = ["DISTURBED_EPOCH_FACTOR", "RECORDINGS_ENV", "ReplayBenchmark", "SUFFIX", "load_recorded",

@@ -427,9 +427,10 @@ def test_a_bad_data_file_still_fails_a_benchmark_that_may_be_left_out(recordings
     assert not out.exists()
 
 
-def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings, tmp_path):
-    """A recorded configuration with a second draw answers the mean of its two curves; the
-    surrogate fits every draw, a row each; the fidelity and the manifest's source say so."""
+@pytest.fixture
+def two_draws(recordings, tmp_path):
+    """A copy of the recording whose chunk 0 (configurations 0-5) has a second draw: the first
+    draw's curves with 0.1 added to the validation accuracy; its quality measured again."""
     import shutil
 
     from test_recording import add_second_draw
@@ -438,17 +439,71 @@ def test_a_recording_with_two_draws_replays_each_configurations_mean(recordings,
     shutil.copytree(recordings / "mnist-mlp", directory)
     space = replay(recordings).space
     add_second_draw(directory, space, 0, 0.1)
-    _, table = load_recording(directory)
-    first = table[table["draw"] == 1]
     with pytest.raises(InputError, match=r"answers the mean over draws \(draw 1: 12, draw 2: 6 configurations\), but "
                                          r"its surrogate quality was measured on one draw: run its 'tunebench record'"):
         ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
     assert refresh_quality(directory, space, "trees")
-    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
-    config = space.active_config(first[first["config_id"] == 0].iloc[0].filter(like="hp_").rename(
-        lambda c: c[3:]).dropna().to_dict())
+    return directory
+
+
+def recorded_config(space, table, config_id):
+    rows = table[(table["config_id"] == config_id) & (table["draw"] == 1)]
+    return space.active_config(rows.iloc[0].filter(like="hp_").rename(lambda c: c[3:]).dropna().to_dict())
+
+
+def test_under_seed_noise_a_recorded_configuration_answers_one_of_its_draws_chosen_by_the_training_seed(two_draws):
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), two_draws)
+    assert benchmark.replay_noise == "seed" and "replay_noise seed: a trial answers one recorded draw" in \
+        benchmark.fidelity
+    _, table = load_recording(two_draws)
+    first = table[table["draw"] == 1].sort_values(["config_id", "epoch"])
+    config = recorded_config(benchmark.space, table, 0)
+    recorded = first[first["config_id"] == 0]
+    answers = {seed: [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=seed).curve] for seed in range(8)}
+    for seed, curve in answers.items():  # the draw of seed % 2, never the mean
+        assert curve == pytest.approx(recorded["val_accuracy"].to_numpy() + 0.1 * (seed % 2))
+        assert benchmark.evaluate(config, EPOCHS, seed=seed).seconds == pytest.approx(recorded["epoch_seconds"].sum())
+    assert [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=5).curve] == answers[5]  # reproducible
+    # A continuation stays on its parent's draw, whatever its own seed.
+    parent = benchmark.evaluate(config, 1, seed=1, keep_state=True)
+    assert parent.state["draw"] == 1
+    continued = benchmark.evaluate(config, EPOCHS, seed=2, initial_epoch=1, warm_start=parent.state)
+    assert [p.val_accuracy for p in continued.curve] == pytest.approx(recorded["val_accuracy"].to_numpy()[1:] + 0.1)
+    # A configuration of one draw answers it under every seed.
+    single = recorded_config(benchmark.space, table, 8)
+    assert {tuple(p.val_accuracy for p in benchmark.evaluate(single, EPOCHS, seed=s).curve) for s in range(4)} == \
+        {tuple(first[first["config_id"] == 8]["val_accuracy"])}
+
+
+def test_under_seed_noise_an_unrecorded_configuration_gets_its_nearest_recorded_ones_seed_deviation(two_draws):
+    """The deviation of draw d from its configuration's mean (+-0.05 here), scaled by sqrt(2)
+    to one seed's spread, is added to the surrogate's prediction; nothing else moves."""
+    seeded = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), two_draws)
+    mean = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(replay_noise="mean"), two_draws)
+    _, table = load_recording(two_draws)
+    near = dict(recorded_config(seeded.space, table, 0))
+    near["learning_rate"] *= 1.01  # not recorded; its nearest recorded configuration is 0
+    assert seeded.recorded.curves.get(json.dumps(near, sort_keys=True)) is None
+    predicted = mean.evaluate(near, EPOCHS, seed=0).curve
+    for seed, sign in ((0, -1), (1, 1)):
+        noisy = seeded.evaluate(near, EPOCHS, seed=seed).curve
+        assert [p.val_accuracy for p in noisy] == pytest.approx(
+            [min(1.0, max(0.0, p.val_accuracy + sign * 0.05 * 2 ** 0.5)) for p in predicted])
+        assert [p.test_accuracy for p in noisy] == pytest.approx([p.test_accuracy for p in predicted])
+
+
+def test_a_recording_with_two_draws_replays_each_configurations_mean_under_mean_noise(recordings, two_draws):
+    """Under replay_noise = "mean" a recorded configuration with a second draw answers the mean
+    of its two curves; the surrogate fits every draw, a row each; the fidelity and the
+    manifest's source say so."""
+    directory = two_draws
+    space = replay(recordings).space
+    _, table = load_recording(directory)
+    first = table[table["draw"] == 1]
+    benchmark = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(replay_noise="mean"), directory)
+    config = recorded_config(space, table, 0)
     recorded = first[first["config_id"] == 0]["val_accuracy"].to_numpy()
-    assert [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=0).curve] == pytest.approx(recorded + 0.05)
+    assert [p.val_accuracy for p in benchmark.evaluate(config, EPOCHS, seed=1).curve] == pytest.approx(recorded + 0.05)
     assert "recorded configurations answer the mean over draws (draw 1: 12, draw 2: 6 configurations)" in \
         benchmark.fidelity
     assert benchmark.source["configs_per_draw"] == {"1": 12, "2": 6}

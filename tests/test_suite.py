@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from tunebench.errors import SuiteError
@@ -123,3 +125,22 @@ def test_the_default_suite_answers_with_many_seeds_and_checks_replay_against_liv
     assert live.fidelity == "full" and live.skip_if_no_data
     assert (live.max_epochs, live.budget_epochs) == (replay.max_epochs, replay.budget_epochs)  # comparable
     assert set(suite.seeds_of(live)) <= set(suite.seeds_of(replay))
+
+
+def test_replay_noise_defaults_to_seed_on_replay_and_stays_out_of_a_live_plans_dict():
+    from tunebench.suite import parse_suite
+
+    def parse(table, name):
+        return parse_suite({"name": "t", "seeds": [0], "strategies": ["random"], "benchmarks": {name: table}},
+                           source="test")
+
+    assert parse({}, "mnist-mlp@replay").benchmarks[0].replay_noise == "seed"
+    assert parse({"replay_noise": "mean"}, "mnist-mlp@replay").benchmarks[0].replay_noise == "mean"
+    assert parse({"replay_noise": "mean"}, "mnist-mlp@replay").to_dict()["benchmarks"][0]["replay_noise"] == "mean"
+    live = parse({}, "mnist-mlp")
+    assert live.benchmarks[0].replay_noise is None
+    assert "replay_noise" not in live.to_dict()["benchmarks"][0]  # a partial live run's fingerprint is unchanged
+    for table, name in (({"replay_noise": "seeds"}, "mnist-mlp@replay"), ({"replay_noise": "seed"}, "mnist-mlp"),
+                        ({"replay_noise": 1}, "fer-cnn@replay")):
+        with pytest.raises(SuiteError, match=rf"\[benchmarks\.{re.escape(name)}\]: .replay_noise. must be one of"):
+            parse(table, name)

@@ -49,7 +49,10 @@ from tunebench.suite_checks import (check_budget, check_options, check_parallel_
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
-                   "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials"}
+                   "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials", "replay_noise"}
+#: ``replay_noise``'s values: a recorded training seed's answer, or the mean over the draws
+#: (:class:`tunebench.benchmarks.replay.ReplayBenchmark`).
+REPLAY_NOISE = ("seed", "mean")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class BenchmarkPlan:
 
     ``seeds`` are this benchmark's own (``None``: the suite's, see :meth:`Suite.seeds_of`);
     ``skip_if_no_data`` lets a suite run without this live benchmark when its dataset is not
-    there (:func:`tunebench.runner.tasks.leave_out_missing_data`). ``parallel_trials`` is how
+    there (:func:`tunebench.runner.tasks.leave_out_missing_data`). ``replay_noise`` (replay
+    benchmarks only, ``None`` on the others) is ``"seed"``: a trial answers as one training
+    seed did, or ``"mean"``: as the draws do on average (:data:`REPLAY_NOISE`). ``parallel_trials`` is how
     many of a run's trials are in flight at once (asked before the oldest is told;
     :mod:`tunebench.runner.trial_pool`); 1, the default, is one trial after another.
     """
@@ -76,6 +81,7 @@ class BenchmarkPlan:
     seeds: tuple[int, ...] | None = None
     skip_if_no_data: bool = False
     parallel_trials: int = 1
+    replay_noise: str | None = None
 
     @property
     def resolved_precision(self) -> str:
@@ -131,9 +137,17 @@ class Suite:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each benchmark's fidelity label."""
         data = asdict(self)
-        data["benchmarks"] = [asdict(b) | {"fidelity": b.fidelity, "resolved_precision": b.resolved_precision}
-                              for b in self.benchmarks]
+        data["benchmarks"] = [_plan_dict(b) for b in self.benchmarks]
         return data
+
+
+def _plan_dict(plan: BenchmarkPlan) -> dict[str, Any]:
+    """``plan`` JSON-ready with its fidelity label; a replay-only key is left out of a live
+    benchmark's (so that a live plan's dict, and a partial run's fingerprint, stay as they were)."""
+    data = asdict(plan) | {"fidelity": plan.fidelity, "resolved_precision": plan.resolved_precision}
+    if plan.replay_noise is None:
+        del data["replay_noise"]
+    return data
 
 
 def suites_dir() -> Path:
@@ -287,11 +301,15 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
                          f"dataset takes it, got {skip!r}")
     parallel = check_parallel_trials(spec, positive_int(table, "parallel_trials", 1, where),
                                       f"{where}: 'parallel_trials'")
+    replay_noise = table.get("replay_noise", REPLAY_NOISE[0] if spec.recording else None)
+    if (replay_noise not in REPLAY_NOISE or not spec.recording) and "replay_noise" in table:
+        raise SuiteError(f"{where}: 'replay_noise' must be one of {', '.join(map(repr, REPLAY_NOISE))}, and only a "
+                         f"replay benchmark takes it, got {replay_noise!r}")
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
                          precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
-                         parallel_trials=parallel)
+                         parallel_trials=parallel, replay_noise=replay_noise)
     check_options(plan, where)
     return plan
 
