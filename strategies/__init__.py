@@ -13,7 +13,7 @@ from typing import Callable
 
 from tunebench.errors import SuiteError
 from tunebench.registry import register_unique, unknown_name
-from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+from tunebench.strategies.base import WAIT, Observation, Strategy, StrategyContext, Suggestion
 
 
 @dataclass(frozen=True)
@@ -70,5 +70,5 @@ def get_spec(name: str) -> StrategySpec:
         raise SuiteError(unknown_name("strategy", name, STRATEGIES, "strategies")) from None
 
 
-__all__ = ["STRATEGIES", "Observation", "Strategy", "StrategyContext", "StrategySpec", "Suggestion", "get_spec", "make_strategy",
+__all__ = ["STRATEGIES", "WAIT", "Observation", "Strategy", "StrategyContext", "StrategySpec", "Suggestion", "get_spec", "make_strategy",
            "register_strategy"]

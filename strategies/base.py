@@ -7,7 +7,8 @@ A strategy is stepped by the runner, never the other way round:
         strategy.tell(suggestion, observation)
 
 ``ask`` returns ``None`` when the strategy has nothing more to try (its grid is done, its
-space exhausted). The budget is not the strategy's business: the runner stops asking when
+space exhausted), or :data:`WAIT` when it has nothing to try until a trial in flight is told
+(Hyperband at a rung whose trials are not all back). The budget is not the strategy's business: the runner stops asking when
 the epoch ledger cannot pay for the next suggestion. Every strategy maximises the
 validation accuracy of the last trained epoch; test numbers never reach a strategy.
 
@@ -16,15 +17,19 @@ When the runner calls what (the contract a strategy may rely on, and must allow)
 - **One strategy object per run**, built by its factory from a :class:`StrategyContext`,
   used from one thread, and :meth:`Strategy.close`-d once when the run ends (also when it
   fails or is interrupted).
-- **Every suggestion is told exactly once, in the order it was asked**, with an
-  :class:`Observation` (``failed=True`` and a NaN accuracy when its training failed). A
-  suggestion is never told twice and never dropped, except that a run cut short (budget,
-  ``--max-seconds``, a stop signal) may end with asked suggestions never trained or told.
-- **Asks may come with trials in flight.** With ``parallel_trials = W`` the runner asks
-  again while up to W - 1 earlier suggestions are untold; with W = 1 (the default) every
-  ask follows the previous tell. Nothing else about timing may be assumed: the same
-  sequence of calls comes whatever the machine's speed (except that a ``max_seconds`` cap
-  ends a run sooner on a slower machine), so a strategy seeded by
+- **Every suggestion is told exactly once**, with an :class:`Observation` (``failed=True``
+  and a NaN accuracy when its training failed): in the order it was asked, except under
+  ``simulated_workers`` (replay), where trials are told in the order they finish on the
+  simulated clock. A suggestion is never told twice and never dropped, except that a run
+  cut short (budget, ``--max-seconds``, a stop signal) may end with asked suggestions never
+  trained or told.
+- **Asks may come with trials in flight.** With ``parallel_trials = W`` or
+  ``simulated_workers = W`` the runner asks again while up to W - 1 earlier suggestions are
+  untold; with W = 1 (the default) every ask follows the previous tell. After :data:`WAIT`
+  the runner tells the next trial to finish before it asks again (a :data:`WAIT` with
+  nothing in flight ends the run, as ``None`` does). Nothing else about timing may be
+  assumed: the same sequence of calls comes whatever the machine's speed (except that a
+  ``max_seconds`` cap ends a run sooner on a slower machine), so a strategy seeded by
   :attr:`StrategyContext.seed` gives the same suggestions on every run.
 - **A suggestion the runner cannot use ends the run**: one outside the search space or the
   fidelity (``epochs`` above ``max_epochs``, ``initial_epoch`` not below ``epochs``) is an
@@ -48,6 +53,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunebench.space import Config, SearchSpace
+
+
+class _Wait:
+    """The type of :data:`WAIT`."""
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+
+#: What :meth:`Strategy.ask` returns when it has nothing to try until a trial in flight is told.
+WAIT = _Wait()
 
 
 @dataclass(frozen=True)
@@ -141,8 +157,9 @@ class Strategy(ABC):
     parent_used_once: bool = False
 
     @abstractmethod
-    def ask(self) -> Suggestion | None:
-        """The next trial to train, or ``None`` when there is nothing more to try."""
+    def ask(self) -> Suggestion | _Wait | None:
+        """The next trial to train; ``None`` when there is nothing more to try; :data:`WAIT`
+        when there is nothing to try until a trial in flight is told."""
 
     @abstractmethod
     def tell(self, suggestion: Suggestion, observation: Observation) -> None:

@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from tunebench.space import Float, Int, Param, SearchSpace
-from tunebench.strategies.base import Observation, Strategy, StrategyContext, Suggestion
+from tunebench.strategies.base import WAIT, Observation, Strategy, StrategyContext, Suggestion
 from tunebench.strategies.gp_predict import prevalidated
 
 OBJECTIVE = "val_accuracy"
@@ -75,7 +75,9 @@ class KerasTunerStrategy(Strategy):
         # in flight at once (parallel trials) each need their own.
         self._asked += 1
         trial = self.oracle.create_trial(f"{_TUNER_ID}-{self._asked}")
-        if trial.status != "RUNNING":  # STOPPED, or IDLE (waiting for trials in flight: no more are asked)
+        if trial.status == "IDLE":  # waiting for trials in flight (Hyperband's rung)
+            return WAIT
+        if trial.status != "RUNNING":  # STOPPED
             return None
         values = dict(trial.hyperparameters.values)
         config = self._context.space.active_config({k: v for k, v in values.items() if k not in _HYPERBAND_KEYS})

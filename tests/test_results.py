@@ -6,7 +6,7 @@ import pytest
 
 from tunebench.files import write_atomically
 from tunebench.results import summarize_run, tables_from_records
-from tunebench.schema import CURVE_COLUMNS, RUN_COLUMNS, TRIAL_COLUMNS
+from tunebench.schema import CURVE_COLUMNS, RUN_COLUMNS, SIMULATED_COLUMNS, TRIAL_COLUMNS
 
 
 def trial(n, val, test, epochs_used, elapsed, status="ok"):
@@ -44,8 +44,9 @@ def test_tables_from_records_make_one_hp_column_per_parameter():
     ]
     tables = tables_from_records(records)
     trials = tables["trials"]
-    assert list(trials.columns) == TRIAL_COLUMNS + ["hp_a", "hp_b", "test_confusion", "error"]
+    assert list(trials.columns) == TRIAL_COLUMNS + SIMULATED_COLUMNS + ["hp_a", "hp_b", "test_confusion", "error"]
     assert trials["hp_a"].tolist() == [1, 2]
+    assert trials[SIMULATED_COLUMNS].isna().all().all()  # not a run on simulated workers
     assert pd.isna(trials["hp_b"].iloc[1])
     assert json.loads(trials["test_confusion"].iloc[0]) == [[1, 0], [0, 1]]
     assert len(tables["curves"]) == 3 and tables["curves"]["trial"].tolist() == [1, 2, 2]
@@ -58,3 +59,14 @@ def test_write_atomically_replaces_and_leaves_no_temporary(tmp_path):
     write_atomically(target, "new")
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_results_written_before_the_simulated_columns_load_with_them_empty(tmp_path):
+    from report_fixture import make_run, manifest, write_results
+    from tunebench.results_dir import load_results
+
+    write_results(tmp_path, [make_run("b", "random", 0, [0.5, 0.6])], manifest([0], ["b"]))
+    assert not set(SIMULATED_COLUMNS) & set(pd.read_csv(tmp_path / "trials.csv").columns)  # the older files
+    trials = load_results(tmp_path).trials
+    assert list(trials.columns[len(TRIAL_COLUMNS):len(TRIAL_COLUMNS) + 2]) == SIMULATED_COLUMNS
+    assert trials[SIMULATED_COLUMNS].isna().all().all()

@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel-trials", type=count_option(MAX_WORKERS), metavar="N",
                      help="live benchmarks: keep N trials of each run in flight, trained on min(N, cores) worker "
                           "processes and told in the order asked (default: the suite's, else 1)")
+    run.add_argument("--simulated-workers", type=count_option(MAX_WORKERS), metavar="N",
+                     help="replay benchmarks: N workers on one simulated clock, each trial occupying one for its "
+                          "recorded epoch seconds, told in the order they finish (default: the suite's, else one "
+                          "trial after another)")
     run.add_argument("--scheduler", metavar="URL",
                      help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
                           "the same paths on every worker (a shared filesystem)")
@@ -164,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
-                            precision=args.precision, parallel_trials=args.parallel_trials)
+                            precision=args.precision, parallel_trials=args.parallel_trials,
+                            simulated_workers=args.simulated_workers)
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,

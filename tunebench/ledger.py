@@ -42,16 +42,17 @@ class EpochLedger:
         """Whether ``epochs`` more epochs fit in the budget."""
         return 0 <= epochs <= self.remaining
 
-    def charge(self, epochs: int, seconds: float = 0.0) -> int:
+    def charge(self, epochs: int, seconds: float = 0.0, at: float | None = None) -> int:
         """Record ``epochs`` trained in ``seconds`` (training plus strategy time); returns
-        the epochs spent so far.
+        the epochs spent so far. ``at``, where given, is the run's clock after this trial
+        instead of the sum of the charges (workers on a simulated clock, whose trials overlap).
 
         Raises :class:`BudgetExceeded` if that would overdraw the budget.
         """
         if not self.can_pay(epochs):
             raise BudgetExceeded(f"cannot charge {epochs} epochs: {self.remaining} of {self.budget_epochs} left")
         self.spent += epochs
-        self.seconds += seconds
+        self.seconds = float(at) if at is not None else self.seconds + seconds
         return self.spent
 
     def elapsed(self) -> float:

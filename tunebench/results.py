@@ -13,7 +13,8 @@ import pandas as pd
 
 from tunebench.files import write_atomically
 from tunebench.schema import (
-    CONFUSION_COLUMN, CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, RUN_KEY, TRIAL_COLUMNS, TrialStatus,
+    CONFUSION_COLUMN, CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, RUN_KEY, SIMULATED_COLUMNS, TRIAL_COLUMNS,
+    TrialStatus,
 )
 
 
@@ -71,7 +72,7 @@ def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataF
     for record in records:
         kind = record["kind"]
         if kind == "trial":
-            row = {c: record[c] for c in TRIAL_COLUMNS}
+            row = {c: record[c] for c in TRIAL_COLUMNS} | {c: record.get(c) for c in SIMULATED_COLUMNS}
             for name, value in record["config"].items():
                 column = HP_PREFIX + name
                 if column not in hp_names:
@@ -86,7 +87,8 @@ def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataF
         elif kind == "run":
             runs.append({c: record[c] for c in RUN_COLUMNS})
     return {
-        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + hp_names + [CONFUSION_COLUMN, ERROR_COLUMN]),
+        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + SIMULATED_COLUMNS + hp_names
+                               + [CONFUSION_COLUMN, ERROR_COLUMN]),
         "curves": pd.DataFrame(curves, columns=CURVE_COLUMNS),
         "runs": pd.DataFrame(runs, columns=RUN_COLUMNS),
     }

@@ -14,6 +14,7 @@ left for the report to count.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from tunebench.errors import InputError
 from tunebench.resume import HEADER, STAGING, read_header
 from tunebench.schema import (
     CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RESULT_FILES, RETRAIN_COLUMNS, RETRAIN_FILE, RUN_COLUMNS, RUN_KEY,
-    TEXT_COLUMNS, TRIAL_COLUMNS,
+    SIMULATED_COLUMNS, TEXT_COLUMNS, TRIAL_COLUMNS,
     TrialStatus,
 )
 from tunebench.strategies import STRATEGIES
@@ -215,12 +216,27 @@ def load_results(directory: Path, *, as_written: bool = False, verify: bool = Tr
         raise InputError(f"{directory / 'runs.csv'}: no runs (the file has a header but no rows)")
     _reject_duplicate_runs(runs, directory / "runs.csv")
     trials = load_table(directory / "trials.csv", TRIAL_COLUMNS, as_written=as_written)
+    trials = _with_simulated_columns(trials, directory / "trials.csv", as_written)
     curves = load_table(directory / "curves.csv", CURVE_COLUMNS, as_written=as_written)
     sha = sha256_hex(directory / "manifest.json")
     retrain_path = directory / RETRAIN_FILE
     retrain = load_table(retrain_path, RETRAIN_COLUMNS, as_written=as_written) if retrain_path.exists() else None
     return ResultsData(directory=directory, runs=runs, trials=trials, curves=curves, manifest=manifest,
                        manifest_sha256=sha, retrain=retrain)
+
+
+def _with_simulated_columns(trials: pd.DataFrame, path: Path, as_written: bool) -> pd.DataFrame:
+    """``trials`` with :data:`SIMULATED_COLUMNS` checked as numbers where the file has them,
+    else added empty (results written before they existed), after :data:`TRIAL_COLUMNS`."""
+    for column in SIMULATED_COLUMNS:
+        if column not in trials.columns:
+            trials.insert(trials.columns.get_loc(TRIAL_COLUMNS[-1]) + 1 + SIMULATED_COLUMNS.index(column), column,
+                          math.nan)
+        else:
+            numbers = _numeric_column(trials[column], path, column)
+            if not as_written:
+                trials[column] = numbers
+    return trials
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Files (all in the output directory; schema version :data:`tunebench.SCHEMA_VERSION`):
 
-- ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS` then one ``hp_<name>`` column
+- ``trials.csv``: one row per trial, :data:`TRIAL_COLUMNS`, :data:`SIMULATED_COLUMNS`, then one ``hp_<name>`` column
   per hyperparameter (empty where a parameter was inactive), then ``test_confusion`` (empty
   for a failed trial) and ``error`` (why a trial failed; empty for the others).
 - ``curves.csv``: one row per trial-epoch, :data:`CURVE_COLUMNS`.
@@ -63,6 +63,12 @@ TRIAL_COLUMNS = RUN_KEY + [
     "val_accuracy", "val_f1", "val_loss", "test_accuracy", "test_f1",
     "train_seconds", "overhead_seconds", "epochs_used", "elapsed_seconds", "training_seed",
 ]
+
+#: trials.csv's columns after :data:`TRIAL_COLUMNS` for a run on simulated workers
+#: (:mod:`tunebench.runner.simulated_clock`): the trial's worker (1 to W) and its simulated
+#: start in seconds (its end is ``elapsed_seconds``); empty for other runs, and absent from
+#: results written before they existed (read as empty).
+SIMULATED_COLUMNS = ["worker", "start_seconds"]
 
 CURVE_COLUMNS = RUN_KEY + [
     "trial", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_f1",
@@ -136,12 +142,15 @@ class TrialRecord:
     curve: list[dict[str, Any]]
     test_confusion: list[list[int]] | None
     traceback: str | None = None
+    worker: int | None = None
+    start_seconds: float | None = None
 
     def to_journal(self) -> dict[str, Any]:
-        """The journal line (``traceback`` only where there is one)."""
+        """The journal line (``traceback``, ``worker`` and ``start_seconds`` only where there are some)."""
         record = {"kind": "trial", **asdict(self)}
-        if record["traceback"] is None:
-            del record["traceback"]
+        for key in ("traceback", *SIMULATED_COLUMNS):
+            if record[key] is None:
+                del record[key]
         return record
 
 
@@ -174,5 +183,5 @@ class RunRecord:
 
 __all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RETRAIN_COLUMNS",
            "RETRAIN_FILE", "RUN_COLUMNS", "RUN_KEY",
-           "RunRecord", "RunStatus", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
+           "RunRecord", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
            "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]

@@ -17,6 +17,8 @@ path ending in ``.toml``::
     max_seconds = 600                    # optional wall-clock cap per run
     precision = "bfloat16"               # live benchmarks: float32 (default), bfloat16 or auto
     parallel_trials = 4                  # live benchmarks: trials in flight at once (default 1; tunebench.runner.trial_pool)
+    replay_noise = "mean"                # replay benchmarks: "seed" (default) or "mean" (tunebench.benchmarks.replay)
+    simulated_workers = 4                # replay benchmarks: workers on a simulated clock (tunebench.runner.simulated_clock)
     seeds = 2                            # this benchmark's own seeds (default: the suite's)
     skip_if_no_data = true               # live benchmarks: leave it out, saying why, when its data is missing
     id = "57935022"                      # benchmark options (mnist-mlp: id)
@@ -49,7 +51,8 @@ from tunebench.suite_checks import (check_budget, check_options, check_parallel_
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
-                   "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials", "replay_noise"}
+                   "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials", "replay_noise",
+                   "simulated_workers"}
 #: ``replay_noise``'s values: a recorded training seed's answer, or the mean over the draws
 #: (:class:`tunebench.benchmarks.replay.ReplayBenchmark`).
 REPLAY_NOISE = ("seed", "mean")
@@ -63,7 +66,10 @@ class BenchmarkPlan:
     ``skip_if_no_data`` lets a suite run without this live benchmark when its dataset is not
     there (:func:`tunebench.runner.tasks.leave_out_missing_data`). ``replay_noise`` (replay
     benchmarks only, ``None`` on the others) is ``"seed"``: a trial answers as one training
-    seed did, or ``"mean"``: as the draws do on average (:data:`REPLAY_NOISE`). ``parallel_trials`` is how
+    seed did, or ``"mean"``: as the draws do on average (:data:`REPLAY_NOISE`).
+    ``simulated_workers`` (replay benchmarks only; ``None``: the one-after-another loop) is
+    how many workers share the run's simulated clock
+    (:mod:`tunebench.runner.simulated_clock`). ``parallel_trials`` is how
     many of a run's trials are in flight at once (asked before the oldest is told;
     :mod:`tunebench.runner.trial_pool`); 1, the default, is one trial after another.
     """
@@ -82,6 +88,7 @@ class BenchmarkPlan:
     skip_if_no_data: bool = False
     parallel_trials: int = 1
     replay_noise: str | None = None
+    simulated_workers: int | None = None
 
     @property
     def resolved_precision(self) -> str:
@@ -145,8 +152,9 @@ def _plan_dict(plan: BenchmarkPlan) -> dict[str, Any]:
     """``plan`` JSON-ready with its fidelity label; a replay-only key is left out of a live
     benchmark's (so that a live plan's dict, and a partial run's fingerprint, stay as they were)."""
     data = asdict(plan) | {"fidelity": plan.fidelity, "resolved_precision": plan.resolved_precision}
-    if plan.replay_noise is None:
-        del data["replay_noise"]
+    for key in ("replay_noise", "simulated_workers"):
+        if data[key] is None:
+            del data[key]
     return data
 
 
@@ -305,11 +313,17 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
     if (replay_noise not in REPLAY_NOISE or not spec.recording) and "replay_noise" in table:
         raise SuiteError(f"{where}: 'replay_noise' must be one of {', '.join(map(repr, REPLAY_NOISE))}, and only a "
                          f"replay benchmark takes it, got {replay_noise!r}")
+    simulated = None
+    if "simulated_workers" in table:
+        if not spec.recording:
+            raise SuiteError(f"{where}: 'simulated_workers' is for replay benchmarks (a live one trains on real "
+                             "workers: parallel_trials)")
+        simulated = positive_int(table, "simulated_workers", 1, where)
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
                          precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
-                         parallel_trials=parallel, replay_noise=replay_noise)
+                         parallel_trials=parallel, replay_noise=replay_noise, simulated_workers=simulated)
     check_options(plan, where)
     return plan
 
@@ -317,12 +331,14 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
 def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
                     benchmarks: str | None = None, budget: int | None = None,
                     max_seconds: float | None = None, options: dict[str, Any] | None = None,
-                    precision: str | None = None, parallel_trials: int | None = None) -> Suite:
+                    precision: str | None = None, parallel_trials: int | None = None,
+                    simulated_workers: int | None = None) -> Suite:
     """The suite with command-line values in place of the file's (``None`` keeps the file's).
 
     ``seeds`` replaces the seeds of the suite and of every benchmark; ``benchmarks`` selects
     among the suite's benchmarks; ``budget`` sets every selected benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
-    benchmarks that have that option; ``precision`` and ``parallel_trials`` apply to the live benchmarks.
+    benchmarks that have that option; ``precision`` and ``parallel_trials`` apply to the live benchmarks,
+    ``simulated_workers`` to the replay ones.
     """
     if seeds is not None:
         suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"),
@@ -367,6 +383,12 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
             raise SuiteError("option --parallel-trials: none of the selected benchmarks trains (a replay answers "
                              "in microseconds)")
         plans = [replace(p, parallel_trials=parallel_trials) if p in live else p for p in plans]
+    if simulated_workers is not None:
+        replayed = [p for p in plans if get_benchmark_spec(p.name).recording]
+        if not replayed:
+            raise SuiteError("option --simulated-workers: none of the selected benchmarks is a replay (a live one "
+                             "trains on real workers: --parallel-trials)")
+        plans = [replace(p, simulated_workers=simulated_workers) if p in replayed else p for p in plans]
     for key, value in (options or {}).items():
         if value is None:
             continue

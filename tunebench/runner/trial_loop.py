@@ -16,6 +16,15 @@ reserved in the ledger, and trials are settled (told, charged, journaled) strict
 order they were asked. Once the strategy has no next trial (or the budget cannot pay for
 it), no more are asked: the trials in flight are settled and the run ends. W = 1 is the
 plain loop: ask, train, settle.
+
+With ``simulated_workers = W`` (replay benchmarks, :mod:`tunebench.runner.simulated_clock`)
+up to W trials are in flight on a simulated clock: each is answered when it is asked, holds
+a worker for its recorded seconds, and the one that finishes first is settled next; the
+run's clock (``elapsed_seconds``) is the simulated one. A strategy that answers
+:data:`~tunebench.strategies.WAIT` is asked again once the next trial is settled.
+
+A resumed run catches up by trial number: trials settle in another order than asked under
+simulated workers, so the journal's order is not the asking order.
 """
 
 from __future__ import annotations
@@ -34,11 +43,12 @@ from tunebench.ledger import EpochLedger
 from tunebench.attempts import AttemptMarker
 from tunebench.state_store import StateStore, StoredState
 from tunebench.results import summarize_run
+from tunebench.runner.simulated_clock import SimulatedClock, Slot
 from tunebench.runner.tasks import RunTask, strategy_context
 from tunebench.runner.training import Trained
 from tunebench.runner.trial_pool import WorkerDied, make_trials
 from tunebench.schema import RunRecord, RunStatus, TrialRecord, TrialStatus
-from tunebench.strategies import Observation, Suggestion, make_strategy
+from tunebench.strategies import WAIT, Observation, Suggestion, make_strategy
 from tunebench.threads import StrategyThreads
 
 #: Failed trials in a row that stop a run (status ``too_many_failures``).
@@ -101,9 +111,11 @@ class TrialLoop:
         self.marker = AttemptMarker(task.attempt_path)
         self.states: dict[str, Any] = {}
         self.trials: list[dict[str, Any]] = []
-        self.pending = list(journaled)
+        self.pending = {record["trial"]: record for record in journaled}  # by trial number, to catch up with
         self.failures_in_a_row = 0
-        self.width = task.plan.parallel_trials
+        workers = getattr(task.plan, "simulated_workers", None)
+        self.clock = SimulatedClock(workers) if workers else None
+        self.width = workers or task.plan.parallel_trials
         self.in_flight: deque[tuple[_Step, Any]] = deque()  # asked, not settled: (step, future or _Outcome)
 
     def run(self) -> dict[str, Any]:
@@ -141,11 +153,15 @@ class TrialLoop:
             while True:
                 raise_if_stopping()  # a stop that a library swallowed ends the run here at the latest
                 while ended is None and len(self.in_flight) < self.width:
-                    ended = self._ask_next(trials)
+                    asked = self._ask_next(trials)
+                    if asked is WAIT:  # nothing to try until the next trial is told
+                        ended = None if self.in_flight else RunStatus.STRATEGY_EXHAUSTED
+                        break
+                    ended = asked
                 if not self.in_flight:
                     return ended
                 try:
-                    self._settle_oldest()
+                    self._settle_next()
                 except WorkerDied:
                     self._recover(trials)
         except KeyboardInterrupt:
@@ -154,19 +170,24 @@ class TrialLoop:
             raise
 
     def _ask_next(self, trials) -> RunStatus | None:
-        """Ask one more trial and start it (or catch up with the journal); or why no more are asked."""
+        """Ask one more trial and start it (or catch up with the journal); or why no more are
+        asked; or :data:`WAIT`."""
         if self.failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
             return RunStatus.TOO_MANY_FAILURES
         if self.ledger.out_of_time():
             return RunStatus.TIME_CAP
         step = self._ask()
-        if isinstance(step, RunStatus):
+        if isinstance(step, RunStatus) or step is WAIT:
             return step
-        if self.pending:
+        if step.number in self.pending:
             self.in_flight.append((step, self._catch_up(step)))
         else:
             self.in_flight.append((step, None))  # in flight before it is marked: a stop from here on is forgiven
             self.in_flight[-1] = (step, self._start(step, trials))
+        if self.clock is not None:  # answered already (replay): it holds a worker for its seconds
+            started = self.in_flight[-1][1]
+            self.clock.start(step.number, started.train_seconds if isinstance(started, _Outcome)
+                             else started.result().seconds)
         return None
 
     def _recover(self, trials) -> None:
@@ -190,13 +211,21 @@ class TrialLoop:
                     trials.restart()  # died alone: this trial's death, counted by its start
             self.in_flight[index] = (step, retried)
 
-    def _settle_oldest(self) -> None:
-        step, started = self.in_flight[0]
+    def _settle_next(self) -> None:
+        """Settle the oldest trial in flight; on a simulated clock, the first to finish."""
+        index = 0
+        slot = None
+        if self.clock is not None:
+            first = self.clock.next_to_finish([step.number for step, _ in self.in_flight])
+            index = next(i for i, (step, _) in enumerate(self.in_flight) if step.number == first)
+        step, started = self.in_flight[index]
         outcome = started if isinstance(started, _Outcome) else self._trained_outcome(step, started.result())
-        record = self._settle(step, outcome)
+        if self.clock is not None:
+            slot = self.clock.finish(step.number)
+        record = self._settle(step, outcome, slot)
         if outcome.journaled is None:
             self.marker.clear(step.number)  # settled: no longer in training
-        self.in_flight.popleft()  # after the marker is cleared: a stop until here is forgiven
+        del self.in_flight[index]  # after the marker is cleared: a stop until here is forgiven
         self.trials.append(record)
         self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
         if self.observer is not None:
@@ -207,12 +236,14 @@ class TrialLoop:
 
     def _ask(self) -> _Step | RunStatus:
         """The next trial, planned; or why no more trials are asked (the epochs of the
-        trials in flight are reserved)."""
+        trials in flight are reserved); or :data:`WAIT`."""
         asked = time.perf_counter()
         with self.one_thread():
             suggestion = self.strategy.ask()
         if suggestion is None:
             return RunStatus.STRATEGY_EXHAUSTED
+        if suggestion is WAIT:
+            return WAIT
         self._check(suggestion)
         parent = suggestion.parent
         if parent is None:
@@ -243,7 +274,7 @@ class TrialLoop:
                                     f"expected 0 <= initial_epoch < epochs <= {max_epochs}")
 
     def _catch_up(self, step: _Step) -> _Outcome:
-        record = self.pending.pop(0)
+        record = self.pending.pop(step.number)
         self._check_journaled(record, step)
         return _Outcome(failed=record["status"] == TrialStatus.FAILED, val_accuracy=record["val_accuracy"],
                         epochs_trained=record["epochs_trained"], train_seconds=record["train_seconds"],
@@ -264,8 +295,9 @@ class TrialLoop:
                         epochs_trained=len(trained.curve) if trained.failed else step.charge,
                         train_seconds=trained.seconds, trained=trained)
 
-    def _settle(self, step: _Step, outcome: _Outcome) -> dict[str, Any]:
-        """Tell, charge, keep the state, journal; returns the trial's record."""
+    def _settle(self, step: _Step, outcome: _Outcome, slot: Slot | None = None) -> dict[str, Any]:
+        """Tell, charge, keep the state, journal; returns the trial's record. ``slot``: where
+        and when it ran on the simulated clock (its end is then the run's clock)."""
         told = time.perf_counter()
         with self.one_thread():
             self.strategy.tell(step.suggestion, Observation(val_accuracy=outcome.val_accuracy, failed=outcome.failed))
@@ -274,7 +306,8 @@ class TrialLoop:
             overhead = record["overhead_seconds"]
         else:
             overhead = step.overhead + time.perf_counter() - told
-        epochs_used = self.ledger.charge(outcome.epochs_trained, seconds=outcome.train_seconds + overhead)
+        epochs_used = self.ledger.charge(outcome.epochs_trained, seconds=outcome.train_seconds + overhead,
+                                         at=None if slot is None else slot.end)
         trial_id = step.suggestion.trial_id
         if outcome.journaled is not None:
             if epochs_used != record["epochs_used"]:
@@ -286,13 +319,14 @@ class TrialLoop:
         if step.keep_state and not outcome.failed:
             self.states[trial_id] = outcome.trained.state
             self.store.save(trial_id, outcome.trained.state)  # before the journal line that needs it
-        record = self._trial_record(step, outcome, overhead, epochs_used).to_journal()
+        record = self._trial_record(step, outcome, overhead, epochs_used, slot).to_journal()
         self.journal.append(record)
         if step.warm_start is not None and self.strategy.parent_used_once:
             self.store.discard(step.suggestion.parent)  # only once the promotion's line is written
         return record
 
-    def _trial_record(self, step: _Step, outcome: _Outcome, overhead: float, epochs_used: int) -> TrialRecord:
+    def _trial_record(self, step: _Step, outcome: _Outcome, overhead: float, epochs_used: int,
+                      slot: Slot | None) -> TrialRecord:
         trained, suggestion = outcome.trained, step.suggestion
         last = None if outcome.failed else trained.curve[-1]
 
@@ -309,7 +343,8 @@ class TrialLoop:
             train_seconds=trained.seconds, overhead_seconds=overhead, epochs_used=epochs_used,
             elapsed_seconds=self.ledger.elapsed(), training_seed=self.task.seeds.training(suggestion.config),
             config=suggestion.config, curve=[asdict(point) for point in trained.curve],
-            test_confusion=trained.test_confusion, traceback=trained.trace or None)
+            test_confusion=trained.test_confusion, traceback=trained.trace or None,
+            worker=None if slot is None else slot.worker, start_seconds=None if slot is None else slot.start)
 
     def _check_journaled(self, record: dict[str, Any], step: _Step) -> None:
         suggestion = step.suggestion
