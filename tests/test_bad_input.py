@@ -192,3 +192,14 @@ def test_a_damaged_recording_is_exit_2_from_the_command_line(tmp_path, capfd, mo
                         capfd)
     assert code == 2 and "chunk-0000.csv.gz" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_version_names_the_package_and_the_results_schema(capsys):
+    import tunebench
+    from tunebench.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == \
+        f"tunebench {tunebench.__version__} (results schema version {tunebench.SCHEMA_VERSION})"

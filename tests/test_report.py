@@ -411,3 +411,24 @@ def test_aggregate_ranking_averages_benchmarks_and_says_how_sure_by_bootstrap(tm
     assert cells(report, "one")[-1] == "best: tpe, random (within CD 1.48 of tpe); Friedman p < 0.001; worse: grid"
     assert cells(report, "one")[4] == "**tpe** (1.00)"  # signal, 5 seeds and ranks that differ: a winner is named
     assert cells(report, "two")[-1] == "best: random, tpe (within CD 1.35 of random); Friedman p < 0.001; worse: grid"
+
+
+def test_the_report_command_ends_with_a_summary_that_traces_to_runs_csv(tmp_path, capsys):
+    """Per benchmark the rank test's verdict, then per strategy (best mean rank first) the
+    medians over seeds of runs.csv's best_val_accuracy and test_accuracy."""
+    from tunebench.cli import main
+
+    write_planned(tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    medians = runs.groupby("strategy")[["best_val_accuracy", "test_accuracy"]].median()
+    start = next(i for i, line in enumerate(out) if line.startswith(f"{BENCHMARK} (5 seeds): "))
+    assert "Friedman" in out[start]
+    listed = out[start + 1:start + 1 + len(BEST_VAL)]
+    assert [line.split()[0] for line in listed] == ["tpe", "random", "grid"]  # mean ranks 1.2, 2.2, 2.6
+    for line in listed:
+        strategy, val, test = line.split()[0], float(line.split()[4]), float(line.split()[6])
+        assert val == pytest.approx(medians.loc[strategy, "best_val_accuracy"], abs=5e-5)
+        assert test == pytest.approx(medians.loc[strategy, "test_accuracy"], abs=5e-5)
+    assert out[-1].startswith("wrote ") and out[-1].split()[1].endswith("report.md")

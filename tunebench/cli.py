@@ -20,6 +20,7 @@ from pathlib import Path
 USER_SET_TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from tunebench import SCHEMA_VERSION, __version__  # noqa: E402
 from tunebench.backend import prepare_determinism_environment  # noqa: E402
 from tunebench.limits import (MAX_BUDGET_EPOCHS, MAX_CONFIGS, MAX_EPOCHS, MAX_REPEATS, MAX_SEED,  # noqa: E402
                               MAX_WORKERS, count_option)
@@ -43,6 +44,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tunebench", description="Compare hyperparameter search strategies under identical budgets.")
+    parser.add_argument("--version", action="version",
+                        version=f"tunebench {__version__} (results schema version {SCHEMA_VERSION})")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("list", help="list benchmarks, strategies and suites")
@@ -184,7 +187,18 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"in a row (status {RunStatus.TOO_MANY_FAILURES}): {', '.join(outcome.stopped_runs)}", file=sys.stderr)
     for name, why in outcome.left_out:
         print(f"tunebench: left out {name} (its data is missing): {why}", file=sys.stderr)
+    _print_summary(out_dir)
+    print(f"the report: tunebench report {out_dir}")
     return EXIT_OK
+
+
+def _print_summary(results_dir: Path) -> None:
+    """The end-of-command summary (:func:`tunebench.report.terminal.summary_lines`)."""
+    from tunebench.report.terminal import summary_lines
+    from tunebench.results_dir import load_results
+
+    for line in summary_lines(load_results(results_dir, verify=False)):  # just written (run) or checked (report)
+        print(line)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -208,6 +222,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tunebench.report import build_report
 
     written = build_report(Path(args.results_dir), verify=not args.ignore_checksums)
+    _print_summary(Path(args.results_dir))
     print(f"wrote {written[-1]} and {len(written) - 1} figure(s) in {Path(args.results_dir) / 'figures'}")
     return EXIT_OK
 

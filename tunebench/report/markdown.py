@@ -195,7 +195,7 @@ def headline_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
                f"answering the most frequent class scores (by more than {SIGNAL_SE:g} standard errors); a winner is "
                f"named only with signal and at least {MIN_SEEDS_FOR_TEST} seeds, otherwise the order is only "
                "descriptive.*")
-    rows = [_headline_row(tables) + [_friedman_cell(tables)] for tables in all_tables]
+    rows = [_headline_row(tables) + [rank_verdict(tables)] for tables in all_tables]
     return caption + "\n\n" + markdown_table(header, rows)
 
 
@@ -264,8 +264,9 @@ def _headline_row(tables: BenchmarkTables) -> list[str]:
                     _fmt_effect(comparison["rank_biserial"]), _verdict(comparison)]
 
 
-def _friedman_cell(tables: BenchmarkTables) -> str:
-    """``best: tpe, random (within CD 1.69 of tpe); Friedman p < 0.001`` or ``no strategy stands out``."""
+def rank_verdict(tables: BenchmarkTables) -> str:
+    """The rank test's verdict on one benchmark, in words: ``best: tpe, random (within CD
+    1.69 of tpe); Friedman p < 0.001`` or ``no strategy stands out: ...``."""
     ranks = tables.ranks
     if ranks.friedman.too_few:
         return "not tested (too few seeds)"
