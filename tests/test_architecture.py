@@ -29,7 +29,7 @@ LAYERS = (
     ("runner and consumers", ("tunebench.runner", "tunebench.record", "tunebench.record_draws",
                               "tunebench.record_command", "tunebench.report", "tunebench.retrain",
                               "tunebench.regress", "tunebench.tracking", "tunebench.tracking_store")),
-    ("command line", ("tunebench.cli",)),
+    ("front doors", ("tunebench.cli", "tunebench.api")),
 )
 
 
