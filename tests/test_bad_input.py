@@ -203,3 +203,20 @@ def test_version_names_the_package_and_the_results_schema(capsys):
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == \
         f"tunebench {tunebench.__version__} (results schema version {tunebench.SCHEMA_VERSION})"
+
+
+def test_mlflow_is_a_switch_that_cannot_swallow_the_suite_and_its_old_value_names_mlflow_uri(capsys):
+    from tunebench.cli import build_parser, main
+
+    args = build_parser().parse_args(["run", "--mlflow", "smoke"])
+    assert (args.suite, args.mlflow, args.mlflow_uri) == ("smoke", True, None)
+    args = build_parser().parse_args(["run", "smoke", "--mlflow-uri", "sqlite:///m.db"])
+    assert (args.suite, args.mlflow_uri) == ("smoke", "sqlite:///m.db")
+    for argv in (["run", "smoke", "--mlflow=http://u:hunter2@host"], ["run", "smoke", "--mlflow", "http://u:hunter2@host"],
+                 ["run", "--mlflow", "http://u:hunter2@host", "smoke"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2, argv
+        assert "--mlflow takes no value" in err and "--mlflow-uri http://u:***@host" in err, err
+        assert "hunter2" not in err

@@ -34,12 +34,30 @@ from tunebench.redaction import redact_text  # noqa: E402
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
+#: The arguments :func:`main` parses, for the hints on an old spelling in a parse error.
+_ARGV: list[str] = []
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on bad options, as we want; this only sharpens the message prefix."""
+    """argparse exits 2 on bad options, as we want; this sharpens the message: its prefix, no
+    URL password, and the new spelling where an old one was given."""
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"tunebench: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, f"tunebench: error: {redact_text(message + _old_spelling_hint(message))}\n")
+
+
+def _old_spelling_hint(message: str) -> str:
+    """What to write instead, where the error comes from ``--mlflow URI`` (``--mlflow`` took a
+    value until it became a plain switch beside ``--mlflow-uri``)."""
+    for index, token in enumerate(_ARGV):
+        if token.startswith("--mlflow="):
+            return f"; --mlflow takes no value: give the store as --mlflow-uri {token.split('=', 1)[1]}"
+        following = _ARGV[index + 1] if index + 1 < len(_ARGV) else ""
+        if token == "--mlflow" and following and (following in message or "://" in following):
+            return (f"; --mlflow takes no value: if {following} is an MLflow store, give it as "
+                    f"--mlflow-uri {following}")
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,8 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "TF_CPP_MIN_LOG_LEVEL is set)")
     run.add_argument("--optuna-storage", metavar="URL",
                      help="Optuna storage for the tpe strategy's studies (e.g. sqlite:///optuna.db)")
-    run.add_argument("--mlflow", nargs="?", const="", metavar="URI",
-                     help="log the finished results to MLflow (default store: <out>/mlruns)")
+    run.add_argument("--mlflow", action="store_true",
+                     help="log the finished results to MLflow, in the store <out>/mlruns (or --mlflow-uri's)")
+    run.add_argument("--mlflow-uri", metavar="URI",
+                     help="log the finished results to this MLflow tracking store (a server, sqlite:///mlflow.db, "
+                          "a folder)")
 
     record = commands.add_parser("record", help="record a benchmark's curves for a seeded design (for replay)")
     record.add_argument("benchmark", help="a live benchmark name (see 'tunebench list')")
@@ -176,7 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,
-                        mlflow_uri=args.mlflow, verbose=args.verbose)
+                        mlflow_uri=args.mlflow_uri if args.mlflow_uri is not None else "" if args.mlflow else None,
+                        verbose=args.verbose)
     resumed = " (resumed)" if outcome.resumed else ""
     print(f"{plural(outcome.runs, 'run')} in {outcome.wall_seconds:.1f} s{resumed}; wrote {', '.join(str(p) for p in outcome.files)}")
     if outcome.failed_trials:
@@ -279,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     ever printed). Ctrl-C and SIGTERM stop the command with a line saying how to resume
     (exit 130 and 143); bad input exits 2, anything unexpected 1 with its traceback.
     """
+    _ARGV[:] = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     prepare_determinism_environment()  # before JAX or PyTorch start (they read it once)
     try:
