@@ -1,4 +1,7 @@
-"""The ETA's per-benchmark cost model, on worked examples with a fake clock."""
+"""The ETA's per-benchmark cost model, on worked examples with a fake clock; the progress
+line's heartbeat in a log."""
+
+import time
 
 import pytest
 
@@ -99,3 +102,30 @@ def test_a_family_not_timed_yet_is_left_out_of_the_sum_and_named(clock):
     clock.now = 61.0
     eta.progressed(2, 10)  # a replay epoch: 0.1 s, and fer-cnn@replay is costed at its family's rate
     assert eta.text() == "1s (fer-cnn@replay not timed yet)"
+
+
+def test_off_a_terminal_the_latest_line_comes_again_when_the_log_has_been_quiet():
+    """A log gets a line at least every heartbeat while a run trains (a fer-cnn trial can take
+    minutes without a line): the latest progress line, with how long ago it changed."""
+    import io
+
+    from tunebench.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(2, 20, stream=stream, enabled=False, heartbeat_seconds=0.05)
+    progress.start_run(1, "mnist-mlp/tpe/seed 0", 10)
+    progress.update(trial=3, best=0.9, epochs_used=4)
+    deadline = time.monotonic() + 10
+    while "last change" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress.close()
+    beats = [line for line in stream.getvalue().splitlines() if "last change" in line]
+    assert beats and beats[0].startswith("tunebench: run 1/2 mnist-mlp/tpe/seed 0 | trial 3 | best val_acc 0.9000 | "
+                                         "epochs left 6/10")
+    after = stream.getvalue()
+    time.sleep(0.2)
+    assert stream.getvalue() == after  # closed: no more lines
+    quiet = io.StringIO()
+    Progress(1, 1, stream=quiet, enabled=True, heartbeat_seconds=0.01).update(1, None, 0)
+    time.sleep(0.1)
+    assert "last change" not in quiet.getvalue()  # on a terminal the live line is enough

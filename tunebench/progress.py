@@ -3,14 +3,20 @@
 On a terminal one line is redrawn in place (run x of y, trial, best so far, epochs left,
 ETA). When stderr is not a terminal (``| tee``, CI logs, ``nohup``), nothing is redrawn:
 one plain line per finished run is printed instead, and one per finished trial with
-``verbose``, the way pip and tqdm behave in logs.
+``verbose``, the way pip and tqdm behave in logs; and while a run trains without a line for
+:data:`HEARTBEAT_SECONDS`, the latest progress line again, with how long ago it changed, so
+that a log shows at least one line a minute.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Callable, TextIO
+
+#: Off a terminal, the longest a log goes without a line while a suite runs.
+HEARTBEAT_SECONDS = 60.0
 
 
 def plural(count: int, noun: str) -> str:
@@ -47,13 +53,23 @@ class Progress:
         ``stream.isatty()``), plain lines (:meth:`run_done`, :meth:`trial_done`) only if not.
     verbose:
         Plain lines for every finished trial too.
+    heartbeat_seconds:
+        Off a terminal, the latest progress line is printed again after this long without a
+        line (``None``: never).
     """
 
     def __init__(self, total_runs: int, total_epochs: int, stream: TextIO | None = None,
-                 enabled: bool | None = None, clock=time.monotonic, verbose: bool = False):
+                 enabled: bool | None = None, clock=time.monotonic, verbose: bool = False,
+                 heartbeat_seconds: float | None = HEARTBEAT_SECONDS):
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.verbose = verbose
+        self._lock = threading.Lock()  # the heartbeat prints from its own thread
+        self._latest: tuple[str, float] | None = None  # the latest line and when it was made
+        self._last_write = time.monotonic()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_seconds = heartbeat_seconds
         self.total_runs = total_runs
         self.total_epochs = total_epochs
         self._clock = clock
@@ -100,10 +116,12 @@ class Progress:
                 f"epochs left {self._run_budget - epochs_used}/{self._run_budget} | ETA {eta}")
 
     def update(self, trial: int, best: float | None, epochs_used: int) -> None:
-        """Redraw the line."""
+        """Redraw the line (off a terminal: keep it for the heartbeat)."""
         if self.enabled:
             self.stream.write("\r\x1b[2K" + self.line(trial, best, epochs_used))
             self.stream.flush()
+        else:
+            self._keep(self.line(trial, best, epochs_used))
 
     def suite_line(self, runs_done: int, running: int, epochs_done: int, best: float | None = None) -> str:
         """The text that :meth:`update_suite` draws."""
@@ -116,6 +134,26 @@ class Progress:
         if self.enabled:
             self.stream.write("\r\x1b[2K" + self.suite_line(runs_done, running, epochs_done, best))
             self.stream.flush()
+        else:
+            self._keep(self.suite_line(runs_done, running, epochs_done, best))
+
+    def _keep(self, line: str) -> None:
+        """Off a terminal: ``line`` is what the heartbeat prints next (started on first use)."""
+        with self._lock:
+            self._latest = (line, time.monotonic())
+        if self._heartbeat is None and self._heartbeat_seconds is not None:
+            self._heartbeat = threading.Thread(target=self._beat, name="tunebench-heartbeat", daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        """Every so often: after :attr:`_heartbeat_seconds` without a line, the latest line again."""
+        while not self._stop.wait(min(self._heartbeat_seconds, 5.0)):
+            with self._lock:
+                now = time.monotonic()
+                if self._latest is None or now - self._last_write < self._heartbeat_seconds:
+                    continue
+                line, made = self._latest
+                self._write(f"tunebench: {line} | last change {format_duration(now - made)} ago\n")
 
     def run_done(self, index: int, label: str, best: float | None, epochs_used: int, budget: int, seconds: float,
                  runs_done: int, epochs_done: int) -> None:
@@ -136,11 +174,19 @@ class Progress:
 
     def message(self, text: str) -> None:
         """Print ``text`` on a line of its own (above the progress line when it is drawn)."""
-        self.stream.write(("\r\x1b[2K" if self.enabled else "") + text + "\n")
+        with self._lock:
+            self._write(("\r\x1b[2K" if self.enabled else "") + text + "\n")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
         self.stream.flush()
+        self._last_write = time.monotonic()
 
     def close(self) -> None:
-        """End the line."""
+        """End the line; stop the heartbeat."""
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=10)
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()

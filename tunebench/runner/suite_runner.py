@@ -136,15 +136,17 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
 
         tasks = plan_tasks(suite, staging.resolve(), header["fingerprint"], Path(data_dir).resolve(), optuna_storage)
         monitor = SuiteMonitor(progress, parallel=executor is not None, tasks=tasks)
-        pending = _pending(tasks, monitor)
-        if executor is not None:
-            if pending:
-                executor.start(len(pending))
-                executor.check_workers(staging.resolve())
-                executor.run(pending, monitor, benchmark_factory)
-        else:
-            InProcessExecutor().run(pending, monitor, benchmark_factory)
-        monitor.close()
+        try:
+            pending = _pending(tasks, monitor)
+            if executor is not None:
+                if pending:
+                    executor.start(len(pending))
+                    executor.check_workers(staging.resolve())
+                    executor.run(pending, monitor, benchmark_factory)
+            else:
+                InProcessExecutor().run(pending, monitor, benchmark_factory)
+        finally:
+            monitor.close()  # the progress line ended and its heartbeat stopped, however the runs ended
 
         kill_hook("finishing")
         final, records = write_final_files(
