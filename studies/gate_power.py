@@ -1,4 +1,11 @@
-"""The regression gate's power: how small a slip it catches, and how often it cries wolf.
+"""How small a slip does the regression gate catch, and how often does it fail a good strategy?
+
+Latest result (TPE on ``mnist-mlp@replay``, 40 fresh seeds, 2,000 draws of 10; the development
+machine; 2026-12-02): at effect 0 the gate catches a 0.0014 drop in 81 % of draws and fails an
+equally good strategy with other random numbers in 0.1 %. TPE's best validation accuracy varies
+with sd 0.0029 from seed to seed.
+
+The regression gate's power: how small a slip it catches, and how often it cries wolf.
 
 Runs one strategy (``--strategy``, default ``tpe``) on one replay benchmark (default
 ``mnist-mlp@replay`` at the regress suite's budget) over a pool of fresh seeds (``--pool``,

@@ -1,4 +1,11 @@
-"""What a recording in progress has cost, and what its remaining design points should cost.
+"""What has a recording cost so far, and what should its remaining design points cost?
+
+Latest result (the complete full-data fer-cnn recording, 56 configurations; chunks 0000-0003
+and 0052-0055 on a 2-core AVX2 EPYC, 0004-0051 on a 2-core AVX-512 EPYC; 2026-12-01 to
+2026-12-03): 28.9 h of recorded epochs (median 25 min a configuration, load and pauses
+included; 24.0 h without the disturbed epochs).
+
+What a recording in progress has cost, and what its remaining design points should cost.
 
 The recorded part: the sum of its epoch seconds, and the median per configuration. The rest:
 the design points not yet recorded (rebuilt from the design in ``recording.json``), each
