@@ -116,3 +116,18 @@ def test_best_so_far_is_a_step_function_per_run_that_ignores_failed_trials():
     assert np.isnan(matrix[1, :3]).all() and matrix[1, 3:].tolist() == [0.2, 0.2, 0.2, 0.2]
     _, per_run = best_so_far(trials, "epochs_used", np.array([[2.0, 6.0], [2.0, 3.0]]))  # one grid per run
     assert per_run[0].tolist() == [0.5, 0.7] and np.isnan(per_run[1, 0]) and per_run[1, 1] == 0.2
+
+
+def test_a_figure_title_is_one_line_with_a_fidelity_mark_and_the_caption_holds_the_fidelity():
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from tunebench.report.figure_style import _fidelity_mark
+
+    label = ("replay of a recording at full fidelity; replay_noise seed: a trial answers one recorded draw (56, 56 "
+             "configurations per draw), others the surrogate plus the nearest recorded configuration's seed deviation")
+    figure = Figure()
+    figure.suptitle("fer-cnn@replay: incumbent test scores per seed")
+    caption = _fidelity_mark(figure, pd.DataFrame({"fidelity": [label]}), "Source: `runs.csv`.")
+    assert figure.get_suptitle() == "fer-cnn@replay: incumbent test scores per seed [replay]"
+    assert caption == f"Source: `runs.csv`. Fidelity: {label}."

@@ -5,7 +5,6 @@ the plumbing that draws on a :class:`matplotlib.figure.Figure` pyplot never sees
 from __future__ import annotations
 
 import re
-import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -53,8 +52,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINE_MARKERS = 6
 ZOOM_NOTE = "axis zoomed: {low} to {high}"
 WALL_LABEL = "wall time per run (seconds)\ndepends on machine load"
-#: Bold title characters that fit in an inch of figure width (the subtitle wraps there).
-SUBTITLE_CHARS_PER_INCH = 9
 VAL_LABEL = "validation accuracy (fraction)"
 
 
@@ -110,12 +107,18 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def _fidelity_subtitle(figure: Figure, runs: pd.DataFrame) -> None:
-    """The runs' fidelity under the figure's title, so a figure never travels without it."""
+def _fidelity_mark(figure: Figure, runs: pd.DataFrame, caption: str) -> str:
+    """The runs' fidelity: a short mark at the end of the figure's one-line title, so that a
+    figure never travels without it (``[replay]``, ``[reduced]``, ``[weak surrogate]``), and in
+    full at the end of its caption, which is returned."""
     labels = fidelity_label(runs)
-    if labels and figure.get_suptitle():
-        subtitle = textwrap.fill(f"fidelity: {labels}", width=int(figure.get_figwidth() * SUBTITLE_CHARS_PER_INCH))
-        figure.suptitle(f"{figure.get_suptitle()}\n{subtitle}", fontweight="bold")
+    if not labels:
+        return caption
+    marks = [mark for mark, present in (("replay", "replay" in labels), ("reduced", "reduced" in labels),
+                                        ("weak surrogate", "WEAK SURROGATE" in labels)) if present]
+    if marks and figure.get_suptitle():
+        figure.suptitle(f"{figure.get_suptitle()} [{', '.join(marks)}]", fontweight="bold")
+    return f"{caption} Fidelity: {labels}."
 
 
 def _majority_line(ax: Axes, line: MajorityLine | None) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from tunebench.report.chance import majority_line
 from tunebench.report.figure_style import (
-    _fidelity_subtitle,
+    _fidelity_mark,
     _save,
     _slug,
     _style,
@@ -128,7 +128,7 @@ def render_benchmark_figures(data: ResultsData, benchmark: str, directory: Path,
         if drawing is None:
             continue
         name, figure, title, caption = drawing
-        _fidelity_subtitle(figure, runs)
+        caption = _fidelity_mark(figure, runs, caption)
         path = directory / f"{_slug(benchmark)}-{name}.png"
         _save(figure, path)
         files.append(FigureFile(path, title, caption))

@@ -109,6 +109,14 @@ def _median_band(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low[inverse.ravel()], high[inverse.ravel()]
 
 
+def _clock_label(trials: pd.DataFrame) -> str:
+    """The wall-time axis: the run's clock, or the simulated one with its worker count."""
+    workers = trials["worker"].max() if "worker" in trials.columns else float("nan")
+    if pd.isna(workers):
+        return "wall time since the run began (seconds)"
+    return f"simulated wall time, {int(workers)} worker{'s' if workers > 1 else ''} (seconds)"
+
+
 def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequence[str],
                     colors: dict[str, Any], benchmark: str, majority: MajorityLine | None = None):
     seeds = runs["seed"].nunique()
@@ -116,8 +124,7 @@ def _anytime_figure(trials: pd.DataFrame, runs: pd.DataFrame, strategies: Sequen
     figure, axes = _new_figure(12, 4.6, f"{benchmark}: best validation accuracy so far ({band})", (1, 2))
     styles, markers = strategy_linestyles(strategies), strategy_markers(strategies)
     panels = [("epochs_used", "epochs spent (ledger)", _grid(float(runs["budget_epochs"].max()), integer=True)),
-              ("elapsed_seconds", "wall time since the run began (seconds)",
-               _grid(float(trials["elapsed_seconds"].max()), integer=False))]
+              ("elapsed_seconds", _clock_label(trials), _grid(float(trials["elapsed_seconds"].max()), integer=False))]
     for ax, (column, xlabel, grid) in zip(axes[0], panels):
         keys, matrix = best_so_far(trials, column, grid)
         for strategy in strategies:
