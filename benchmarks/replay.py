@@ -43,7 +43,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -57,15 +56,10 @@ from tunebench.benchmarks.surrogate import (MODELS, TARGETS, encode, fit_surroga
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import draw_counts, draws_phrase, mean_over_draws
 from tunebench.benchmarks.recording_load import load_recording
+from tunebench.places import RECORDINGS_ENV, recording_dir
 from tunebench.space import Config
 
 SUFFIX = "@replay"
-RECORDINGS_ENV = "TUNEBENCH_RECORDINGS"
-
-
-def recordings_dir() -> Path:
-    """Where recordings are read: ``$TUNEBENCH_RECORDINGS``, else ``results/recordings``."""
-    return Path(os.environ.get(RECORDINGS_ENV) or "results/recordings")
 
 
 #: See the module docstring: an epoch after the first slower than this many times its
@@ -175,7 +169,8 @@ class ReplayBenchmark:
     plan:
         The suite's plan: ``max_epochs`` at most the recording's, the recording's options.
     directory:
-        The recording's folder (default ``recordings_dir() / spec.recording``).
+        The recording's folder (default :func:`tunebench.places.recording_dir`: under
+        ``$TUNEBENCH_RECORDINGS``, ``results/recordings/`` here, or the shipped copy).
 
     Raises
     ------
@@ -191,7 +186,7 @@ class ReplayBenchmark:
     spearman_floor = 0.8
 
     def __init__(self, spec: BenchmarkSpec, plan, directory: Path | None = None):
-        directory = Path(directory or recordings_dir() / spec.recording)
+        directory = Path(directory or recording_dir(spec.recording))
         recorded = load_recorded(directory, spec.make_space)
         header = recorded.header
         where = f"[benchmarks.{plan.name}]"
@@ -312,4 +307,4 @@ class ReplayBenchmark:
 
 
 __all__ = ["DISTURBED_EPOCH_FACTOR", "RECORDINGS_ENV", "ReplayBenchmark", "SUFFIX", "load_recorded",
-           "recordings_dir", "steady_epoch_seconds"]
+           "steady_epoch_seconds"]

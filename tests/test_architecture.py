@@ -20,7 +20,7 @@ LAYERS = (
               "tunebench.files", "tunebench.precision", "tunebench.metrics", "tunebench.journal", "tunebench.ledger",
               "tunebench.threads", "tunebench.progress", "tunebench.stats", "tunebench.registry",
               "tunebench.redaction", "tunebench.interrupts", "tunebench.eta", "tunebench.backend", "tunebench.quiet",
-              "tunebench.limits", "tunebench.process")),
+              "tunebench.limits", "tunebench.process", "tunebench.places")),
     ("parts", ("tunebench.strategies", "tunebench.datasets", "tunebench.models")),
     ("benchmarks", ("tunebench.benchmarks",)),
     ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.suite_checks", "tunebench.from_plan", "tunebench.manifest",

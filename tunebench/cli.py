@@ -135,9 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--ignore-checksums", action="store_true",
                         help="read results whose files do not match their manifest's sha256 (edited, or mid-replacement)")
 
-    regress = commands.add_parser("regress", help="run the replay suite and compare it with the committed baseline")
-    regress.add_argument("--suite", default="regress", help="the replay suite to run (default: regress, 10 seeds)")
-    regress.add_argument("--baseline", default="results/baseline", help="baseline folder (default results/baseline)")
+    regress = commands.add_parser("regress", help="the gate: run the regress suite (replayed, no data) and compare it "
+                                                 "with the baseline")
+    regress.add_argument("--suite", default="regress", help="the suite to run (default: regress, 10 seeds of replay)")
+    regress.add_argument("--baseline", help="baseline folder (default: results/baseline here, else the one installed "
+                                            "with tunebench; --update-baseline writes results/baseline here)")
     regress.add_argument("--out", default="results/regress", help="where this run's results go (replaced each time)")
     regress.add_argument("--effect", type=float, help="accuracy drop that counts as a regression "
                                                       "(default: the baseline's, else 0: any consistent drop)")
@@ -252,7 +254,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_regress(args: argparse.Namespace) -> int:
     from tunebench.regress import run_gate
 
-    passed = run_gate(args.suite, Path(args.baseline), Path(args.out), effect=args.effect, alpha=args.alpha,
+    from tunebench.places import baseline_dir
+
+    baseline = Path(args.baseline) if args.baseline else baseline_dir(update=args.update_baseline)
+    passed = run_gate(args.suite, baseline, Path(args.out), effect=args.effect, alpha=args.alpha,
                       update=args.update_baseline, workers=args.workers, overwrite=args.overwrite)
     return EXIT_OK if passed else EXIT_FAILURE
 

@@ -41,7 +41,6 @@ from tunebench.files import write_atomically
 from tunebench.stats import MIN_SEEDS_FOR_TEST, holm
 
 DEFAULT_SUITE = "regress"
-DEFAULT_BASELINE = Path("results/baseline")
 DEFAULT_EFFECT = 0.0  # any consistent drop (see the module docstring and studies/gate_power.py)
 DEFAULT_ALPHA = 0.05
 METRIC = "best_val_accuracy"
@@ -283,5 +282,5 @@ def _check_out_dir(out_dir: Path, suite_name: str, overwrite: bool) -> None:
                      f"{suite_name!r} there: choose another --out, or pass --overwrite to replace them")
 
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_BASELINE", "DEFAULT_EFFECT", "DEFAULT_SUITE", "GateResult", "METRIC",
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_EFFECT", "DEFAULT_SUITE", "GateResult", "METRIC",
            "check_alpha", "check_effect", "check_same_recordings", "compare", "drop_test", "format_table", "load_baseline", "run_gate", "save_baseline"]

@@ -35,7 +35,7 @@ import pandas as pd
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.benchmarks.base import TrialFailed
-from tunebench.benchmarks.replay import recordings_dir
+from tunebench.places import recording_dir
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.results_dir import ResultsData, load_results
@@ -83,7 +83,7 @@ def live_twin(data: ResultsData, benchmark: str) -> Twin:
     """
     spec = get_benchmark_spec(benchmark)
     if spec.recording:
-        path = recordings_dir() / spec.recording / "recording.json"
+        path = recording_dir(spec.recording) / "recording.json"
         try:
             header = json.loads(path.read_text(encoding="utf-8"))["header"]
             plan = BenchmarkPlan(name=header["benchmark"], max_epochs=int(header["max_epochs"]), trials=1,
