@@ -58,3 +58,15 @@ def test_the_runner_asks_and_tells_with_one_thread_and_trains_with_more(tiny_dat
                   benchmark_factory=factory)
     assert len(pd.read_csv(tmp_path / "out" / "trials.csv")) == 3
     assert seen == {"ask": {1}, "tell": {1}, "train": {2}}
+
+
+def test_a_worker_that_shares_the_cores_trains_with_its_share_unless_the_driver_set_the_pools():
+    from tunebench.process import THREAD_ENV, with_training_threads
+
+    unset = tuple((name, None) for name in THREAD_ENV)
+    sized = dict(with_training_threads(unset, 1))
+    assert sized["TF_NUM_INTRAOP_THREADS"] == "1" and sized["TF_NUM_INTEROP_THREADS"] == "1"
+    assert sized["OMP_NUM_THREADS"] is None and sized["OPENBLAS_NUM_THREADS"] is None  # BLAS left as it was
+    given = dict(with_training_threads(tuple((name, "4" if name == "TF_NUM_INTRAOP_THREADS" else None)
+                                             for name in THREAD_ENV), 1))
+    assert given["TF_NUM_INTRAOP_THREADS"] == "4"  # the user's setting wins

@@ -4,7 +4,8 @@ worker, a parallel-trial worker, a recording worker) does before TensorFlow load
 
 - :data:`THREAD_ENV`: the variables that set the thread pools; a run's task carries the
   driving process's values, and :func:`apply_thread_environment` gives them to a worker.
-- :func:`size_worker_threads`: a worker that shares the cores with others gets its share.
+- :func:`size_worker_threads`: a worker that shares the cores with others gets its share
+  (:func:`with_training_threads`: the same share carried in a run's task).
 - :func:`quiet_tensorflow`: TensorFlow imported without its start-up lines
   (:mod:`tunebench.quiet`), its Python loggers at ERROR.
 
@@ -58,6 +59,18 @@ def apply_thread_environment(environment: Iterable[tuple[str, str | None]]) -> N
     set_environment(environment)
 
 
+def with_training_threads(environment: Iterable[tuple[str, str | None]], threads: int
+                          ) -> tuple[tuple[str, str | None], ...]:
+    """The driving process's :data:`THREAD_ENV` values ``environment`` with TensorFlow's
+    intra-op and inter-op pools set to ``threads`` where it leaves them unset: what a worker
+    that shares the cores with others trains with (a Dask worker of a local cluster: the
+    cores over the workers). TensorFlow's thread count leaves a run's numbers unchanged (op
+    determinism; docs/measurements.md), while two workers with a pool of every core each
+    contend; BLAS's counts are left as they are (they change NumPy's sums)."""
+    sized = {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
+    return tuple((name, value if value is not None else sized.get(name)) for name, value in environment)
+
+
 def size_worker_threads(threads: int, environment: Iterable[tuple[str, str | None]] = ()) -> None:
     """Set this worker's :data:`WORKER_THREAD_ENV` to ``threads`` where ``environment`` (the
     driving process's values) leaves them unset, before TensorFlow loads; then TensorFlow's
@@ -90,4 +103,4 @@ def quiet_tensorflow() -> None:
 
 
 __all__ = ["THREAD_ENV", "WORKER_THREAD_ENV", "apply_thread_environment", "available_cores", "quiet_tensorflow",
-           "size_worker_threads"]
+           "size_worker_threads", "with_training_threads"]

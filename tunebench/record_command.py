@@ -4,6 +4,7 @@ or several (:func:`record_benchmark`), and the ``--subset`` option's parser."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ from tunebench.errors import InputError
 from tunebench.manifest import hardware, package_versions
 from tunebench.progress import format_duration
 from tunebench.from_plan import load_run_data, make_benchmark
-from tunebench.process import quiet_tensorflow
+from tunebench.files import set_environment
+from tunebench.process import THREAD_ENV, available_cores, quiet_tensorflow, with_training_threads
 from tunebench.seeding import RunSeeds
 from tunebench.suite import parse_suite
 
@@ -124,7 +126,8 @@ def _record_in_workers(workers: int, args: tuple, options: dict[str, Any]) -> li
     try:
         for _ in range(workers):
             answer, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_record_worker, args=(sender, args, options), daemon=True)
+            process = context.Process(target=_record_worker, daemon=True,
+                                      args=(sender, args, options, max(1, available_cores() // workers)))
             process.start()
             sender.close()  # the worker holds the only sending end: its death is an EOF here
             processes.append(process)
@@ -152,8 +155,10 @@ def _record_in_workers(workers: int, args: tuple, options: dict[str, Any]) -> li
             process.join()
 
 
-def _record_worker(sender, args: tuple, options: dict[str, Any]) -> None:
-    """One recording worker: :func:`record_benchmark`'s result, or its error, sent back."""
+def _record_worker(sender, args: tuple, options: dict[str, Any], threads: int) -> None:
+    """One recording worker: :func:`record_benchmark`'s result, or its error, sent back. It
+    trains with ``threads`` TensorFlow threads (its share of the cores) unless set otherwise."""
+    set_environment(with_training_threads(((name, os.environ.get(name)) for name in THREAD_ENV), threads))
     try:
         outcome = ("done", record_benchmark(*args, **options))
     except Exception as error:  # noqa: BLE001 - raised again in the parent

@@ -24,6 +24,7 @@ import re
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +36,7 @@ from tunebench.attempts import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import RunTask
 from tunebench.from_plan import build_benchmark
-from tunebench.process import THREAD_ENV
+from tunebench.process import THREAD_ENV, available_cores, with_training_threads
 
 #: What ``--scheduler`` accepts: ``[tcp|tls|ws|wss|ucx://]host:port`` (a malformed one is
 #: refused before Dask sees it: Dask's half-built client then prints a traceback on exit).
@@ -107,6 +108,9 @@ class DaskExecutor:
         self.scheduler = scheduler
         self.client = None
         self.cluster = None
+        #: TensorFlow threads per run on a local cluster (its cores over its workers); ``None``
+        #: on an existing scheduler, whose workers' cores are their own business.
+        self.training_threads: int | None = None
         self._stopped: list = []  # runs in flight on local workers when the user stopped the suite
 
     @property
@@ -152,8 +156,10 @@ class DaskExecutor:
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
         dask.config.set({"distributed.nanny.pre-spawn-environ":
                          {k: v for k, v in environ.items() if k not in THREAD_ENV}})
-        self.cluster = LocalCluster(n_workers=max(1, min(self.workers, runs)), threads_per_worker=1,
+        workers = max(1, min(self.workers, runs))
+        self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                     processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        self.training_threads = max(1, available_cores() // workers)
         self.client = Client(self.cluster, set_as_default=False)
 
     def check_workers(self, staging: Path) -> None:
@@ -185,6 +191,8 @@ class DaskExecutor:
         tails = {task.index: JournalTail(task.journal_path) for task in tasks}
         futures = {}
         for task in tasks:
+            if self.training_threads is not None:  # a share of the cores, not a pool of all of them per worker
+                task = replace(task, environment=with_training_threads(task.environment, self.training_threads))
             future = self.client.submit(execute_run_task, task, benchmark_factory, pure=False,
                                         key=f"tunebench-{task.stem}-{token}")
             futures[future] = task
