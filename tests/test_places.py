@@ -38,6 +38,7 @@ def test_a_folders_own_recordings_come_first_and_the_environment_before_them(tmp
 def test_a_replay_suite_runs_from_an_empty_folder_and_writes_under_it(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(RECORDINGS_ENV, raising=False)
-    assert main(["run", "replay", "--seeds", "2", "--strategies", "random", "--benchmarks", "mnist-mlp@replay"]) == 0
+    assert main(["run", "replay", "--seed", "3", "--seed", "8", "--strategies", "random",
+                 "--benchmarks", "mnist-mlp@replay"]) == 0
     runs = pd.read_csv(tmp_path / "results" / "replay" / "runs.csv")
-    assert len(runs) == 2 and runs["fidelity"].str.startswith("replay of a recording").all()
+    assert runs["seed"].tolist() == [3, 8] and runs["fidelity"].str.startswith("replay of a recording").all()

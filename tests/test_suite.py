@@ -144,3 +144,27 @@ def test_replay_noise_defaults_to_seed_on_replay_and_stays_out_of_a_live_plans_d
                         ({"replay_noise": 1}, "fer-cnn@replay")):
         with pytest.raises(SuiteError, match=rf"\[benchmarks\.{re.escape(name)}\]: .replay_noise. must be one of"):
             parse(table, name)
+
+
+@pytest.mark.parametrize("text, seeds", [("3", (0, 1, 2)), ("0,5,7", (0, 5, 7)), ("10-13", (10, 11, 12, 13)),
+                                         ("0-2,9", (0, 1, 2, 9)), ("5,", (5,)), ("5-5", (5,))])
+def test_seeds_are_a_count_a_list_or_ranges(text, seeds):
+    from tunebench.suite import parse_seeds
+
+    assert parse_seeds(text, "option --seeds") == seeds
+
+
+@pytest.mark.parametrize("text", ["5-3", "0-99999999", "a-b", "1--2", "0-2,2"])
+def test_a_bad_seed_range_names_the_option(text):
+    from tunebench.suite import parse_seeds
+
+    with pytest.raises(SuiteError, match=r"^option --seeds: "):
+        parse_seeds(text, "option --seeds")
+
+
+def test_one_seed_is_written_seed_and_not_with_seeds(tmp_path, capsys):
+    from tunebench.cli import main
+
+    assert main(["run", "replay", "--seed", "5", "--seeds", "3", "--out", str(tmp_path / "x")]) == 2
+    assert "either as --seeds or as --seed" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

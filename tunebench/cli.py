@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("suite", help="a named suite (see 'tunebench list') or a path to a .toml file")
     run.add_argument("--out", help="output directory (default: results/<suite name>)")
     run.add_argument("--data-dir", help="dataset directory (default: $TUNEBENCH_DATA, else datasets/data)")
-    run.add_argument("--seeds", help="a seed count (3 means 0,1,2) or a comma-separated list of seeds (5, is seed 5 alone)")
+    run.add_argument("--seeds", help="a seed count (3 means seeds 0, 1, 2), or seeds and ranges: 0,5,7 or 10-19 or 0-4,9")
+    run.add_argument("--seed", type=count_option(MAX_SEED), action="append", metavar="S",
+                     help="run seed S alone (repeat it for several); instead of --seeds")
     run.add_argument("--strategies", help="comma-separated strategy names")
     run.add_argument("--benchmarks", help="comma-separated benchmark names (among the suite's)")
     run.add_argument("--budget", type=count_option(MAX_BUDGET_EPOCHS), help="epoch budget per run, for every selected benchmark")
@@ -192,7 +194,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.verbose and not USER_SET_TF_LOG_LEVEL:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # read when TensorFlow loads, after this (in workers too)
     suite = load_suite(args.suite)
-    suite = apply_overrides(suite, seeds=args.seeds, strategies=args.strategies, benchmarks=args.benchmarks,
+    if args.seed and args.seeds is not None:
+        raise InputError("give the seeds either as --seeds or as --seed, not both")
+    seeds = ",".join(str(seed) for seed in args.seed) + "," if args.seed else args.seeds
+    suite = apply_overrides(suite, seeds=seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
                             precision=args.precision, parallel_trials=args.parallel_trials,
                             simulated_workers=args.simulated_workers)

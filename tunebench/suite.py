@@ -231,18 +231,21 @@ def _parse_plugins(value: Any, base_dir: Path, where: str) -> tuple[str, ...]:
 def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
     """A count ``n`` (seeds 0..n-1) or a list of seeds.
 
-    As a string: ``"3"`` is a count, ``"0,5,7"`` a list, and ``"5,"`` the single seed 5.
+    As a string: ``"3"`` is a count, ``"0,5,7"`` a list, ``"10-19"`` the seeds 10 to 19 (ranges
+    and single seeds mix: ``"0-4,9"``), and ``"5,"`` or ``"5-5"`` the single seed 5.
     """
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",") if p.strip()]
-        if any(len(p.lstrip("+-")) > 12 for p in parts):
+        if any(len(p.lstrip("+-")) > 25 or any(len(end) > 12 for end in p.lstrip("+-").split("-")) for p in parts):
             raise SuiteError(f"{where}: {value[:40]!r}{'...' if len(value) > 40 else ''} is too large (a seed count is "
                              f"at most {MAX_SEEDS:,}, a seed at most {MAX_SEED:,}: tunebench.limits)")
         try:
-            numbers = [int(p) for p in parts]
+            numbers = [seed for part in parts for seed in _seed_range(part)]
         except ValueError:
-            raise SuiteError(f"{where}: expected a count or comma-separated integers, got {value!r}") from None
-        value = numbers if "," in value else (numbers[0] if numbers else value)
+            raise SuiteError(f"{where}: expected a count, comma-separated seeds or ranges such as 0-4, got "
+                             f"{value!r}") from None
+        listed = "," in value or any("-" in part.lstrip("+-") for part in parts)
+        value = numbers if listed else (numbers[0] if numbers else value)
     if isinstance(value, bool):
         raise SuiteError(f"{where}: expected a count or a list of integers, got {value!r}")
     try:
@@ -258,6 +261,19 @@ def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
     except ValueError as error:
         raise SuiteError(f"{where}: {error}") from None
     raise SuiteError(f"{where}: expected a count or a non-empty list of non-negative integers, got {value!r}")
+
+
+def _seed_range(part: str) -> list[int]:
+    """``"7"`` -> ``[7]``; ``"3-5"`` -> ``[3, 4, 5]`` (``ValueError`` for anything else, or a
+    range of more than :data:`MAX_SEEDS` seeds, checked before it is made)."""
+    sign, body = ("-", part[1:]) if part.startswith("-") else ("", part)
+    if "-" not in body:
+        return [int(part)]
+    first, last = (int(end) for end in body.split("-"))
+    first = -first if sign else first
+    if not 0 <= last - first < MAX_SEEDS:
+        raise ValueError(part)
+    return list(range(first, last + 1))
 
 
 def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
