@@ -19,7 +19,7 @@ from tunebench.benchmarks.recording_load import load_recording
 from tunebench.benchmarks.surrogate import surrogate_quality
 from tunebench.files import claim
 from tunebench.record import record, refresh_quality
-from tunebench.record_command import parse_subset, record_benchmark
+from tunebench.record_command import parse_subset
 from tunebench.record_draws import add_draw_chunk
 from tunebench.seeding import RunSeeds
 

@@ -149,14 +149,14 @@ def test_replay_noise_defaults_to_seed_on_replay_and_stays_out_of_a_live_plans_d
 @pytest.mark.parametrize("text, seeds", [("3", (0, 1, 2)), ("0,5,7", (0, 5, 7)), ("10-13", (10, 11, 12, 13)),
                                          ("0-2,9", (0, 1, 2, 9)), ("5,", (5,)), ("5-5", (5,))])
 def test_seeds_are_a_count_a_list_or_ranges(text, seeds):
-    from tunebench.suite import parse_seeds
+    from tunebench.suite_checks import parse_seeds
 
     assert parse_seeds(text, "option --seeds") == seeds
 
 
 @pytest.mark.parametrize("text", ["5-3", "0-99999999", "a-b", "1--2", "0-2,2"])
 def test_a_bad_seed_range_names_the_option(text):
-    from tunebench.suite import parse_seeds
+    from tunebench.suite_checks import parse_seeds
 
     with pytest.raises(SuiteError, match=r"^option --seeds: "):
         parse_seeds(text, "option --seeds")

@@ -39,14 +39,13 @@ from typing import Any
 
 from tunebench.benchmarks import BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
-from tunebench.limits import (MAX_SEED, MAX_SEEDS, MAX_TOML_DEPTH,
-                              check_count, toml_depth)
+from tunebench.limits import MAX_TOML_DEPTH, toml_depth
 from tunebench.errors import SuiteError
 from tunebench.registry import unknown_name
 from tunebench.plugins import load_plugins, resolve_reference
 from tunebench.strategies import STRATEGIES, get_spec
 from tunebench.suite_checks import (check_budget, check_options, check_parallel_trials, check_precision, check_seconds,
-                                    positive_int)
+                                    parse_seeds, positive_int)
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
@@ -226,54 +225,6 @@ def _parse_plugins(value: Any, base_dir: Path, where: str) -> tuple[str, ...]:
     except SuiteError as error:
         raise SuiteError(f"{where}: {error}") from None
     return references
-
-
-def parse_seeds(value: Any, where: str) -> tuple[int, ...]:
-    """A count ``n`` (seeds 0..n-1) or a list of seeds.
-
-    As a string: ``"3"`` is a count, ``"0,5,7"`` a list, ``"10-19"`` the seeds 10 to 19 (ranges
-    and single seeds mix: ``"0-4,9"``), and ``"5,"`` or ``"5-5"`` the single seed 5.
-    """
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        if any(len(p.lstrip("+-")) > 25 or any(len(end) > 12 for end in p.lstrip("+-").split("-")) for p in parts):
-            raise SuiteError(f"{where}: {value[:40]!r}{'...' if len(value) > 40 else ''} is too large (a seed count is "
-                             f"at most {MAX_SEEDS:,}, a seed at most {MAX_SEED:,}: tunebench.limits)")
-        try:
-            numbers = [seed for part in parts for seed in _seed_range(part)]
-        except ValueError:
-            raise SuiteError(f"{where}: expected a count, comma-separated seeds or ranges such as 0-4, got "
-                             f"{value!r}") from None
-        listed = "," in value or any("-" in part.lstrip("+-") for part in parts)
-        value = numbers if listed else (numbers[0] if numbers else value)
-    if isinstance(value, bool):
-        raise SuiteError(f"{where}: expected a count or a list of integers, got {value!r}")
-    try:
-        if isinstance(value, int):
-            return tuple(range(check_count(value, "the seed count", 1, MAX_SEEDS)))
-        if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
-            check_count(len(value), "the number of seeds", 1, MAX_SEEDS)
-            for seed in value:
-                check_count(seed, "a seed", 0, MAX_SEED)
-            if len(set(value)) != len(value):
-                raise SuiteError(f"{where}: duplicate seeds in {value}")
-            return tuple(value)
-    except ValueError as error:
-        raise SuiteError(f"{where}: {error}") from None
-    raise SuiteError(f"{where}: expected a count or a non-empty list of non-negative integers, got {value!r}")
-
-
-def _seed_range(part: str) -> list[int]:
-    """``"7"`` -> ``[7]``; ``"3-5"`` -> ``[3, 4, 5]`` (``ValueError`` for anything else, or a
-    range of more than :data:`MAX_SEEDS` seeds, checked before it is made)."""
-    sign, body = ("-", part[1:]) if part.startswith("-") else ("", part)
-    if "-" not in body:
-        return [int(part)]
-    first, last = (int(end) for end in body.split("-"))
-    first = -first if sign else first
-    if not 0 <= last - first < MAX_SEEDS:
-        raise ValueError(part)
-    return list(range(first, last + 1))
 
 
 def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
