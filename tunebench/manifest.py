@@ -79,7 +79,7 @@ def build_manifest(suite: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """The manifest: schema version, suite as run, versions, hardware, commit, and ``extra``."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "command": redact_argv(sys.argv),
+        "command": redact_argv(["tunebench", *sys.argv[1:]]),  # the program, not where it is installed
         "suite": suite,
         "versions": package_versions(),
         "hardware": hardware(),
