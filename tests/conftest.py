@@ -131,3 +131,53 @@ def small_suite_results(tiny_data_dir, small_suite_file, tmp_path_factory) -> Pa
     out = tmp_path_factory.mktemp("small-run") / "out"
     assert main(["run", str(small_suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
     return out
+
+
+#: The plug-in reference of the analytic bowl (tests/analytic_benchmark.py: ``analytic`` and
+#: ``analytic-b``); a suite file naming it runs in microseconds per trial, in any process.
+ANALYTIC_PLUGIN = f"{Path(__file__).resolve().parent / 'analytic_benchmark.py'}:SPECS"
+
+
+def analytic_suite(body: str) -> str:
+    """A suite file's text: ``body`` (its keys and tables) with the analytic plug-in loaded."""
+    return f"plugins = [{ANALYTIC_PLUGIN!r}]\n" + body.lstrip("\n")
+
+
+#: A small suite on the analytic bowl, for the stop and scale-out tests where the model is not
+#: the point: grid search, and TPE, which learns from every result told (so a resumed or
+#: distributed run must tell them all, in order). Neither strategy is keras-tuner's, so a
+#: process running it needs no Keras (see ``NO_TENSORFLOW`` in test_resume.py). Each epoch
+#: sleeps 50 ms, so that a test can stop it mid-run.
+SMALL_ANALYTIC_SUITE = analytic_suite("""
+name = "small-analytic"
+seeds = [0]
+strategies = ["grid", "tpe"]
+[benchmarks.analytic]
+max_epochs = 3
+trials = 4
+sleep = 0.05
+""")
+
+
+@pytest.fixture(scope="session")
+def no_data_dir(tmp_path_factory) -> Path:
+    """An empty data directory: the analytic benchmark brings its own data."""
+    return tmp_path_factory.mktemp("no-data")
+
+
+@pytest.fixture(scope="session")
+def small_analytic_suite_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("small-analytic-suite") / "small-analytic.toml"
+    path.write_text(SMALL_ANALYTIC_SUITE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_analytic_suite_results(small_analytic_suite_file, no_data_dir, tmp_path_factory) -> Path:
+    """The small analytic suite run uninterrupted, in this process (the reference for resumed,
+    stopped and Dask runs whose model is not the point)."""
+    from tunebench.cli import main
+
+    out = tmp_path_factory.mktemp("small-analytic-run") / "out"
+    assert main(["run", str(small_analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(out)]) == 0
+    return out

@@ -8,7 +8,14 @@ search spaces that raises or diverges on demand):
 - ``DivergingOnce`` trains its third evaluation with a learning-rate schedule that is 1e-3
   for the first epoch and 1e30 afterwards: real training whose loss goes NaN in epoch 2,
   caught by the live benchmark's finite-loss guard;
-- ``AlwaysRaising`` raises on every evaluation of mnist-mlp.
+- ``AlwaysRaising`` raises on every evaluation, as an out-of-memory trial would.
+
+Real Keras training on the tiny data where the failure is Keras's own (the divergence caught
+by the live benchmark's guard); where the runner's handling of a failure is the point
+(stderr, too many failures, resuming after failures) the benchmark is the analytic bowl
+(tests/analytic_benchmark.py, a plug-in of the suite): ``AnalyticFlaky`` raises on its
+second evaluation and fails its third part-way (the bowl's ``fail_x_above`` region:
+:class:`~tunebench.benchmarks.base.TrialFailed` in epoch 2, with epoch 1 completed).
 """
 
 import json
@@ -26,6 +33,9 @@ from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
 from tunebench.strategies import STRATEGIES
 from tunebench.strategies.keras_tuner_oracles import MAX_CONSECUTIVE_FAILED_TRIALS
 from tunebench.suite import parse_suite
+
+from analytic_benchmark import AnalyticBenchmark
+from conftest import ANALYTIC_PLUGIN, analytic_suite
 
 
 class _Explode(keras.optimizers.schedules.LearningRateSchedule):
@@ -73,8 +83,33 @@ def flaky_factory(spec, splits, plan):
 
 
 def suite(strategies, **benchmarks):
-    return parse_suite({"name": "failing", "seeds": [0], "strategies": strategies, "benchmarks": benchmarks},
-                       source="(test)")
+    """A suite of ``benchmarks``; the analytic plug-in is loaded for those named ``analytic``."""
+    plugins = [ANALYTIC_PLUGIN] if any(name.startswith("analytic") for name in benchmarks) else []
+    return parse_suite({"name": "failing", "seeds": [0], "strategies": strategies, "benchmarks": benchmarks,
+                        "plugins": plugins}, source="(test)")
+
+
+class AnalyticFlaky(AnalyticBenchmark):
+    """The analytic bowl; evaluation 2 raises before training, evaluation 3 fails in epoch 2."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def evaluate(self, config, epochs, seed, **kwargs):
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("injected failure before training")
+        self.fail_x_above = -1.0 if self.calls == 3 else 2.0  # every x fails in the bowl's failing region
+        return super().evaluate(config, epochs, seed, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def analytic_flaky_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("analytic-flaky") / "out"
+    outcome = run_suite(suite(["random"], analytic={"max_epochs": 2, "trials": 3}), out, out.parent,
+                        progress=Progress(1, 1, enabled=False), benchmark_factory=AnalyticFlaky)
+    return out, outcome
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +144,22 @@ def test_a_raising_and_a_diverging_trial_are_recorded_and_the_run_goes_on(flaky_
     assert "RuntimeError: injected failure" in journal[1]["traceback"]
 
 
-def test_failures_are_said_on_stderr(tiny_data_dir, tmp_path, capsys):
-    run_suite(suite(["grid"], **{"mnist-mlp": {"max_epochs": 1, "trials": 2}}), tmp_path / "out", tiny_data_dir,
-              progress=Progress(1, 1, enabled=False), benchmark_factory=flaky_factory)
+def test_the_analytic_flaky_run_fails_as_the_keras_one_does(analytic_flaky_run):
+    """The reference of the resume test below: the same failures as ``flaky_run``'s."""
+    out, outcome = analytic_flaky_run
+    trials = pd.read_csv(out / "trials.csv")
+    assert list(trials.status) == ["ok", "failed", "failed", "ok"] and outcome.failed_trials == 2
+    assert trials.error[1] == "RuntimeError: injected failure before training"
+    assert trials.error[2].startswith("non-finite training loss (nan) in epoch 2")
+    assert list(trials.epochs_trained) == [2, 0, 1, 2]
+    assert list(pd.read_csv(out / "curves.csv").query("trial == 3").epoch) == [1]
+
+
+def test_failures_are_said_on_stderr(tmp_path, capsys):
+    run_suite(suite(["grid"], analytic={"max_epochs": 1, "trials": 2}), tmp_path / "out", tmp_path,
+              progress=Progress(1, 1, enabled=False), benchmark_factory=AnalyticFlaky)
     err = capsys.readouterr().err
-    assert "mnist-mlp/grid/seed 0 trial 2 failed after 0 epoch(s): RuntimeError: injected failure" in err
+    assert "analytic/grid/seed 0 trial 2 failed after 0 epoch(s): RuntimeError: injected failure" in err
 
 
 def test_live_benchmark_reports_completed_epochs_on_divergence(tiny_data_dir):
@@ -132,7 +178,7 @@ def test_live_benchmark_reports_completed_epochs_on_divergence(tiny_data_dir):
 
 
 class AlwaysRaising:
-    """mnist-mlp's space; every evaluation raises, as an out-of-memory trial would."""
+    """The benchmark's space; every evaluation raises, as an out-of-memory trial would."""
 
     def __init__(self, spec, splits, plan):
         self.space = spec.make_space(plan.options)
@@ -143,71 +189,72 @@ class AlwaysRaising:
         raise MemoryError("injected: out of memory")
 
 
-def test_repeated_failures_stop_each_run_and_the_suite_goes_on(tiny_data_dir, tmp_path, capsys):
+def test_repeated_failures_stop_each_run_and_the_suite_goes_on(tmp_path, capsys):
     """Every strategy accepts failures (keras-tuner's own limit of 3 is raised) until the
     runner stops the run; the next run of the suite still happens."""
     assert MAX_CONSECUTIVE_FAILED_TRIALS > MAX_CONSECUTIVE_FAILURES  # keras-tuner must never stop first
     out = tmp_path / "out"
-    outcome = run_suite(suite(list(STRATEGIES), **{"mnist-mlp": {"max_epochs": 1, "trials": 8}}),
-                        out, tiny_data_dir, progress=Progress(1, 1, enabled=False), benchmark_factory=AlwaysRaising)
+    outcome = run_suite(suite(list(STRATEGIES), analytic={"max_epochs": 1, "trials": 8}),
+                        out, tmp_path, progress=Progress(1, 1, enabled=False), benchmark_factory=AlwaysRaising)
     runs = pd.read_csv(out / "runs.csv")
     trials = pd.read_csv(out / "trials.csv")
     assert list(runs.strategy) == list(STRATEGIES)  # the suite went on after each stopped run
     assert (runs.status == "too_many_failures").all() and (runs.trials == MAX_CONSECUTIVE_FAILURES).all()
     assert (runs.epochs_used == 0).all() and runs.best_trial.isna().all()
     assert set(trials.error) == {"MemoryError: injected: out of memory"} and (trials.status == "failed").all()
-    assert outcome.stopped_runs == [f"mnist-mlp/{name}/seed 0" for name in STRATEGIES]
+    assert outcome.stopped_runs == [f"analytic/{name}/seed 0" for name in STRATEGIES]
     err = capsys.readouterr().err
-    assert f"mnist-mlp/tpe/seed 0: {MAX_CONSECUTIVE_FAILURES} trials failed in a row" in err
+    assert f"analytic/tpe/seed 0: {MAX_CONSECUTIVE_FAILURES} trials failed in a row" in err
     assert "too_many_failures, the suite goes on" in err
     best = json.loads((out / "best_hyperparameters.json").read_text())["runs"]
     assert all(entry["config"] is None and entry["status"] == "too_many_failures" for entry in best)
 
 
-def test_too_many_failures_from_the_command_line(tiny_data_dir, tmp_path, capsys, monkeypatch):
+def test_too_many_failures_from_the_command_line(tmp_path, capsys, monkeypatch):
     """Exit 0 with a summary on stderr: the suite finished, some runs stopped."""
     import tunebench.from_plan
     from tunebench.cli import main
 
     monkeypatch.setattr(tunebench.from_plan, "make_benchmark", AlwaysRaising)
     suite_file = tmp_path / "s.toml"
-    suite_file.write_text('strategies = ["random"]\n[benchmarks.mnist-mlp]\nmax_epochs = 1\ntrials = 6\n')
-    assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(tmp_path / "out")]) == 0
+    suite_file.write_text(analytic_suite('strategies = ["random"]\n[benchmarks.analytic]\nmax_epochs = 1\ntrials = 6\n'))
+    assert main(["run", str(suite_file), "--data-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "tunebench: 5 trial(s) failed (trials.csv: status failed, column error)" in err
-    assert "1 run(s) stopped after 5 failed trials in a row (status too_many_failures): mnist-mlp/random/seed 0" in err
+    assert "1 run(s) stopped after 5 failed trials in a row (status too_many_failures): analytic/random/seed 0" in err
 
 
-def test_failed_trials_resume_like_the_others(flaky_run, tiny_data_dir, tmp_path):
+def test_failed_trials_resume_like_the_others(analytic_flaky_run, tmp_path):
     """A run interrupted after its two failed trials resumes to the same results: the failures
     are re-told to the strategy from the journal, not retrained."""
     from tunebench.journal import Journal
     from tunebench.resume import STAGING
 
-    out, _ = flaky_run
+    out, _ = analytic_flaky_run
     trials = [r for r in Journal(out / "journal.jsonl").records() if r["kind"] == "trial"]
-    staged = suite(["random"], **{"mnist-mlp": {"max_epochs": 2, "trials": 3}})
+    assert [r.get("status", "ok") for r in trials[:3]][1:] == ["failed", "failed"]  # the journal holds both failures
+    staged = suite(["random"], analytic={"max_epochs": 2, "trials": 3})
     resumed_out = tmp_path / "resumed"
 
     def interrupted(spec, splits, plan):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):  # leaves .partial/ with its header, and no trial
-        run_suite(staged, resumed_out, tiny_data_dir, progress=Progress(1, 1, enabled=False),
+        run_suite(staged, resumed_out, tmp_path, progress=Progress(1, 1, enabled=False),
                   benchmark_factory=interrupted)
     staging = resumed_out / STAGING
-    header = {"kind": "header", "schema_version": 1, "index": 1, "benchmark": "mnist-mlp", "strategy": "random",
+    header = {"kind": "header", "schema_version": 1, "index": 1, "benchmark": "analytic", "strategy": "random",
               "seed": 0, "fingerprint": json.loads((staging / "header.json").read_text())["fingerprint"]}
     (staging / "runs").mkdir(exist_ok=True)
-    (staging / "runs" / "0001-mnist-mlp-random-0.jsonl").write_text(
+    (staging / "runs" / "0001-analytic-random-0.jsonl").write_text(
         "".join(json.dumps(r, sort_keys=True) + "\n" for r in [header] + trials[:3]))
 
     def after_the_failures(spec, splits, plan):
-        benchmark = flaky_factory(spec, splits, plan)
+        benchmark = AnalyticFlaky(spec, splits, plan)
         benchmark.calls = 3  # evaluations 1-3 are in the journal
         return benchmark
 
-    outcome = run_suite(staged, resumed_out, tiny_data_dir, progress=Progress(1, 1, enabled=False),
+    outcome = run_suite(staged, resumed_out, tmp_path, progress=Progress(1, 1, enabled=False),
                         benchmark_factory=after_the_failures)
     assert outcome.resumed and outcome.failed_trials == 2
     for name in ("trials.csv", "runs.csv", "curves.csv"):

@@ -150,12 +150,14 @@ def test_a_trial_that_kills_its_worker_twice_fails_alone_and_the_run_goes_on(tin
     assert not list((tmp_path / "parallel").glob(".partial"))
 
 
-def test_parallel_trials_are_refused_where_they_cannot_run(suite_file, tiny_data_dir, tmp_path, capsys):
+def test_parallel_trials_are_refused_where_they_cannot_run(suite_file, tmp_path, capsys):
+    """Refused while the suite and options are read: nothing trains, no data is read."""
     with pytest.raises(SuiteError, match=r"'parallel_trials': mnist-mlp@replay does not train"):
         load_suite_text(tmp_path, '[benchmarks."mnist-mlp@replay"]\nparallel_trials = 2\n')
     with pytest.raises(SuiteError, match="--parallel-trials must be a positive integer"):
         apply_overrides(load_suite("smoke"), parallel_trials=0)
-    assert main(command(suite_file, tiny_data_dir, tmp_path / "out", "--parallel-trials", "2", "--workers", "2")) == 2
+    assert main(command(suite_file, tmp_path / "no-data", tmp_path / "out", "--parallel-trials", "2",
+                        "--workers", "2")) == 2
     assert "parallel trials (mnist-mlp) and --workers/--scheduler exclude each other" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

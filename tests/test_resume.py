@@ -4,6 +4,10 @@ uninterrupted run; bad partial runs and output directories exit 2 and lose nothi
 The kills are real: a subprocess `tunebench run` is SIGKILLed from outside while its run
 journals grow (mid-run), or SIGKILLs itself at a named stage through the runner's test hook
 ``TUNEBENCH_TEST_KILL_AT`` (before any trial, before the final files, while they move).
+
+Where the model is not the point (the kill stages, bad partial runs, results being replaced)
+the runs are of the analytic bowl (tests/analytic_benchmark.py, a plug-in of the suite file);
+the mid-run kills resume real Keras training, with Hyperband's warm-start states.
 """
 
 import json
@@ -26,6 +30,8 @@ from tunebench.state_store import StateStore
 from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV
 
+from conftest import analytic_suite
+
 FILES = ("trials.csv", "curves.csv", "runs.csv")
 #: A line from TensorFlow's C++ logging: absl's format (``I0000 00:00:...``) or its start-up warning.
 TENSORFLOW_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cpu_feature_guard|oneDNN", re.M)
@@ -41,6 +47,12 @@ def start(args, cwd, **env):
     return subprocess.Popen([sys.executable, "-m", "tunebench.cli", *args], cwd=cwd,
                             env={name: value for name, value in environ.items() if value is not None},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+#: The environment of a subprocess run that trains no Keras model and asks no keras-tuner
+#: strategy (grid search on the analytic bowl): with a Keras backend other than TensorFlow
+#: the runner does not import TensorFlow, which would cost each start seconds.
+NO_TENSORFLOW = {"KERAS_BACKEND": "numpy"}
 
 
 def journaled_trials(out: Path) -> int:
@@ -106,20 +118,29 @@ def one_trial_suite(tmp_path_factory):
     return path
 
 
-def test_kills_before_any_trial_before_and_during_the_final_files(one_trial_suite, tiny_data_dir, tmp_path):
-    out = tmp_path / "out"
-    args = command(one_trial_suite, tiny_data_dir, out)
+@pytest.fixture(scope="module")
+def one_analytic_suite(tmp_path_factory):
+    """Two one-epoch trials of the analytic bowl, by grid search (no TensorFlow model, no keras-tuner)."""
+    path = tmp_path_factory.mktemp("one-analytic") / "one.toml"
+    path.write_text(analytic_suite('name = "one"\nseeds = [0]\nstrategies = ["grid"]\n'
+                                   '[benchmarks.analytic]\nmax_epochs = 1\ntrials = 2\n'))
+    return path
 
-    before = start(args, tmp_path, **{KILL_HOOK_ENV: "started"})
+
+def test_kills_before_any_trial_before_and_during_the_final_files(one_analytic_suite, no_data_dir, tmp_path):
+    out = tmp_path / "out"
+    args = command(one_analytic_suite, no_data_dir, out)
+
+    before = start(args, tmp_path, **NO_TENSORFLOW, **{KILL_HOOK_ENV: "started"})
     assert before.wait() == -signal.SIGKILL
     assert (out / STAGING / "header.json").is_file() and journaled_trials(out) == 0
 
-    finishing = start(args, tmp_path, **{KILL_HOOK_ENV: "finishing"})
+    finishing = start(args, tmp_path, **NO_TENSORFLOW, **{KILL_HOOK_ENV: "finishing"})
     assert finishing.wait() == -signal.SIGKILL
     assert journaled_trials(out) == 2 and not (out / "trials.csv").exists()
     journals = {p: p.read_bytes() for p in (out / STAGING / "runs").glob("*.jsonl")}
 
-    moving = start(args, tmp_path, **{KILL_HOOK_ENV: "moving"})
+    moving = start(args, tmp_path, **NO_TENSORFLOW, **{KILL_HOOK_ENV: "moving"})
     assert moving.wait() == -signal.SIGKILL
     assert (out / "trials.csv").exists() and not (out / "manifest.json").exists()
     assert {p: p.read_bytes() for p in journals} == journals  # nothing was trained again
@@ -135,8 +156,8 @@ def test_kills_before_any_trial_before_and_during_the_final_files(one_trial_suit
 # --- bad partial runs and output directories: exit 2, nothing lost -------------------------
 
 @pytest.fixture
-def partial_run(one_trial_suite, tiny_data_dir, tmp_path):
-    """An output directory with finished results and an interrupted run of ``one_trial_suite``
+def partial_run(one_analytic_suite, no_data_dir, tmp_path):
+    """An output directory with finished results and an interrupted run of ``one_analytic_suite``
     (interrupted before its first trial)."""
     from tunebench.progress import Progress
     from tunebench.runner import run_suite
@@ -151,7 +172,7 @@ def partial_run(one_trial_suite, tiny_data_dir, tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_suite(load_suite(str(one_trial_suite)), out, tiny_data_dir, overwrite=True,
+        run_suite(load_suite(str(one_analytic_suite)), out, no_data_dir, overwrite=True,
                   progress=Progress(1, 1, enabled=False), benchmark_factory=interrupted)
     return out
 
@@ -161,45 +182,45 @@ def snapshot(directory: Path) -> dict:
             if p.is_file() and p.name != "lock"}
 
 
-def test_partial_run_of_another_suite_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+def test_partial_run_of_another_suite_exits_2(partial_run, one_analytic_suite, no_data_dir, capsys):
     before = snapshot(partial_run)
-    assert main(command(one_trial_suite, tiny_data_dir, partial_run, "--seeds", "1,")) == 2
+    assert main(command(one_analytic_suite, no_data_dir, partial_run, "--seeds", "1,")) == 2
     err = capsys.readouterr().err
     assert "holds an interrupted run" in err and "different suite or options" in err
     assert "seeds [0] there, [1] asked" in err and "--overwrite" in err
     assert snapshot(partial_run) == before
 
 
-def test_partial_run_of_another_schema_version_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+def test_partial_run_of_another_schema_version_exits_2(partial_run, one_analytic_suite, no_data_dir, capsys):
     header_path = partial_run / STAGING / "header.json"
     header = json.loads(header_path.read_text())
     header_path.write_text(json.dumps(header | {"schema_version": 0}))
     before = snapshot(partial_run)
-    assert main(command(one_trial_suite, tiny_data_dir, partial_run)) == 2
+    assert main(command(one_analytic_suite, no_data_dir, partial_run)) == 2
     err = capsys.readouterr().err
     assert "results schema version 0" in err and "cannot resume it" in err
     assert snapshot(partial_run) == before
 
 
-def test_partial_run_without_header_exits_2(partial_run, one_trial_suite, tiny_data_dir, capsys):
+def test_partial_run_without_header_exits_2(partial_run, one_analytic_suite, no_data_dir, capsys):
     (partial_run / STAGING / "header.json").unlink()
     before = snapshot(partial_run)
-    assert main(command(one_trial_suite, tiny_data_dir, partial_run)) == 2
+    assert main(command(one_analytic_suite, no_data_dir, partial_run)) == 2
     assert "without a readable header.json" in capsys.readouterr().err
     assert snapshot(partial_run) == before
 
 
-def test_results_of_another_schema_version_exit_2(one_trial_suite, tiny_data_dir, tmp_path, capsys):
+def test_results_of_another_schema_version_exit_2(one_analytic_suite, no_data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "manifest.json").write_text(json.dumps({"schema_version": 99}))
-    assert main(command(one_trial_suite, tiny_data_dir, out)) == 2
+    assert main(command(one_analytic_suite, no_data_dir, out)) == 2
     assert "holds results of schema version 99" in capsys.readouterr().err
     assert snapshot(out) == {"manifest.json": b'{"schema_version": 99}'}
 
 
-def test_overwrite_discards_a_partial_run_it_cannot_resume(partial_run, one_trial_suite, tiny_data_dir):
-    assert main(command(one_trial_suite, tiny_data_dir, partial_run, "--seeds", "1,", "--overwrite")) == 0
+def test_overwrite_discards_a_partial_run_it_cannot_resume(partial_run, one_analytic_suite, no_data_dir):
+    assert main(command(one_analytic_suite, no_data_dir, partial_run, "--seeds", "1,", "--overwrite")) == 0
     runs = pd.read_csv(partial_run / "runs.csv")
     assert list(runs.seed) == [1] and not (partial_run / STAGING).exists()
 
@@ -241,15 +262,15 @@ def test_warm_start_states_round_trip_exactly(tmp_path):
     assert not store.path("0003").exists()
 
 
-def test_results_being_replaced_are_never_read_as_a_set(one_trial_suite, tiny_data_dir, tmp_path, capsys):
+def test_results_being_replaced_are_never_read_as_a_set(one_analytic_suite, no_data_dir, tmp_path, capsys):
     """A run with --overwrite killed while its files move in: the folder holds no manifest
     (the old one goes first), so a reader refuses it, naming the interrupted run; running
     the command again finishes it."""
     out = tmp_path / "out"
-    args = command(one_trial_suite, tiny_data_dir, out)
+    args = command(one_analytic_suite, no_data_dir, out)
     assert main(args) == 0
     old_trials = (out / "trials.csv").read_bytes()
-    moving = start(args + ["--overwrite"], tmp_path, **{KILL_HOOK_ENV: "moving"})
+    moving = start(args + ["--overwrite"], tmp_path, **NO_TENSORFLOW, **{KILL_HOOK_ENV: "moving"})
     assert moving.wait() == -signal.SIGKILL
     assert (out / "trials.csv").read_bytes() != old_trials  # new timings: a new file moved in
     capsys.readouterr()

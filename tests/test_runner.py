@@ -1,4 +1,12 @@
-"""The runner end to end on tiny data written in the real formats: real Keras training."""
+"""The runner end to end.
+
+What the runner does with any benchmark (equal budgets, the files and their links, Hyperband's
+warm-started promotions, refusing to clobber results) is checked on the analytic bowl
+(tests/analytic_benchmark.py, a plug-in of the suite file: microseconds per trial), with all
+six strategies. Real Keras training on tiny data written in the real formats checks what
+needs it: the manifest's data and versions, runs repeating exactly under a seed, and the
+live benchmark's determinism and warm starts.
+"""
 
 import hashlib
 import io
@@ -19,10 +27,17 @@ from tunebench.runner import run_suite
 from tunebench.strategies import STRATEGIES
 from tunebench.suite import load_suite
 
+from conftest import analytic_suite, write_tiny_datasets
+
+#: Strategies of the Keras runs: plain training (random) and warm-started promotions
+#: (hyperband). Each strategy's own suggestions repeat exactly under a seed
+#: (tests/test_strategies.py), and the real-data smoke test runs all six on Keras.
+RERUN_STRATEGIES = ["random", "hyperband"]
+
 TINY_SUITE = """
 name = "tiny"
 seeds = [0]
-strategies = ["grid", "random", "bayesian", "hyperband", "tpe", "tpe-hyperopt"]
+strategies = ["random", "hyperband"]
 [benchmarks.mnist-mlp]
 max_epochs = 3
 trials = 2
@@ -30,6 +45,19 @@ trials = 2
 max_epochs = 1
 trials = 2
 """
+
+#: The same shape on the analytic bowl, with every strategy: two benchmarks, two budgets.
+ANALYTIC_SUITE = analytic_suite(f"""
+name = "tiny"
+seeds = [0]
+strategies = {json.dumps(list(STRATEGIES))}
+[benchmarks.analytic]
+max_epochs = 3
+trials = 2
+[benchmarks.analytic-b]
+max_epochs = 1
+trials = 2
+""")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +69,29 @@ def suite_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(tiny_data_dir, suite_file, tmp_path_factory):
+    """The Keras suite (random and hyperband on mnist-mlp and fer-cnn)."""
     out = tmp_path_factory.mktemp("run") / "first"
     assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 0
     return out
 
 
-def test_run_writes_every_run_within_an_equal_budget(first_run):
+@pytest.fixture(scope="module")
+def analytic_suite_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("analytic-suite") / "tiny.toml"
+    path.write_text(ANALYTIC_SUITE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def analytic_run(analytic_suite_file, no_data_dir, tmp_path_factory):
+    """The analytic suite: every strategy on two benchmarks."""
+    out = tmp_path_factory.mktemp("analytic-run") / "first"
+    assert main(["run", str(analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_every_run_within_an_equal_budget(analytic_run):
+    first_run = analytic_run
     assert sorted(p.name for p in first_run.iterdir()) == ["best_hyperparameters.json", "curves.csv", "journal.jsonl",
                                                            "manifest.json", "runs.csv", "trials.csv"]
     runs = pd.read_csv(first_run / "runs.csv")
@@ -59,7 +104,7 @@ def test_run_writes_every_run_within_an_equal_budget(first_run):
     fixed = runs[runs.strategy != "hyperband"]
     assert (fixed.epochs_used == fixed.budget_epochs).all()
     assert runs.groupby("benchmark")["budget_epochs"].nunique().eq(1).all()
-    assert dict(runs.groupby("benchmark")["budget_epochs"].first()) == {"fer-cnn": 2, "mnist-mlp": 6}
+    assert dict(runs.groupby("benchmark")["budget_epochs"].first()) == {"analytic-b": 2, "analytic": 6}
 
     trials = pd.read_csv(first_run / "trials.csv")
     spent = trials.groupby(["benchmark", "strategy", "seed"])["epochs_trained"].sum()
@@ -70,9 +115,9 @@ def test_run_writes_every_run_within_an_equal_budget(first_run):
     assert trials["val_accuracy"].between(0, 1).all() and trials["test_f1"].between(0, 1).all()
 
 
-def test_runs_csv_is_traceable_to_trials_csv(first_run):
-    runs = pd.read_csv(first_run / "runs.csv")
-    trials = pd.read_csv(first_run / "trials.csv")
+def test_runs_csv_is_traceable_to_trials_csv(analytic_run):
+    runs = pd.read_csv(analytic_run / "runs.csv")
+    trials = pd.read_csv(analytic_run / "trials.csv")
     for _, run in runs.iterrows():
         mine = trials[(trials.benchmark == run.benchmark) & (trials.strategy == run.strategy) & (trials.seed == run.seed)]
         best = mine[mine.trial == run.best_trial].iloc[0]
@@ -80,9 +125,9 @@ def test_runs_csv_is_traceable_to_trials_csv(first_run):
         assert run.test_accuracy == best.test_accuracy and run.epochs_to_best == best.epochs_used
 
 
-def test_hyperband_warm_starts_promotions_and_charges_the_difference(first_run):
-    trials = pd.read_csv(first_run / "trials.csv")
-    hyperband = trials[(trials.strategy == "hyperband") & (trials.benchmark == "mnist-mlp")]
+def test_hyperband_warm_starts_promotions_and_charges_the_difference(analytic_run):
+    trials = pd.read_csv(analytic_run / "trials.csv")
+    hyperband = trials[(trials.strategy == "hyperband") & (trials.benchmark == "analytic")]
     promoted = hyperband[hyperband.parent_trial_id.notna()]
     assert len(promoted) >= 1
     assert ((promoted.epochs - promoted.initial_epoch) == promoted.epochs_trained).all()
@@ -91,21 +136,31 @@ def test_hyperband_warm_starts_promotions_and_charges_the_difference(first_run):
     assert (others.initial_epoch == 0).all() and (others.epochs_trained == others.epochs).all()
 
 
-def test_manifest_records_the_suite_versions_and_policy(first_run):
-    manifest = json.loads((first_run / "manifest.json").read_text())
+def test_manifest_records_the_suite_budgets_policy_and_files(analytic_run):
+    manifest = json.loads((analytic_run / "manifest.json").read_text())
     assert manifest["schema_version"] == 1
     assert manifest["suite"]["name"] == "tiny"
-    assert manifest["budgets"] == {"mnist-mlp": 6, "fer-cnn": 2}
-    assert {"keras", "keras-tuner", "optuna", "hyperopt"} <= set(manifest["versions"])
+    assert manifest["budgets"] == {"analytic": 6, "analytic-b": 2}
     assert manifest["warm_start"]["hyperband_promotions"] == "warm-start" and manifest["hardware"]["cpu_count"] >= 1
-    assert manifest["data"]["mnist-mlp"]["sizes"]["0"]["train"] == 160
-    assert set(manifest["strategies"]["fer-cnn"]) == set(STRATEGIES)
+    assert set(manifest["strategies"]["analytic-b"]) == set(STRATEGIES)
     for name, digest in manifest["files"].items():
-        assert hashlib.sha256((first_run / name).read_bytes()).hexdigest() == digest
+        assert hashlib.sha256((analytic_run / name).read_bytes()).hexdigest() == digest
     assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl", "best_hyperparameters.json"}
 
 
-def test_best_hyperparameters_names_each_runs_incumbent(first_run):
+def test_manifest_records_the_keras_runs_data_and_versions(first_run):
+    manifest = json.loads((first_run / "manifest.json").read_text())
+    assert manifest["budgets"] == {"mnist-mlp": 6, "fer-cnn": 2}
+    assert {"keras", "keras-tuner", "optuna", "hyperopt"} <= set(manifest["versions"])
+    assert manifest["warm_start"]["hyperband_promotions"] == "warm-start"
+    assert manifest["data"]["mnist-mlp"]["sizes"]["0"]["train"] == 160
+    assert set(manifest["strategies"]["fer-cnn"]) == set(RERUN_STRATEGIES)
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((first_run / name).read_bytes()).hexdigest() == digest
+
+
+def test_best_hyperparameters_names_each_runs_incumbent(analytic_run):
+    first_run = analytic_run
     best = json.loads((first_run / "best_hyperparameters.json").read_text())
     runs = pd.read_csv(first_run / "runs.csv")
     trials = pd.read_csv(first_run / "trials.csv", dtype={"trial_id": str})
@@ -119,17 +174,15 @@ def test_best_hyperparameters_names_each_runs_incumbent(first_run):
         row = trials[(trials.benchmark == run.benchmark) & (trials.strategy == run.strategy)
                      & (trials.seed == run.seed) & (trials.trial == run.best_trial)].iloc[0]
         hp = {k[3:]: row[k] for k in trials.columns if k.startswith("hp_") and pd.notna(row[k])}
-        assert entry["config"] == pytest.approx(hp, rel=1e-9)
+        assert set(entry["config"]) == set(hp)
+        numbers = {k for k, v in hp.items() if not isinstance(v, str)}  # the bowl's "act" is a choice of names
+        assert {k: entry["config"][k] for k in numbers} == pytest.approx({k: hp[k] for k in numbers}, rel=1e-9)
+        assert {k: entry["config"][k] for k in set(hp) - numbers} == {k: hp[k] for k in set(hp) - numbers}
         assert entry["trial_id"] == row.trial_id
 
 
-#: Strategies run again by the determinism test: plain training (random) and warm-started
-#: promotions (hyperband). Each strategy's own suggestions repeat exactly under a seed
-#: (tests/test_strategies.py), and the real-data smoke test runs all six again.
-RERUN_STRATEGIES = ["random", "hyperband"]
-
-
 def test_same_suite_and_seed_give_the_same_trials(first_run, tiny_data_dir, suite_file, tmp_path):
+    """Real Keras training, plain and warm-started, repeats exactly under a seed."""
     second = tmp_path / "second"
     assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(second),
                  "--strategies", ",".join(RERUN_STRATEGIES)]) == 0
@@ -137,16 +190,17 @@ def test_same_suite_and_seed_give_the_same_trials(first_run, tiny_data_dir, suit
         first = without_timing(pd.read_csv(first_run / name))
         first = first[first.strategy.isin(RERUN_STRATEGIES)].reset_index(drop=True)
         again = without_timing(pd.read_csv(second / name))
-        assert set(again.strategy) == set(RERUN_STRATEGIES)
+        assert set(again.strategy) == set(RERUN_STRATEGIES) == set(first.strategy)
+        assert len(again) > 0
         unused = first.columns.difference(again.columns)  # hp_ columns no trial of these strategies had
         assert first[unused].isna().all().all()
         pd.testing.assert_frame_equal(first[again.columns], again)
 
 
 @pytest.fixture
-def existing_results(first_run, tmp_path):
+def existing_results(analytic_run, tmp_path):
     out = tmp_path / "existing"
-    shutil.copytree(first_run, out)
+    shutil.copytree(analytic_run, out)
     return out, {p.name: p.read_bytes() for p in out.iterdir()}
 
 
@@ -154,17 +208,18 @@ def assert_untouched(out, before):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_existing_results_are_refused_without_overwrite(existing_results, tiny_data_dir, suite_file, capsys):
+def test_existing_results_are_refused_without_overwrite(existing_results, no_data_dir, analytic_suite_file, capsys):
     out, before = existing_results
-    assert main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out)]) == 2
+    assert main(["run", str(analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(out)]) == 2
     assert "already holds results" in capsys.readouterr().err
     assert_untouched(out, before)
 
 
-def test_corrupt_data_file_exits_2_and_keeps_results(existing_results, tiny_data_dir, suite_file, tmp_path, capsys):
+def test_corrupt_data_file_exits_2_and_keeps_results(existing_results, suite_file, tmp_path, capsys):
+    """The Keras suite on a data directory with a truncated fer2013.npz: refused while the
+    data is checked, before anything trains."""
     out, before = existing_results
-    bad = tmp_path / "bad-data"
-    shutil.copytree(tiny_data_dir, bad)
+    bad = write_tiny_datasets(tmp_path / "bad-data")
     data = (bad / "fer2013.npz").read_bytes()
     (bad / "fer2013.npz").write_bytes(data[: len(data) // 2])
     code = main(["run", str(suite_file), "--data-dir", str(bad), "--out", str(out), "--overwrite"])
@@ -173,20 +228,20 @@ def test_corrupt_data_file_exits_2_and_keeps_results(existing_results, tiny_data
     assert_untouched(out, before)
 
 
-def test_unknown_strategy_exits_2_and_keeps_results(existing_results, tiny_data_dir, suite_file, capsys):
+def test_unknown_strategy_exits_2_and_keeps_results(existing_results, no_data_dir, analytic_suite_file, capsys):
     out, before = existing_results
-    code = main(["run", str(suite_file), "--data-dir", str(tiny_data_dir), "--out", str(out), "--overwrite",
+    code = main(["run", str(analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(out), "--overwrite",
                  "--strategies", "random,annealing"])
     assert code == 2
     assert "unknown strategy 'annealing'" in capsys.readouterr().err
     assert_untouched(out, before)
 
 
-def test_malformed_suite_exits_2_and_keeps_results(existing_results, tiny_data_dir, tmp_path, capsys):
+def test_malformed_suite_exits_2_and_keeps_results(existing_results, no_data_dir, tmp_path, capsys):
     out, before = existing_results
     suite = tmp_path / "broken.toml"
-    suite.write_text("[benchmarks.mnist-mlp]\ntrials = 'many'\n")
-    assert main(["run", str(suite), "--data-dir", str(tiny_data_dir), "--out", str(out), "--overwrite"]) == 2
+    suite.write_text(analytic_suite("[benchmarks.analytic]\ntrials = 'many'\n"))
+    assert main(["run", str(suite), "--data-dir", str(no_data_dir), "--out", str(out), "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert "broken.toml" in err and "'trials'" in err
     assert_untouched(out, before)
@@ -198,7 +253,7 @@ def test_bad_option_exits_2(capsys):
     assert exit_info.value.code == 2
 
 
-def test_failure_mid_run_leaves_earlier_results_untouched(existing_results, tiny_data_dir, suite_file):
+def test_failure_mid_run_leaves_earlier_results_untouched(existing_results, no_data_dir, analytic_suite_file):
     """An internal failure (here: building a run's benchmark, once the partial run is set up)
     stops the suite (exit 1 from the command line); a failing *trial* does not (test_failures.py)."""
     out, before = existing_results
@@ -207,7 +262,7 @@ def test_failure_mid_run_leaves_earlier_results_untouched(existing_results, tiny
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        run_suite(load_suite(str(suite_file)), out, tiny_data_dir, overwrite=True,
+        run_suite(load_suite(str(analytic_suite_file)), out, no_data_dir, overwrite=True,
                   progress=Progress(1, 1, enabled=False), benchmark_factory=exploding)
     kept = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert kept == before
