@@ -34,8 +34,8 @@ ANALYTIC = {"name": "stop", "seeds": [0], "strategies": ["random"], "plugins": [
             "benchmarks": {"analytic": {"max_epochs": 1, "trials": 4}}}
 
 
-class StoppedAtEvaluation(LiveKerasBenchmark):
-    """The live mnist-mlp benchmark, stopped by the user (Ctrl-C) at its ``stop_at``-th evaluation."""
+class _StopsAtEvaluation:
+    """A benchmark stopped by the user (Ctrl-C) at its ``stop_at``-th evaluation."""
 
     stop_at: int | None = None
 
@@ -50,20 +50,12 @@ class StoppedAtEvaluation(LiveKerasBenchmark):
         return super().evaluate(config, epochs, seed, **kwargs)
 
 
-class AnalyticStoppedAtEvaluation(AnalyticBenchmark):
-    """The analytic bowl, stopped by the user (Ctrl-C) at its ``stop_at``-th evaluation."""
+class StoppedAtEvaluation(_StopsAtEvaluation, LiveKerasBenchmark):
+    """The live mnist-mlp benchmark, stopped at its ``stop_at``-th evaluation."""
 
-    stop_at: int | None = None
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calls = 0
-
-    def evaluate(self, config, epochs, seed, **kwargs):
-        self.calls += 1
-        if self.calls == self.stop_at:
-            raise Stopped("SIGINT")
-        return super().evaluate(config, epochs, seed, **kwargs)
+class AnalyticStoppedAtEvaluation(_StopsAtEvaluation, AnalyticBenchmark):
+    """The analytic bowl, stopped at its ``stop_at``-th evaluation."""
 
 
 def factory(stop_at, analytic=False):
