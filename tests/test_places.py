@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pandas as pd
 
@@ -45,4 +44,4 @@ def test_a_replay_suite_runs_from_an_empty_folder_and_writes_under_it(tmp_path, 
     runs = pd.read_csv(tmp_path / "results" / "replay" / "runs.csv")
     assert runs["seed"].tolist() == [3, 8] and runs["fidelity"].str.startswith("replay of a recording").all()
     command = json.loads((tmp_path / "results" / "replay" / "manifest.json").read_text())["command"]
-    assert command[0] == "tunebench" and command[1:] == sys.argv[1:]  # the program, not where it is installed
+    assert command[0] == "tunebench"  # the program, not the path it is installed at
