@@ -128,6 +128,9 @@ class StrategyContext:
         ``"default/mnist-mlp/tpe/seed-0"``; a study of that name already there is replaced,
         because a run always starts its study afresh. ``None`` names it after the strategy
         seed. Ignored without ``storage``.
+    random_start:
+        A fixed number of random trials before a model-based strategy models (the suite key
+        ``random_start``); ``None``: a third of the trial budget (:attr:`initial_random_trials`).
     """
 
     space: SearchSpace
@@ -136,14 +139,19 @@ class StrategyContext:
     trial_budget: int
     storage: str | None = None
     study_name: str | None = None
+    random_start: int | None = None
 
     @property
     def initial_random_trials(self) -> int:
         """Random trials before a model-based strategy starts modelling.
 
         The same for Bayesian optimisation, Optuna TPE and hyperopt TPE, so that none of
-        them gets a head start: a third of the trial budget, at least 3.
+        them gets a head start: ``random_start`` when the suite fixes it, else a third of the
+        trial budget, at least 3. Only a fixed start makes a run's first trials those of a
+        shorter run (a start that grows with the budget models later in a longer run).
         """
+        if self.random_start is not None:
+            return self.random_start
         return max(3, self.trial_budget // 3)
 
 

@@ -65,6 +65,8 @@ def test_file_suite_with_defaults_and_fidelity_label(tmp_path):
     ("[benchmarks.mnist-mlp]\nseeds = [1, 1]\n", r"\[benchmarks.mnist-mlp\]: 'seeds': duplicate"),
     ("[benchmarks.'mnist-mlp@replay']\nskip_if_no_data = true\n", "only a benchmark that trains"),
     ("[benchmarks.mnist-mlp]\nskip_if_no_data = 'yes'\n", "'skip_if_no_data' must be true or false"),
+    ("[benchmarks.mnist-mlp]\nrandom_start = 0\n", "'random_start' must be a positive integer"),
+    ("[benchmarks.mnist-mlp]\nrandom_start = 2.5\n", "'random_start' must be a positive integer"),
 ])
 def test_malformed_suites_name_the_file_and_key(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -117,14 +119,23 @@ def test_a_benchmark_can_have_its_own_seeds_and_seeds_on_the_command_line_replac
     assert suite.to_dict()["benchmarks"][0]["seeds"] == (4,)
 
 
-def test_the_default_suite_answers_with_many_seeds_and_checks_replay_against_live():
+def test_the_default_suite_answers_at_large_budgets_with_many_seeds_and_every_smaller_budget():
     suite = load_suite("default")
     plans = {plan.name: plan for plan in suite.benchmarks}
-    assert len(suite.seeds_of(plans["mnist-mlp@replay"])) >= 10 and len(suite.seeds_of(plans["fer-cnn@replay"])) >= 10
+    assert set(plans) == {"mnist-mlp@replay", "fer-cnn@replay"}
+    assert all(len(suite.seeds_of(plan)) >= 20 for plan in plans.values())
+    assert plans["mnist-mlp@replay"].trials >= 100 and plans["fer-cnn@replay"].trials >= 50
+    assert all(plan.random_start is not None for plan in plans.values())  # one run answers every smaller budget
+
+
+def test_the_validate_suite_pairs_live_and_replay_at_one_budget():
+    suite = load_suite("validate")
+    plans = {plan.name: plan for plan in suite.benchmarks}
     live, replay = plans["mnist-mlp"], plans["mnist-mlp@replay"]
-    assert live.fidelity == "full" and live.skip_if_no_data
-    assert (live.max_epochs, live.budget_epochs) == (replay.max_epochs, replay.budget_epochs)  # comparable
-    assert set(suite.seeds_of(live)) <= set(suite.seeds_of(replay))
+    assert live.fidelity == "full" and len(suite.seeds_of(live)) >= 10 and len(suite.strategies) == 6
+    assert (live.max_epochs, live.budget_epochs, live.random_start) == (replay.max_epochs, replay.budget_epochs,
+                                                                        replay.random_start)
+    assert set(suite.seeds_of(live)) == set(suite.seeds_of(replay))
 
 
 def test_replay_noise_defaults_to_seed_on_replay_and_stays_out_of_a_live_plans_dict():

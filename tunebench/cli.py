@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results_dir", help="a results directory (trials.csv, curves.csv, runs.csv, manifest.json)")
     report.add_argument("--ignore-checksums", action="store_true",
                         help="read results whose files do not match their manifest's sha256 (edited, or mid-replacement)")
+    report.add_argument("--other-workers", action="append", default=[], metavar="DIR",
+                        help="results of the same benchmarks at another --simulated-workers count: a column of the "
+                             "report's budget x workers table (repeatable)")
 
     regress = commands.add_parser("regress", help="the gate: run the regress suite (replayed, no data) and compare it "
                                                  "with the baseline")
@@ -250,7 +253,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tunebench.report import build_report
 
-    written = build_report(Path(args.results_dir), verify=not args.ignore_checksums)
+    written = build_report(Path(args.results_dir), verify=not args.ignore_checksums,
+                           other_workers=[Path(path) for path in args.other_workers])
     _print_summary(Path(args.results_dir))
     print(f"wrote {written[-1]} and {len(written) - 1} figure(s) in {Path(args.results_dir) / 'figures'}")
     return EXIT_OK

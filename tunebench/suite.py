@@ -19,6 +19,7 @@ path ending in ``.toml``::
     parallel_trials = 4                  # live benchmarks: trials in flight at once (default 1; tunebench.runner.trial_pool)
     replay_noise = "mean"                # replay benchmarks: "seed" (default) or "mean" (tunebench.benchmarks.replay)
     simulated_workers = 4                # replay benchmarks: workers on a simulated clock (tunebench.runner.simulated_clock)
+    random_start = 10                    # random trials before a model-based strategy models (default: a third of the trials, at least 3)
     seeds = 2                            # this benchmark's own seeds (default: the suite's)
     skip_if_no_data = true               # live benchmarks: leave it out, saying why, when its data is missing
     id = "57935022"                      # benchmark options (mnist-mlp: id)
@@ -51,7 +52,7 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
                    "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials", "replay_noise",
-                   "simulated_workers"}
+                   "simulated_workers", "random_start"}
 #: ``replay_noise``'s values: a recorded training seed's answer, or the mean over the draws
 #: (:class:`tunebench.benchmarks.replay.ReplayBenchmark`).
 REPLAY_NOISE = ("seed", "mean")
@@ -71,6 +72,10 @@ class BenchmarkPlan:
     (:mod:`tunebench.runner.simulated_clock`). ``parallel_trials`` is how
     many of a run's trials are in flight at once (asked before the oldest is told;
     :mod:`tunebench.runner.trial_pool`); 1, the default, is one trial after another.
+    ``random_start`` is how many random trials Bayesian optimisation and both TPEs take before
+    they model (``None``: a third of the trial budget, at least 3, which grows with the budget;
+    a number fixes it, so that a run's first trials are the whole of a shorter run's:
+    :attr:`tunebench.strategies.StrategyContext.initial_random_trials`).
     """
 
     name: str
@@ -88,6 +93,7 @@ class BenchmarkPlan:
     parallel_trials: int = 1
     replay_noise: str | None = None
     simulated_workers: int | None = None
+    random_start: int | None = None
 
     @property
     def resolved_precision(self) -> str:
@@ -149,9 +155,10 @@ class Suite:
 
 def _plan_dict(plan: BenchmarkPlan) -> dict[str, Any]:
     """``plan`` JSON-ready with its fidelity label; a replay-only key is left out of a live
-    benchmark's (so that a live plan's dict, and a partial run's fingerprint, stay as they were)."""
+    benchmark's, and ``random_start`` when unset (so that a live plan's dict, and a partial run's
+    fingerprint, stay as they were)."""
     data = asdict(plan) | {"fidelity": plan.fidelity, "resolved_precision": plan.resolved_precision}
-    for key in ("replay_noise", "simulated_workers"):
+    for key in ("replay_noise", "simulated_workers", "random_start"):
         if data[key] is None:
             del data[key]
     return data
@@ -286,11 +293,13 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
             raise SuiteError(f"{where}: 'simulated_workers' is for replay benchmarks (a live one trains on real "
                              "workers: parallel_trials)")
         simulated = positive_int(table, "simulated_workers", 1, where)
+    random_start = positive_int(table, "random_start", 1, where) if "random_start" in table else None
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
                          precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
-                         parallel_trials=parallel, replay_noise=replay_noise, simulated_workers=simulated)
+                         parallel_trials=parallel, replay_noise=replay_noise, simulated_workers=simulated,
+                         random_start=random_start)
     check_options(plan, where)
     return plan
 

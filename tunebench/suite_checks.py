@@ -17,7 +17,8 @@ from tunebench.errors import SuiteError
 
 #: The largest value of each count a benchmark table takes (:mod:`tunebench.limits`).
 COUNT_LIMITS = {"max_epochs": MAX_EPOCHS, "trials": MAX_TRIALS, "budget_epochs": MAX_BUDGET_EPOCHS,
-                 "batch_size": MAX_BATCH_SIZE, "parallel_trials": MAX_WORKERS, "simulated_workers": MAX_WORKERS}
+                 "batch_size": MAX_BATCH_SIZE, "parallel_trials": MAX_WORKERS, "simulated_workers": MAX_WORKERS,
+                 "random_start": MAX_TRIALS}
 
 
 def positive_int(table: dict, key: str, default: Any, where: str) -> int:

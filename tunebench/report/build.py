@@ -22,6 +22,7 @@ from tunebench.report.analysis import (
     benchmark_tables,
 )
 from tunebench.report.audit import audit_markdown
+from tunebench.report.budgets import budget_recommendations
 from tunebench.report.figures import FigureFile, render_figures
 from tunebench.report.markdown import (
     accuracy_markdown,
@@ -34,6 +35,7 @@ from tunebench.report.markdown import (
     summary_flags_markdown,
 )
 from tunebench.report.noise import noise_flags_markdown, noise_markdown
+from tunebench.report.recommendation import recommendation_markdown
 from tunebench.report.reproducibility import reproducibility_markdown
 from tunebench.results_dir import ResultsData, load_results
 from tunebench.stats import MIN_SEEDS_FOR_TEST
@@ -83,7 +85,7 @@ HOW_TO_READ = {
 
 
 def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None, *,
-                 verify: bool = True) -> list[Path]:
+                 verify: bool = True, other_workers: Sequence[Path] = ()) -> list[Path]:
     """Build ``report.md`` and its figures from a results directory.
 
     Parameters
@@ -91,6 +93,9 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     results_dir:
         A directory written by ``tunebench run`` (runs.csv, trials.csv, curves.csv,
         manifest.json).
+    other_workers:
+        Results directories of the same benchmarks at other simulated worker counts: they
+        add columns to the recommendation table (budgets x workers), nothing else.
     verify:
         Refuse results whose files do not match their manifest's checksums (default).
     stage_seconds:
@@ -110,16 +115,21 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     results_dir = Path(results_dir)
     with _timed("load", stage_seconds):
         data = load_results(results_dir, verify=verify)
+        others = [load_results(Path(path), verify=verify) for path in other_workers]
     for path, kind in ((results_dir / FIGURES_DIR, "a folder"), (results_dir / REPORT_NAME, "a file")):
         if path.exists() and path.is_dir() != (kind == "a folder"):
             raise InputError(f"{path} exists and is not {kind}; move it away so that the report can be written")
     with _timed("tables", stage_seconds):
         tables = benchmark_tables(data)
+        try:
+            recommendations = budget_recommendations([data, *others])
+        except ValueError as error:
+            raise InputError(str(error)) from None
     with _timed("figures", stage_seconds):
         figures = render_figures(data, results_dir / FIGURES_DIR)
     with _timed("write", stage_seconds):
         report = results_dir / REPORT_NAME
-        write_atomically(report, render_markdown(data, tables, figures))
+        write_atomically(report, render_markdown(data, tables, figures, recommendation_markdown(recommendations)))
     return [figure.path for files in figures.values() for figure in files] + [report]
 
 
@@ -133,7 +143,7 @@ def _timed(stage: str, sink: dict[str, float] | None) -> Iterator[None]:
 
 
 def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
-                    figures: dict[str, list[FigureFile]]) -> str:
+                    figures: dict[str, list[FigureFile]], recommendation: str = "") -> str:
     """The text of ``report.md``.
 
     Parameters
@@ -144,6 +154,8 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         :func:`tunebench.report.analysis.benchmark_tables`.
     figures:
         :func:`tunebench.report.figures.render_figures`; linked relative to ``data.directory``.
+    recommendation:
+        :func:`tunebench.report.recommendation.recommendation_markdown`, the first section.
 
     Returns
     -------
@@ -154,6 +166,8 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
     sections = [
         f"# tunebench report: `{suite}`",
         _preamble(data),
+        "## Which strategy, at which budget" if recommendation else "",
+        recommendation,
         "## Summary",
         HOW_TO_READ["summary"],
         summary_flags_markdown(tables),

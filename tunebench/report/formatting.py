@@ -60,6 +60,12 @@ def fmt_p(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:#.3g}"
 
 
+def p_equation(value: float) -> str:
+    """``p = 0.0625`` or ``p < 0.001``."""
+    text = fmt_p(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def fmt_signed(value: float) -> str:
     """A difference with its sign and 4 decimals."""
     return "–" if pd.isna(value) else f"{value + 0.0:+.4f}"  # + 0.0 turns -0.0 into 0.0
@@ -84,5 +90,5 @@ def fmt_iqm_ci(value: float, low: float, high: float, seeds: int) -> str:
     return f"{fmt_accuracy(value)} [{fmt_accuracy(low)}, {fmt_accuracy(high)}]"
 
 
-__all__ = ["WARNING", "WINNER", "fmt_accuracy", "fmt_count", "fmt_iqm_ci", "fmt_mean_std", "fmt_p", "fmt_regret",
+__all__ = ["WARNING", "WINNER", "fmt_accuracy", "fmt_count", "fmt_iqm_ci", "fmt_mean_std", "fmt_p", "p_equation", "fmt_regret",
            "fmt_seconds", "fmt_signed", "markdown_table"]

@@ -22,6 +22,7 @@ from tunebench.report.formatting import (
     fmt_seconds,
     fmt_signed,
     markdown_table,
+    p_equation,
 )
 from tunebench.report.ranking import (
     ACCURACY_METRICS,
@@ -132,7 +133,7 @@ def rank_test_markdown(tables: BenchmarkTables) -> str:
     verdict = ("the strategies' ranks differ more than chance would make them" if ranks.ranks_differ
                else "no evidence that the strategies' ranks differ")
     lines = [f"**Friedman test** over {test.n} seeds and {test.k} strategies: {verdict} "
-             f"(χ² = {test.chi_square:.2f}, Iman-Davenport F = {test.f_statistic:.2f}, {_p_equation(test.p_value)}).",
+             f"(χ² = {test.chi_square:.2f}, Iman-Davenport F = {test.f_statistic:.2f}, {p_equation(test.p_value)}).",
              f"**Nemenyi critical difference** at {ALPHA:g}: {ranks.critical_difference:.2f} ranks. Two strategies "
              "whose mean ranks differ by at least this much differ, with every pair tested at once."]
     if ranks.groups:
@@ -210,7 +211,7 @@ def summary_flags_markdown(all_tables: Sequence[BenchmarkTables]) -> str:
                          f"{tables.majority.describe()}; its ranking is noise and no winner is named.")
         if not tables.ranks.friedman.too_few and not tables.ranks.ranks_differ:
             lines.append(f"- {where}: **no strategy stands out**: over {tables.seeds} seeds the Friedman test finds no "
-                         f"evidence that the strategies' ranks differ ({_p_equation(tables.ranks.friedman.p_value)}), so "
+                         f"evidence that the strategies' ranks differ ({p_equation(tables.ranks.friedman.p_value)}), so "
                          "the first by mean rank is not shown to be better than the others.")
         if tables.seeds < MIN_SEEDS_FOR_TEST:
             lines.append(f"- {where}: {tables.seeds} seed{'s' if tables.seeds != 1 else ''}, too few for a test "
@@ -249,7 +250,7 @@ def _headline_row(tables: BenchmarkTables) -> list[str]:
     if not tables.names_a_winner:
         why = ("no signal" if tables.no_signal
                else f"{seeds} seed{'s' if seeds != 1 else ''} < {MIN_SEEDS_FOR_TEST}" if seeds < MIN_SEEDS_FOR_TEST
-               else f"no evidence the ranks differ, Friedman {_p_equation(tables.ranks.friedman.p_value)}")
+               else f"no evidence the ranks differ, Friedman {p_equation(tables.ranks.friedman.p_value)}")
         names = f"none named ({why}); first by mean rank: {names}"
     cells = [tables.benchmark, tables.fidelity or "–", str(seeds), signal_text(tables),
              names + f" ({row['mean_rank']:.2f}){tie}",
@@ -270,11 +271,10 @@ def rank_verdict(tables: BenchmarkTables) -> str:
     ranks = tables.ranks
     if ranks.friedman.too_few:
         return "not tested (too few seeds)"
-    p_text = f"Friedman {_p_equation(ranks.friedman.p_value)}"
+    p_text = f"Friedman {p_equation(ranks.friedman.p_value)}"
     if not ranks.ranks_differ:
         return f"no strategy stands out: no evidence the ranks differ ({p_text})"
-    leader, best_rank = ranks.mean_ranks.index[0], ranks.mean_ranks.iloc[0]
-    group = [name for name, rank in ranks.mean_ranks.items() if rank - best_rank < ranks.critical_difference]
+    leader, group = ranks.mean_ranks.index[0], ranks.best_group
     worse = [name for name in ranks.mean_ranks.index if name not in group]
     text = f"best: {', '.join(group)} (within CD {ranks.critical_difference:.2f} of {leader}); {p_text}"
     return text + (f"; worse: {', '.join(worse)}" if worse else "")
@@ -295,13 +295,7 @@ def _find_comparison(comparisons: pd.DataFrame, metric: str, a: str, b: str) -> 
 def _verdict(comparison: pd.Series) -> str:
     if comparison["too_few"]:
         return f"{TOO_FEW} (n = {comparison['n']}); the ranking is descriptive only"
-    p_text = _p_equation(comparison["p_holm"])
+    p_text = p_equation(comparison["p_holm"])
     if comparison["p_holm"] < ALPHA:
         return f"difference unlikely to be chance (Holm {p_text})"
     return f"not distinguishable from chance (Holm {p_text})"
-
-
-def _p_equation(value: float) -> str:
-    """``p = 0.0625`` or ``p < 0.001``."""
-    text = fmt_p(value)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"

@@ -83,6 +83,15 @@ class RankTest:
         """The Friedman test rejects "all strategies rank alike" at :data:`ALPHA`."""
         return not self.friedman.too_few and self.friedman.p_value < ALPHA
 
+    @property
+    def best_group(self) -> list[str]:
+        """The best mean rank's strategy and those within the critical difference of it, best
+        first; empty unless the ranks differ."""
+        if not self.ranks_differ:
+            return []
+        best = self.mean_ranks.iloc[0]
+        return [name for name, rank in self.mean_ranks.items() if rank - best < self.critical_difference]
+
 
 def _by_seed(runs: pd.DataFrame, strategies: Sequence[str]) -> np.ndarray:
     """``best_val_accuracy`` as a (seed x strategy) matrix in ``strategies`` order; NaN for a missing run."""

@@ -152,7 +152,8 @@ def strategy_context(task: RunTask, benchmark) -> StrategyContext:
     plan = task.plan
     return StrategyContext(space=benchmark.space, seed=task.seeds.strategy,
                            max_epochs=plan.max_epochs, trial_budget=plan.budget_epochs // plan.max_epochs,
-                           storage=task.optuna_storage, study_name=task.study_name)
+                           storage=task.optuna_storage, study_name=task.study_name,
+                           random_start=getattr(plan, "random_start", None))
 
 
 __all__ = ["RunTask", "check_inputs", "leave_out_missing_data", "plan_tasks", "strategy_context"]
