@@ -59,8 +59,8 @@ def test_a_malformed_scheduler_address_exits_2_without_a_traceback(small_analyti
 def test_workers_and_scheduler_options_are_checked(small_analytic_suite_file, no_data_dir, tmp_path, capsys):
     base = ["run", str(small_analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(tmp_path / "out")]
     assert main(base + ["--workers", "0"]) == 2
-    assert "--workers must be a positive integer" in capsys.readouterr().err
-    assert main(base + ["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "--parallel-runs must be a positive integer" in capsys.readouterr().err
+    assert main(base + ["--parallel-runs", "2", "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "exclude each other" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

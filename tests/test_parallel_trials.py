@@ -158,7 +158,7 @@ def test_parallel_trials_are_refused_where_they_cannot_run(suite_file, tmp_path,
         apply_overrides(load_suite("smoke"), parallel_trials=0)
     assert main(command(suite_file, tmp_path / "no-data", tmp_path / "out", "--parallel-trials", "2",
                         "--workers", "2")) == 2
-    assert "parallel trials (mnist-mlp) and --workers/--scheduler exclude each other" in capsys.readouterr().err
+    assert "parallel trials (mnist-mlp) and --parallel-runs/--scheduler exclude each " in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

@@ -274,7 +274,8 @@ def test_a_chunk_file_the_recording_does_not_list_is_trained_again(recorded, tin
     (["record", "mnist-mlp@replay"], "is a replay benchmark"),
     (["record", "nope"], "unknown benchmark"),
     (["record", "mnist-mlp", "--configs", "0"], "--configs must be at least 1"),
-    (["record", "mnist-mlp", "--workers", "0"], "--workers must be at least 1"),
+    (["record", "mnist-mlp", "--workers", "0"], "--processes must be at least 1"),
+    (["record", "mnist-mlp", "--processes", "0"], "--processes must be at least 1"),
     (["record", "mnist-mlp", "--draw", "0"], "--draw must be 1 or more"),
     (["record", "mnist-mlp", "--subset", "x=y=z"], "--subset"),
 ])

@@ -29,7 +29,7 @@ from tunebench.suite import apply_overrides, load_suite
 def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | None = None,
         strategies: str | None = None, benchmarks: str | None = None, budget: int | None = None,
         simulated_workers: int | None = None, parallel_trials: int | None = None,
-        data_dir: str | Path | None = None, workers: int = 1, overwrite: bool = False) -> ResultsData:
+        data_dir: str | Path | None = None, parallel_runs: int = 1, overwrite: bool = False) -> ResultsData:
     """Run (or resume) a suite, as ``tunebench run`` does, and load what it wrote.
 
     Parameters
@@ -46,8 +46,9 @@ def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | 
     data_dir:
         Where ``mnist.npz`` and ``fer2013.npz`` are (default: ``$TUNEBENCH_DATA``, as the
         command line); replay benchmarks need none.
-    workers:
-        Runs side by side on a local Dask cluster; 1 runs them in this process.
+    parallel_runs:
+        Runs side by side on a local Dask cluster (``--parallel-runs``); 1 runs them in this
+        process.
     overwrite:
         Replace results already in ``out`` (refused otherwise, as on the command line).
 
@@ -62,7 +63,7 @@ def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | 
                              parallel_trials=parallel_trials)
     out_dir = Path(out) if out is not None else Path("results") / loaded.name
     run_suite(loaded, out_dir, resolve_data_dir(None if data_dir is None else str(data_dir)), overwrite=overwrite,
-              workers=workers)
+              workers=parallel_runs)
     return load_results(out_dir)
 
 

@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace results already in the output directory (at the end), and discard an "
                           "interrupted run there that cannot be resumed (another suite, options or schema)")
-    run.add_argument("--workers", type=count_option(MAX_WORKERS), default=1,
-                     help="runs in parallel on a local Dask cluster of N worker processes (default 1: in this process)")
+    run.add_argument("--parallel-runs", "--workers", dest="workers", type=count_option(MAX_WORKERS), default=1,
+                     metavar="N", help="N runs at once on a local Dask cluster of N worker processes (default 1: in "
+                                       "this process; --workers is the former name)")
     run.add_argument("--parallel-trials", type=count_option(MAX_WORKERS), metavar="N",
                      help="live benchmarks: keep N trials of each run in flight, trained on min(N, cores) worker "
                           "processes and told in the order asked (default: the suite's, else 1)")
@@ -125,9 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--id", help="mnist-mlp: the 8-digit ID its unit ranges derive from")
     record.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="numeric precision of the training (default float32; stored in the header)")
-    record.add_argument("--workers", type=count_option(MAX_WORKERS), default=1,
-                        help="processes recording side by side, each training one configuration at a time "
-                             "(default 1; for a machine with a GPU or more cores than one training uses)")
+    record.add_argument("--processes", "--workers", dest="workers", type=count_option(MAX_WORKERS), default=1,
+                        metavar="N", help="N processes recording side by side, each training one configuration at a "
+                                          "time (default 1; for a machine with a GPU or more cores than one training "
+                                          "uses; --workers is the former name)")
     record.add_argument("--draw", type=count_option(MAX_REPEATS), default=1,
                         help="2, 3, ...: train the design again with other training seeds, as that draw; replay "
                              "then answers each configuration's mean over its draws (default 1: the recording)")
@@ -152,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--update-baseline", action="store_true", help="make this run the new baseline")
     regress.add_argument("--overwrite", action="store_true",
                          help="replace what --out holds even if it is not an earlier run of this suite")
-    regress.add_argument("--workers", type=count_option(MAX_WORKERS), default=1, help="run the suite on a local Dask cluster of N processes")
+    regress.add_argument("--parallel-runs", "--workers", dest="workers", type=count_option(MAX_WORKERS), default=1,
+                         metavar="N", help="N runs at once on a local Dask cluster of N processes (default 1; "
+                                           "--workers is the former name)")
 
     retrain = commands.add_parser("retrain", help="retrain incumbents with other training seeds: the training-noise "
                                                   "floor, written to RESULTS_DIR/retrain.csv and shown by 'report'")

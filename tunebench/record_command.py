@@ -61,7 +61,7 @@ def record_benchmark(name: str, out: Path, data_dir: Path, *, configs: int, grid
     if draw < 1:
         raise InputError(f"--draw must be 1 or more, got {draw}")
     if workers < 1:
-        raise InputError(f"--workers must be at least 1, got {workers}")
+        raise InputError(f"--processes must be at least 1, got {workers}")
     if max_chunks is not None and max_chunks < 0:  # 0: keep the design's configurations, train nothing yet
         raise InputError(f"--max-chunks must be 0 or more, got {max_chunks}")
     for option, value in (("--configs", configs), ("--chunk-size", chunk_size)):

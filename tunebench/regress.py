@@ -247,7 +247,7 @@ def run_gate(suite_name: str, baseline_dir: Path, out_dir: Path, *, effect: floa
     if effect is not None:
         effect = check_effect(effect, "--effect")
     if workers < 1:
-        raise InputError(f"--workers {workers}: expected a positive number of processes")
+        raise InputError(f"--parallel-runs {workers}: expected a positive number of processes")
     meta, baseline = (None, None) if update else load_baseline(baseline_dir)
     if effect is None:
         effect = (meta or {}).get("effect", DEFAULT_EFFECT)

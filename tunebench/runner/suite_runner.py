@@ -105,15 +105,15 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
     """
     clock_start = time.monotonic()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(f"--workers must be a positive integer, got {workers!r}")
+        raise InputError(f"--parallel-runs must be a positive integer, got {workers!r}")
     if scheduler is not None and workers > 1:
-        raise InputError("--workers and --scheduler exclude each other: --workers starts a local cluster, "
-                         "--scheduler uses an existing one")
+        raise InputError("--parallel-runs and --scheduler exclude each other: --parallel-runs starts a local "
+                         "cluster, --scheduler uses an existing one")
     parallel = [plan.name for plan in suite.benchmarks if plan.parallel_trials > 1]
     if parallel and (scheduler is not None or workers > 1):
-        raise InputError(f"parallel trials ({', '.join(parallel)}) and --workers/--scheduler exclude each other: "
-                         "--workers N runs N runs at once, parallel_trials N runs N trials of one run at once; "
-                         "choose one")
+        raise InputError(f"parallel trials ({', '.join(parallel)}) and --parallel-runs/--scheduler exclude each "
+                         "other: --parallel-runs N runs N runs at once, parallel_trials N runs N trials of one run "
+                         "at once; choose one")
     _check_mlflow(mlflow_uri)
     suite = leave_out_missing_data(suite, data_dir)
     data_sources = check_inputs(suite, data_dir)  # every data problem surfaces before anything is written
