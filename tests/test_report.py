@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
@@ -9,7 +10,12 @@ from report_fixture import make_run, manifest, write_results
 
 from tunebench.errors import InputError
 from tunebench.report import build_report
-from tunebench.report.agreement import replay_agreement, replay_agreement_markdown
+from tunebench.report.agreement import (
+    live_minus_replay,
+    live_minus_replay_markdown,
+    replay_agreement,
+    replay_agreement_markdown,
+)
 from tunebench.report.audit import AUDIT_FULL_LIMIT, audit_markdown, budget_audit
 from tunebench.report.figures_detail import class_names
 from tunebench.report.ranking import TOO_FEW
@@ -389,6 +395,43 @@ def test_replay_agreement_ranks_strategies_on_the_shared_seeds_only():
     text = replay_agreement_markdown(agreement)
     assert "| b@replay against b | 2 | +0.67 |" in text and "a > b > d > c" in text
     assert replay_agreement_markdown(replay_agreement(runs[runs.benchmark == "other"])) == ""
+    assert np.isnan(row.tau_low) and row.live_verdict is None and not row.same_verdict  # 2 seeds: too few
+
+
+def test_replay_agreement_gives_taus_interval_each_sides_verdict_and_live_minus_replay():
+    seeds = range(10)
+    live = {"a": 0.90, "b": 0.80, "c": 0.70, "d": 0.60}
+    runs = pd.DataFrame(
+        [{"benchmark": "b", "strategy": s, "seed": seed, "budget_epochs": 20, "best_val_accuracy": v + seed / 1000}
+         for seed in seeds for s, v in live.items()]
+        + [{"benchmark": "b@replay", "strategy": s, "seed": seed, "budget_epochs": 20,
+            "best_val_accuracy": v - 0.05 + (0.3 if (s, seed % 2) == ("d", 0) else 0)}  # d first on even seeds
+           for seed in seeds for s, v in live.items()])
+    row = replay_agreement(runs).iloc[0]
+    assert row.kendall_tau < 1 and row.tau_low <= row.kendall_tau <= row.tau_high < 1 + 1e-12
+    assert row.live_verdict[0] == "a" and "d" not in row.live_verdict
+    assert row.live_verdict != row.replay_verdict and not row.same_verdict
+    differences = live_minus_replay(runs).set_index("strategy")
+    assert differences.loc["a", "difference"] == pytest.approx(0.05 + 0.0045)
+    assert differences.loc["a", "low"] <= differences.loc["a", "difference"] <= differences.loc["a", "high"]
+    assert differences.loc["d", "difference"] < 0 < differences.loc["a", "low"]
+    assert "live − replay [95 % CI]" in live_minus_replay_markdown(live_minus_replay(runs))
+    twin = runs[runs.benchmark == "b"]  # a replay that answers exactly as live: the same verdict
+    assert replay_agreement(pd.concat([twin, twin.assign(benchmark="b@replay")])).iloc[0].same_verdict
+
+
+def test_an_unfinished_validation_folder_is_named_with_its_progress(tmp_path):
+    directory = write_planned(tmp_path / "results")
+    staging = tmp_path / "live" / ".partial"
+    (staging / "runs").mkdir(parents=True)
+    (staging / "header.json").write_text(json.dumps({"suite": {"seeds": [0, 1], "strategies": ["a", "b"],
+                                                               "benchmarks": [{"name": "m", "seeds": None}]}}))
+    (staging / "runs" / "0001.jsonl").write_text('{"kind": "trial"}\n{"kind": "run"}\n')
+    (staging / "runs" / "0002.jsonl").write_text('{"kind": "trial"}\n')
+    build_report(directory, validation=[tmp_path / "live", tmp_path / "replay"])
+    report = (directory / "report.md").read_text()
+    assert f"{tmp_path / 'live'}: not finished yet (1 of 4 runs done)" in report
+    assert f"{tmp_path / 'replay'}: not made yet" in report
 
 
 def test_aggregate_ranking_averages_benchmarks_and_says_how_sure_by_bootstrap(tmp_path):

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--other-workers", action="append", default=[], metavar="DIR",
                         help="results of the same benchmarks at another --simulated-workers count: a column of the "
                              "report's budget x workers table (repeatable)")
+    report.add_argument("--validation", action="append", default=[], metavar="DIR",
+                        help="results whose runs join this folder's for the replay-against-live section only, e.g. "
+                             "results/validation/live and results/validation/replay (repeatable; an unfinished one "
+                             "is named with its progress)")
 
     regress = commands.add_parser("regress", help="the gate: run the regress suite (replayed, no data) and compare it "
                                                  "with the baseline")
@@ -258,7 +262,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tunebench.report import build_report
 
     written = build_report(Path(args.results_dir), verify=not args.ignore_checksums,
-                           other_workers=[Path(path) for path in args.other_workers])
+                           other_workers=[Path(path) for path in args.other_workers],
+                           validation=[Path(path) for path in args.validation])
     _print_summary(Path(args.results_dir))
     print(f"wrote {written[-1]} and {len(written) - 1} figure(s) in {Path(args.results_dir) / 'figures'}")
     return EXIT_OK

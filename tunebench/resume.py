@@ -201,6 +201,28 @@ def _resume_problem(old: dict[str, Any] | None, new: dict[str, Any], staging: Pa
     return None
 
 
+def partial_progress(staging: Path) -> str:
+    """How far an interrupted (or running) run is, in words: ``"21 of 60 runs done"`` (the
+    runs whose journal ends with its run line, against the header's suite)."""
+    runs = sorted((staging / RUNS).glob("*.jsonl")) if (staging / RUNS).is_dir() else []
+    done = sum(1 for path in runs if _ends_with_run_line(path))
+    suite = (read_header(staging) or {}).get("suite") or {}
+    try:
+        seeds, strategies = len(suite["seeds"]), len(suite["strategies"])
+        total = sum(len(plan.get("seeds") or ()) or seeds for plan in suite["benchmarks"]) * strategies
+    except (KeyError, TypeError, AttributeError):
+        return f"{done} runs done"
+    return f"{done} of {total} runs done"
+
+
+def _ends_with_run_line(path: Path) -> bool:
+    lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    try:
+        return bool(lines) and json.loads(lines[-1]).get("kind") == "run"
+    except (ValueError, AttributeError):
+        return False
+
+
 def finish_staging(staging: Path) -> None:
     """Remove the staging folder once the final files are in place: renamed first (one
     atomic step), so an interruption never leaves a half-deleted ``.partial/``."""
@@ -211,4 +233,5 @@ def finish_staging(staging: Path) -> None:
 
 
 __all__ = ["FINISHING", "HEADER", "LOCK", "RUNS", "SESSIONS", "STAGING", "STATES", "describe_difference",
-           "finish_staging", "fingerprint", "make_header", "open_staging", "read_header", "results_schema_version"]
+           "finish_staging", "fingerprint", "make_header", "open_staging", "partial_progress", "read_header",
+           "results_schema_version"]

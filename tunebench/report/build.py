@@ -13,9 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import pandas as pd
+
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
-from tunebench.report.agreement import replay_agreement, replay_agreement_markdown
+from tunebench.report.agreement import (
+    live_minus_replay,
+    live_minus_replay_markdown,
+    replay_agreement,
+    replay_agreement_markdown,
+)
 from tunebench.report.analysis import (
     BenchmarkTables,
     aggregate_ranking,
@@ -37,6 +44,7 @@ from tunebench.report.markdown import (
 from tunebench.report.noise import noise_flags_markdown, noise_markdown
 from tunebench.report.recommendation import recommendation_markdown
 from tunebench.report.reproducibility import reproducibility_markdown
+from tunebench.resume import STAGING, partial_progress
 from tunebench.results_dir import ResultsData, load_results
 from tunebench.stats import MIN_SEEDS_FOR_TEST
 
@@ -85,7 +93,8 @@ HOW_TO_READ = {
 
 
 def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = None, *,
-                 verify: bool = True, other_workers: Sequence[Path] = ()) -> list[Path]:
+                 verify: bool = True, other_workers: Sequence[Path] = (),
+                 validation: Sequence[Path] = ()) -> list[Path]:
     """Build ``report.md`` and its figures from a results directory.
 
     Parameters
@@ -96,6 +105,10 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     other_workers:
         Results directories of the same benchmarks at other simulated worker counts: they
         add columns to the recommendation table (budgets x workers), nothing else.
+    validation:
+        Results directories whose runs join this one's for the replay-against-live section
+        only (for example ``results/validation/live`` and ``results/validation/replay``); one
+        that is not finished yet is named there with its progress instead.
     verify:
         Refuse results whose files do not match their manifest's checksums (default).
     stage_seconds:
@@ -116,6 +129,7 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
     with _timed("load", stage_seconds):
         data = load_results(results_dir, verify=verify)
         others = [load_results(Path(path), verify=verify) for path in other_workers]
+        agreement_runs, unfinished = _agreement_runs(data, validation, verify)
     for path, kind in ((results_dir / FIGURES_DIR, "a folder"), (results_dir / REPORT_NAME, "a file")):
         if path.exists() and path.is_dir() != (kind == "a folder"):
             raise InputError(f"{path} exists and is not {kind}; move it away so that the report can be written")
@@ -129,7 +143,9 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
         figures = render_figures(data, results_dir / FIGURES_DIR)
     with _timed("write", stage_seconds):
         report = results_dir / REPORT_NAME
-        write_atomically(report, render_markdown(data, tables, figures, recommendation_markdown(recommendations)))
+        agreement = _agreement_markdown(agreement_runs, unfinished)
+        write_atomically(report, render_markdown(data, tables, figures, recommendation_markdown(recommendations),
+                                                 agreement))
     return [figure.path for files in figures.values() for figure in files] + [report]
 
 
@@ -143,7 +159,7 @@ def _timed(stage: str, sink: dict[str, float] | None) -> Iterator[None]:
 
 
 def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
-                    figures: dict[str, list[FigureFile]], recommendation: str = "") -> str:
+                    figures: dict[str, list[FigureFile]], recommendation: str = "", agreement: str | None = None) -> str:
     """The text of ``report.md``.
 
     Parameters
@@ -156,6 +172,8 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         :func:`tunebench.report.figures.render_figures`; linked relative to ``data.directory``.
     recommendation:
         :func:`tunebench.report.recommendation.recommendation_markdown`, the first section.
+    agreement:
+        The replay-against-live section; ``None``: made from ``data.runs`` alone.
 
     Returns
     -------
@@ -175,12 +193,37 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         left_out_markdown(data),
         headline_markdown(tables),
         aggregate_markdown(aggregate_ranking(tables, data.runs)),
-        replay_agreement_markdown(replay_agreement(data.runs)),
+        _agreement_markdown(data.runs, []) if agreement is None else agreement,
     ]
     for benchmark_table in tables:
         sections += _benchmark_sections(data, benchmark_table, figures.get(benchmark_table.benchmark, []))
     sections += ["## Reproducibility", HOW_TO_READ["reproducibility"], reproducibility_markdown(data)]
     return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _agreement_runs(data: ResultsData, validation: Sequence[Path], verify: bool) -> tuple[pd.DataFrame, list[str]]:
+    """This folder's runs with those of the finished ``validation`` folders, and a line for
+    each unfinished one."""
+    frames, unfinished = [data.runs], []
+    for path in map(Path, validation):
+        if not path.exists():
+            unfinished.append(f"{path}: not made yet")
+            continue
+        if not (path / "runs.csv").is_file() and (path / STAGING).is_dir():
+            unfinished.append(f"{path}: not finished yet ({partial_progress(path / STAGING)}); the section will "
+                              "read it once it is")
+            continue
+        frames.append(load_results(path, verify=verify).runs)
+    return pd.concat(frames, ignore_index=True), unfinished
+
+
+def _agreement_markdown(runs: pd.DataFrame, unfinished: list[str]) -> str:
+    section = replay_agreement_markdown(replay_agreement(runs))
+    differences = live_minus_replay_markdown(live_minus_replay(runs))
+    notes = "\n".join(f"- {line}" for line in unfinished)
+    if not section:
+        return f"### Replay against live\n\n{notes}" if notes else ""
+    return "\n\n".join(part for part in (section, differences, notes) if part)
 
 
 def _preamble(data: ResultsData) -> str:
