@@ -104,35 +104,55 @@ class OneRowPosterior:
         else:  # scipy solves the transposed system: trtrs expects Fortran order
             self._solve_args = (L.T, dict(lower=False, trans=1, unitdiag=False))
 
-    def kernel_row(self, X):
-        """``kernel_(X, X_train_)`` for one row ``X``."""
+    def kernel_rows(self, X):
+        """``kernel_(X, X_train_)``; for the Matern kernel, its elementwise formula on the whole block."""
         if self.length_scale is None:
             return self.kernel(X, self.X_train)
         K = _euclidean_cdist(X / self.length_scale, self.scaled_train, out=None) * _SQRT_5
         return (1.0 + K + K**2 / 3.0) * np.exp(-K)
 
     def prior_variance(self, X) -> float:
-        """``kernel_.diag(X)[0]``: 1 for a Matern kernel."""
+        """``kernel_.diag(X)[0]`` for one row ``X``: 1 for a Matern kernel."""
         return 1.0 if self.length_scale is not None else self.kernel.diag(X).item()
 
     def mean_std(self, X):
-        """``gpr.predict(X, return_std=True)`` for one checked row; None where LAPACK reports a singular ``L_``.
+        """``gpr.predict(X, return_std=True)`` for one checked row; None where LAPACK reports a singular ``L_``."""
+        posterior = self.posterior(self.kernel_rows(X), X)
+        if posterior is None:
+            return None
+        y_mean, y_std = posterior
+        return np.array([y_mean]), np.array([y_std])
+
+    def posterior(self, K_trans, X):
+        """Posterior mean and standard deviation (floats) at one row ``X``, from its kernel row ``K_trans`` (1, n).
 
         scikit-learn's steps on one row: ``K_trans @ alpha_`` and the triangular solve as
         arrays (the same BLAS and LAPACK calls), then the scaling, the variance's
-        ``1 - v.v``, its clipping at 0 and the square root on the one value.
+        ``1 - v.v``, its clipping at 0 and the square root on the one value. None where
+        LAPACK reports a singular ``L_`` (scikit-learn's own predict raises the error).
         """
-        K_trans = self.kernel_row(X)
         y_mean = self.y_train_std * (K_trans @ self.alpha).item() + self.y_train_mean
         a, options = self._solve_args
         V, info = self._trtrs(a, K_trans.T, overwrite_b=False, **options)
         if info != 0:
-            return None  # scikit-learn's own predict raises the error
+            return None
         y_var = self.prior_variance(X) - np.einsum("ij,ji->i", V.T, V).item()
         if y_var < 0:
             warnings.warn("Predicted variances smaller than 0. Setting those variances to 0.")
             y_var = 0.0
-        return np.array([y_mean]), np.array([math.sqrt(y_var * self.y_var_scale)])
+        return y_mean, math.sqrt(y_var * self.y_var_scale)
+
+    def posteriors(self, X):
+        """:meth:`posterior` of each row of the C-contiguous block ``X``: the Matern kernel's
+        elementwise formula on the whole block at once, the BLAS and LAPACK calls row by row
+        on (1, n) slices, as for one row. None if any row's solve fails."""
+        if self.length_scale is None:
+            kernel_rows = [self.kernel_rows(X[i:i + 1]) for i in range(X.shape[0])]
+        else:
+            K = self.kernel_rows(X)
+            kernel_rows = [K[i:i + 1] for i in range(X.shape[0])]
+        found = [self.posterior(K_trans, X[i:i + 1]) for i, K_trans in enumerate(kernel_rows)]
+        return None if any(p is None for p in found) else found
 
 
 class PrevalidatedGaussianProcessRegressor(GaussianProcessRegressor):
@@ -164,11 +184,23 @@ class PrevalidatedGaussianProcessRegressor(GaussianProcessRegressor):
             return reference
         return fast
 
+    def posteriors(self, X):
+        """The posterior (mean, std) floats at each row of ``X``, each what ``predict(row, return_std=True)``
+        gives for that row alone; None unless this fit's fast path has been checked good and
+        ``X`` is rows ``predict`` would take it for (C-contiguous, finite float64 of the fitted width)."""
+        if self._fast_path is not True or not self._is_checked_block(X):
+            return None
+        return self._one_row.posteriors(X)
+
     def _is_checked_row(self, X) -> bool:
         """True for what validation would pass through unchanged: one finite float64 C row of the fitted width."""
+        return self._is_checked_block(X) and X.shape[0] == 1
+
+    def _is_checked_block(self, X) -> bool:
+        """True for finite float64 C-contiguous rows of the fitted width, on a fitted model."""
         return (
-            type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and X.shape[0] == 1
-            and X.flags.c_contiguous and getattr(self, "_one_row", None) is not None
+            type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous
+            and getattr(self, "_one_row", None) is not None
             and X.shape[1] == self.X_train_.shape[1] and math.isfinite(X.sum())
         )
 

@@ -45,35 +45,40 @@ from tunebench.suite import apply_overrides, load_suite  # noqa: E402
 TIME_COLUMNS = ("train_seconds", "overhead_seconds", "elapsed_seconds")
 
 
-def run_variant(suite, out: Path, unpatched: bool) -> tuple[float, pd.DataFrame, pd.DataFrame]:
-    """Wall seconds, trials and runs of ``suite``; ``unpatched`` gives the oracle scikit-learn's own GP."""
-    patched = oracles.prevalidated
-    if unpatched:
-        from sklearn.gaussian_process import GaussianProcessRegressor
+def stock_bayesian_oracle(keras_tuner, **options):
+    """keras-tuner's own ``BayesianOptimizationOracle`` with scikit-learn's own GP: the unpatched library."""
+    return keras_tuner.oracles.BayesianOptimizationOracle(**options)
 
-        oracles.prevalidated = lambda gpr: GaussianProcessRegressor(**gpr.get_params(deep=False))
+
+def run_variant(suite, out: Path, unpatched: bool) -> tuple[float, pd.DataFrame, pd.DataFrame]:
+    """Wall seconds, trials and runs of ``suite``; ``unpatched`` runs keras-tuner's own Bayesian oracle."""
+    patched = oracles.bayesian_oracle
+    if unpatched:
+        oracles.bayesian_oracle = stock_bayesian_oracle
     try:
         started = time.perf_counter()
         run_suite(suite, out, Path("."), overwrite=True)
         wall = time.perf_counter() - started
     finally:
-        oracles.prevalidated = patched
+        oracles.bayesian_oracle = patched
     return wall, pd.read_csv(out / "trials.csv"), pd.read_csv(out / "runs.csv")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="replay", help="a named suite of replay benchmarks (default replay; "
+                        "regress replays the mean curves, replay_noise = \"mean\")")
     parser.add_argument("--seeds", default="3", help="seed count or list, as for 'tunebench run' (default 3)")
     parser.add_argument("--strategies", default=None, help="comma-separated (default: the suite's six)")
     parser.add_argument("--benchmarks", default=None, help="comma-separated (default: both @replay benchmarks)")
     args = parser.parse_args(argv)
-    suite = apply_overrides(load_suite("replay"), seeds=args.seeds, strategies=args.strategies,
+    suite = apply_overrides(load_suite(args.suite), seeds=args.seeds, strategies=args.strategies,
                             benchmarks=args.benchmarks)
     results = {}
     with tempfile.TemporaryDirectory(prefix="tunebench-replay-perf-") as tmp:
         for name, unpatched in (("scikit-learn GP", True), ("tunebench", False)):
             results[name] = run_variant(suite, Path(tmp) / name.replace(" ", "-"), unpatched)
-    print(f"replay suite, seeds {args.seeds}, one process ({len(results['tunebench'][2])} runs)")
+    print(f"{args.suite} suite, seeds {args.seeds}, one process ({len(results['tunebench'][2])} runs)")
     print(f"{'variant':<16} {'wall s':>8} {'ask+tell s':>11} {'else s':>8}   ask+tell by strategy (s)")
     for name, (wall, _, runs) in results.items():
         by_strategy = runs.groupby("strategy")["overhead_seconds"].sum()
