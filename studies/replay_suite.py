@@ -1,24 +1,31 @@
 """Where does the replay suite's time go, and how much does the Bayesian GP fast path save?
 
 Latest result (``--seeds 2 --strategies bayesian``: 4 Bayesian runs in one process, both ways;
-2-core AVX2 EPYC; 2026-12-02): 220.9 s with scikit-learn's GP, 97.6 s as tunebench runs it:
-2.26x, 80 identical trials.
+2-core EPYC shared with other work, load average 6-8; 2026-12-07): 367.7 s with keras-tuner's
+own oracle, 29.6 s as tunebench runs it: 12.4x wall, 7.9x on the strategies' ask + tell
+(200.6 s / 25.4 s; the first variant's "else" also carries the process's warm-up), 80
+identical trials. ``--suite regress`` (replay_noise "mean"), same day: 7.3x wall, 5.9x ask +
+tell (152.5 s / 26.0 s), 80 identical trials. (2026-12-02, before the per-fit terms and the
+batched gradients: 2.26x wall.)
 
 How long the replay suite takes, where the time goes, and what the Bayesian speed-up gives.
 
-Runs the ``replay`` suite (or a part of it) in this process, twice, side by side:
+Runs the ``replay`` suite (or ``--suite``, or a part of it) in this process, twice, side by side:
 
-- ``scikit-learn GP``: keras-tuner's Bayesian oracle with scikit-learn's own
-  ``GaussianProcessRegressor`` (the unpatched library: every one-row prediction re-validated),
-- ``tunebench``: as ``tunebench run replay`` runs it (the oracle's GP skips re-validating its
-  one-row float64 inputs, :mod:`tunebench.strategies.gp_predict`).
+- ``scikit-learn GP``: keras-tuner's own ``BayesianOptimizationOracle`` with scikit-learn's own
+  ``GaussianProcessRegressor`` (the unpatched library),
+- ``tunebench``: as ``tunebench run replay`` runs it
+  (:func:`tunebench.strategies.keras_tuner_oracles.bayesian_oracle`: one-row predictions
+  without re-validation and with the per-fit terms prepared once,
+  :mod:`tunebench.strategies.gp_predict`; each acquisition gradient's points predicted in one
+  call, :mod:`tunebench.strategies.gp_acquisition`).
 
 For each it prints the wall time and the floor: the strategies' own decision time (the sum
 of ``overhead_seconds``, ask + tell, over all runs, from ``runs.csv``) against everything else
 (replaying the recording, bookkeeping, writing files). The two variants' trials must be
 identical; the script checks that and exits 1 if they are not.
 
-Usage: ``python -m studies.replay_suite [--seeds 3] [--strategies ...] [--benchmarks ...]``, from
+Usage: ``python -m studies.replay_suite [--suite replay] [--seeds 3] [--strategies ...] [--benchmarks ...]``, from
 the repository root (the recordings are read from results/recordings/). One process, one
 worker: the ratio is what matters; the whole suite's time with 2 workers is
 ``tunebench run replay --workers 2``.
