@@ -122,14 +122,18 @@ def test_a_failed_observation_is_recorded_and_the_search_goes_on(name):
 
 
 def _bayesian_suggestions(space, seed, trials, unpatched):
-    """The Bayesian strategy's suggestions on :func:`objective`; ``unpatched`` uses scikit-learn's own GP."""
-    from sklearn.gaussian_process import GaussianProcessRegressor
-
+    """The Bayesian strategy's suggestions on :func:`objective`, with the last GP ask's fast-path and batch
+    outcome; ``unpatched`` runs keras-tuner's own oracle with scikit-learn's own GP."""
+    import tunebench.strategies.keras_tuner_oracles as oracles
     from tunebench.threads import StrategyThreads
 
-    strategy = make_strategy("bayesian", StrategyContext(space=space, seed=seed, max_epochs=9, trial_budget=trials))
+    fast_oracle = oracles.bayesian_oracle
     if unpatched:
-        strategy.oracle.gpr = GaussianProcessRegressor(**strategy.oracle.gpr.get_params(deep=False))
+        oracles.bayesian_oracle = lambda keras_tuner, **options: keras_tuner.oracles.BayesianOptimizationOracle(**options)
+    try:
+        strategy = make_strategy("bayesian", StrategyContext(space=space, seed=seed, max_epochs=9, trial_budget=trials))
+    finally:
+        oracles.bayesian_oracle = fast_oracle
     one_thread = StrategyThreads()  # as the runner does: idle BLAS threads would only spin
     try:
         suggestions = []
@@ -138,7 +142,8 @@ def _bayesian_suggestions(space, seed, trials, unpatched):
                 suggestion = strategy.ask()
                 strategy.tell(suggestion, Observation(val_accuracy=objective(suggestion.config)))
             suggestions.append(suggestion.config)
-        return suggestions, getattr(strategy.oracle.gpr, "_fast_path", None)
+        outcome = (getattr(strategy.oracle.gpr, "_fast_path", None), getattr(strategy.oracle, "batch_outcome", None))
+        return suggestions, outcome
     finally:
         strategy.close()
 
@@ -146,10 +151,46 @@ def _bayesian_suggestions(space, seed, trials, unpatched):
 @pytest.mark.parametrize("seed", [3])  # not 0: keras-tuner replaces seed 0 by a random one
 def test_bayesian_suggestions_are_the_unpatched_keras_tuner_oracles_bit_for_bit(seed):
     space = mnist_mlp.search_space()
-    fast, fast_path_used = _bayesian_suggestions(space, seed, trials=9, unpatched=False)
-    reference, _ = _bayesian_suggestions(space, seed, trials=9, unpatched=True)
-    assert fast_path_used is True  # the speed-up was really on, not silently off
+    fast, (fast_path_used, (batch_checked, batched)) = _bayesian_suggestions(space, seed, trials=9, unpatched=False)
+    reference, unpatched_outcome = _bayesian_suggestions(space, seed, trials=9, unpatched=True)
+    assert unpatched_outcome == (None, None)  # really keras-tuner's oracle and scikit-learn's GP
+    assert fast_path_used is True and batch_checked is True and batched > 0  # the speed-ups were really on
     assert fast == reference  # every float of every configuration, exactly
+
+
+@pytest.mark.slow  # four 30-trial Bayesian runs, two of them unpatched: about 3 minutes
+def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(tmp_path):
+    """The regress suite's mnist-mlp@replay Bayesian runs (30 trials, replay_noise "mean") on two seeds,
+    against keras-tuner's own oracle: every column of trials.csv but the measured times."""
+    import pandas as pd
+
+    import tunebench.strategies.keras_tuner_oracles as oracles
+    from tunebench.runner import run_suite
+    from tunebench.suite import apply_overrides, load_suite
+
+    suite = apply_overrides(load_suite("regress"), seeds="2", strategies="bayesian", benchmarks="mnist-mlp@replay")
+    assert suite.benchmarks[0].replay_noise == "mean" and suite.benchmarks[0].trials == 30
+    outcomes = []
+
+    def watched(keras_tuner, **options):  # the fast oracle, remembering each ask's outcome
+        oracle = fast_oracle(keras_tuner, **options)
+        outcomes.append(oracle)
+        return oracle
+
+    fast_oracle = oracles.bayesian_oracle
+    trials = {}
+    for name, factory in (("unpatched", lambda keras_tuner, **options: keras_tuner.oracles.BayesianOptimizationOracle(**options)),
+                          ("tunebench", watched)):
+        oracles.bayesian_oracle = factory
+        try:
+            run_suite(suite, tmp_path / name, tmp_path, overwrite=True)
+        finally:
+            oracles.bayesian_oracle = fast_oracle
+        trials[name] = pd.read_csv(tmp_path / name / "trials.csv")
+    assert len(outcomes) == 2 and all(o.gpr._fast_path is True and o.batch_outcome[0] is True for o in outcomes)
+    keep = [c for c in trials["tunebench"].columns if c not in ("train_seconds", "overhead_seconds", "elapsed_seconds")]
+    assert len(trials["tunebench"]) == 60
+    pd.testing.assert_frame_equal(trials["tunebench"][keep], trials["unpatched"][keep], check_exact=True)
 
 
 def test_prevalidated_gp_matches_scikit_learn_and_falls_back_when_it_would_not():
@@ -183,6 +224,52 @@ def test_prevalidated_gp_matches_scikit_learn_and_falls_back_when_it_would_not()
         for got, want in zip(drifted.predict(row, return_std=True), plain.predict(row, return_std=True)):
             assert np.array_equal(got, want)
     assert drifted._fast_path is False
+
+
+def test_finite_difference_batch_gives_scipys_own_gradients_and_falls_back_when_it_would_not():
+    import numpy as np
+    import scipy.optimize
+    from sklearn.gaussian_process.kernels import Matern
+
+    from tunebench.strategies.gp_acquisition import FiniteDifferenceBatch
+    from tunebench.strategies.gp_predict import PrevalidatedGaussianProcessRegressor
+
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(size=(15, 4)), rng.normal(size=15)
+    params = dict(kernel=Matern(nu=2.5), normalize_y=True, n_restarts_optimizer=2, random_state=1)
+    starts, bounds = rng.uniform(size=(8, 4)), np.array([[0, 1]] * 4)  # keras-tuner's integer bounds
+
+    def minimise(gpr, batch_of=None):
+        """keras-tuner's acquisition and L-BFGS-B call; ``batch_of(gpr, ucb)`` builds the workers map."""
+        def ucb(x):
+            mu, sigma = gpr.predict(x.reshape(1, -1), return_std=True)
+            return mu - 2.6 * sigma
+        batch = batch_of(gpr, ucb) if batch_of else None
+        options = {"workers": batch} if batch else None
+        results = [scipy.optimize.minimize(ucb, x0=s, bounds=bounds, method="L-BFGS-B", options=options) for s in starts]
+        return [(r.x, r.fun, r.jac, r.nit, r.nfev, r.message) for r in results], batch
+
+    def same(a, b):
+        return all(np.array_equal(u, v) for ra, rb in zip(a, b) for u, v in zip(ra, rb))
+
+    plain, _ = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y))
+    batched, batch = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y),
+                              lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, ucb))
+    assert batch.checked is True and batch.batched > 20
+    assert same(batched, plain)  # every iterate, value, gradient and count
+
+    class Drifted(PrevalidatedGaussianProcessRegressor):  # a batch that no longer agrees
+        def posteriors(self, X):
+            return [(mu + 1e-12, sigma) for mu, sigma in super().posteriors(X)]
+
+    drifted, batch = minimise(Drifted(**params).fit(x, y), lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, ucb))
+    assert batch.checked is False and batch.batched == 0
+    assert same(drifted, plain)
+    # A map for some other function (not the acquisition scipy differentiates): left to map.
+    other, batch = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y),
+                            lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, lambda x: ucb(x)))
+    assert batch.checked is None and batch.batched == 0
+    assert same(other, plain)
 
 
 def drive_in_flight(name, space, in_flight=3, trials=12, seed=7, max_epochs=9):
