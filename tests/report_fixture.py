@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import pandas as pd
@@ -44,7 +45,7 @@ def make_run(benchmark: str, strategy: str, seed: int, val_accuracies: Sequence[
         if ok:
             curves += [_curve_row(benchmark, strategy, seed, number, epoch, val, epochs_each)
                        for epoch in range(1, epochs_each + 1)]
-    summary = summarize_run(trials)
+    summary = summarize_run([SimpleNamespace(**row) for row in trials]).as_dict()
     run = {"benchmark": benchmark, "strategy": strategy, "seed": seed, "status": status,
            "fidelity": "test fixture", "budget_epochs": budget, "max_seconds": math.nan,
            "wall_seconds": elapsed + 0.5, **summary}

@@ -153,6 +153,26 @@ def test_kills_before_any_trial_before_and_during_the_final_files(one_analytic_s
     assert len(pd.read_csv(out / "trials.csv")) == 2
 
 
+def test_catching_up_rebuilds_each_journaled_record_and_refuses_one_that_differs(one_analytic_suite, no_data_dir,
+                                                                                 tmp_path, capsys):
+    out = tmp_path / "out"
+    args = command(one_analytic_suite, no_data_dir, out)
+    assert start(args, tmp_path, **NO_TENSORFLOW, **{KILL_HOOK_ENV: "finishing"}).wait() == -signal.SIGKILL
+    (path,) = (out / STAGING / "runs").glob("*.jsonl")
+    lines = path.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["kind"] == "run"
+    unfinished = "".join(lines[:-1])  # both trials journaled, the run not finished: resuming catches up
+    trial = json.loads(lines[1])
+    path.write_text(unfinished.replace(lines[1], json.dumps(trial | {"val_accuracy": 0.5}, sort_keys=True) + "\n"))
+    assert main(args) == 2  # the journal's val_accuracy is not its curve's: not what the trial gave
+    err = capsys.readouterr().err
+    assert "trial 1: the record built again from the journal differs: val_accuracy: journal 0.5" in err
+    path.write_text(unfinished)
+    assert main(args) == 0
+    assert [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()] == \
+        [json.loads(line) for line in lines[1:]]  # caught up, not trained again: the same lines
+
+
 # --- bad partial runs and output directories: exit 2, nothing lost -------------------------
 
 @pytest.fixture

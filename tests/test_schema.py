@@ -3,8 +3,10 @@
 import json
 import math
 
+import pytest
+
 from tunebench.results import tables_from_records
-from tunebench.schema import RunRecord, RunStatus, TrialRecord, TrialStatus
+from tunebench.schema import SUMMARY_FIELDS, RecordError, RunRecord, RunStatus, RunSummary, TrialRecord, TrialStatus
 from tunebench.seeding import RunSeeds, continuation_seed, derive_seed
 
 
@@ -19,7 +21,7 @@ def trial(**changes):
 
 def test_statuses_are_written_as_their_plain_names():
     assert json.dumps({"status": TrialStatus.FAILED}) == '{"status": "failed"}'
-    tables = tables_from_records([trial().to_journal()])
+    tables = tables_from_records([trial()], [])
     assert tables["trials"].to_csv(index=False).splitlines()[1].split(",")[6] == "ok"
     assert f"{RunStatus.TIME_CAP}" == "time_cap"
 
@@ -30,12 +32,44 @@ def test_a_trial_line_has_a_traceback_only_when_there_is_one():
     assert trial().to_journal()["kind"] == "trial"
 
 
+def summary(**changes):
+    return RunSummary(**dict.fromkeys(SUMMARY_FIELDS, 1) | {"best_val_accuracy": math.nan} | changes)
+
+
 def test_a_run_line_has_an_error_only_when_failures_stopped_it():
-    summary = {"trials": 1, "best_val_accuracy": math.nan}
-    done = RunRecord("b", "s", 0, RunStatus.BUDGET_EXHAUSTED, "full", 10, None, 1.0, summary).to_journal()
+    done = RunRecord("b", "s", 0, RunStatus.BUDGET_EXHAUSTED, "full", 10, None, 1.0, summary()).to_journal()
     assert "error" not in done and done["best_val_accuracy"] != done["best_val_accuracy"]
-    stopped = RunRecord("b", "s", 0, RunStatus.TOO_MANY_FAILURES, "full", 10, None, 1.0, summary, error="boom")
+    stopped = RunRecord("b", "s", 0, RunStatus.TOO_MANY_FAILURES, "full", 10, None, 1.0, summary(), error="boom")
     assert stopped.to_journal()["error"] == "boom"
+
+
+def journal_text(record) -> str:
+    return json.dumps(record.to_journal(), sort_keys=True, allow_nan=True)
+
+
+@pytest.mark.parametrize("record", [
+    trial(), trial(status=TrialStatus.FAILED, error="boom", traceback="Traceback ...", val_accuracy=math.nan),
+    trial(worker=2, start_seconds=3.5),
+    RunRecord("b", "s", 0, RunStatus.BUDGET_EXHAUSTED, "full", 10, None, 1.0, summary(), {"library": "x"}),
+    RunRecord("b", "s", 0, RunStatus.TOO_MANY_FAILURES, "full", 10, 60.0, 1.0, summary(), error=None),
+])
+def test_a_record_read_back_from_its_journal_line_is_the_same_record_and_the_same_line(record):
+    line = json.loads(journal_text(record))
+    again = type(record).from_journal(line)
+    assert journal_text(again) == journal_text(record)
+    assert isinstance(again.status, type(record.status)) and again.to_journal() == line
+
+
+def test_a_line_that_is_not_a_record_of_this_schema_is_refused_naming_the_field():
+    line = json.loads(journal_text(trial()))
+    with pytest.raises(RecordError, match="without curve"):
+        TrialRecord.from_journal({k: v for k, v in line.items() if k != "curve"})
+    with pytest.raises(RecordError, match="unknown fields colour"):
+        TrialRecord.from_journal(line | {"colour": "red"})
+    with pytest.raises(RecordError, match="status 'lost'"):
+        TrialRecord.from_journal(line | {"status": "lost"})
+    with pytest.raises(RecordError, match="not a run line"):
+        RunRecord.from_journal(line)
 
 
 def test_run_seeds_are_the_labelled_derivations():

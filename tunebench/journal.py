@@ -8,6 +8,12 @@ A line cut off by a crash (a *torn* last line) is tolerated: :meth:`Journal.reco
 it, says so on stderr naming the file and the line, and truncates the file to its last
 complete line so that later appends start on a fresh line. Damage anywhere else is an
 error naming the file and the line.
+
+A *run journal* (``.partial/runs/<run>.jsonl``) holds a header line (``kind`` ``header``,
+which run of which suite), then one :class:`~tunebench.schema.TrialRecord` line per trained
+trial, then, once the run is finished, its :class:`~tunebench.schema.RunRecord` line.
+:meth:`Journal.read_run` reads one as a :class:`RunLog` of typed records; every other
+journal (the sessions log) is read as plain JSON objects.
 """
 
 from __future__ import annotations
@@ -16,27 +22,45 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from tunebench.errors import DiskFullError, InputError
 from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock
+from tunebench.schema import RecordError, RunRecord, TrialRecord
+
+#: What :meth:`Journal.append` writes: a JSON object, or a record that makes one.
+Line = dict[str, Any] | TrialRecord | RunRecord
 
 
 class JournalError(InputError):
     """A journal line other than the last one is not a JSON record (the file is damaged)."""
 
 
+@dataclass(frozen=True)
+class RunLog:
+    """A run journal as read: its first line, which must be its header (``None`` for an empty
+    journal; the runner checks it), its trials in the order written, and its run record once
+    the run is finished (else ``None``)."""
+
+    header: dict[str, Any] | None
+    trials: tuple[TrialRecord, ...]
+    run: RunRecord | None
+
+
 class Journal:
-    """Appends records (JSON objects) to ``path``, creating it if needed."""
+    """Appends records (JSON objects, or :class:`~tunebench.schema.TrialRecord` and
+    :class:`~tunebench.schema.RunRecord`, written as their journal lines) to ``path``,
+    creating it if needed."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: Line) -> None:
         """Write one record as one line, then flush and fsync."""
-        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        line = dump_line(record)
         created = not self.path.exists()
         try:
             with open(self.path, "a", encoding="utf-8") as handle:
@@ -85,6 +109,26 @@ class Journal:
             return self._drop_tail(records, len(lines) + 1, offset, stream)
         return records
 
+    def read_run(self, stream: TextIO | None = None) -> RunLog:
+        """This run journal's records, typed (after :meth:`recover`, which drops a torn last
+        line). Lines of another kind are skipped; a ``trial`` or ``run`` line that is not a
+        record of this schema version is a :class:`JournalError` naming the file and the line."""
+        header, trials, run = None, [], None
+        for number, line in enumerate(self.recover(stream), start=1):
+            if number == 1:
+                header = line
+                continue
+            try:
+                record = typed(line)
+            except RecordError as error:
+                raise JournalError(f"{self.path} line {number}: {error}: the journal is damaged or from another "
+                                   "tunebench (pass --overwrite to discard the interrupted run and start again)") from None
+            if isinstance(record, TrialRecord):
+                trials.append(record)
+            elif isinstance(record, RunRecord) and run is None:
+                run = record
+        return RunLog(header, tuple(trials), run)
+
     def _drop_tail(self, records, number: int, offset: int, stream) -> list[dict[str, Any]]:
         print(f"tunebench: warning: {self.path} line {number} is incomplete (a write cut off by an "
               f"interruption); dropped it and kept the {len(records)} complete record(s) before it",
@@ -104,9 +148,31 @@ class Journal:
             yield
 
 
+def typed(line: dict[str, Any]) -> Line:
+    """A ``trial`` or ``run`` line as its record (:class:`~tunebench.schema.RecordError` if it
+    is not one of this schema version); any other line as it is."""
+    kind = line.get("kind")
+    if kind == "trial":
+        return TrialRecord.from_journal(line)
+    if kind == "run":
+        return RunRecord.from_journal(line)
+    return line
+
+
+def dump_line(record: Line) -> str:
+    """``record``'s journal line, newline included (keys sorted, NaN as ``NaN``)."""
+    if isinstance(record, (TrialRecord, RunRecord)):
+        record = record.to_journal()
+    return json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+
+
 def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One line's JSON object; ``None`` if it is not one."""
     try:
         record = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
     return record if isinstance(record, dict) else None
+
+
+__all__ = ["Journal", "JournalError", "Line", "RunLog", "dump_line", "parse_line", "typed"]

@@ -1,5 +1,6 @@
-"""Pure functions that turn journal records into the tidy tables and files of
-:mod:`tunebench.schema`: a run's summary, the three CSV tables, the incumbents.
+"""Pure functions that turn the journals' typed records (:class:`~tunebench.schema.TrialRecord`,
+:class:`~tunebench.schema.RunRecord`) into the tidy tables and files of :mod:`tunebench.schema`:
+a run's summary, the three CSV tables, the incumbents.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from tunebench.files import write_atomically
+from tunebench.journal import RunLog
 from tunebench.schema import (
     CONFUSION_COLUMN, CURVE_COLUMNS, ERROR_COLUMN, HP_PREFIX, RUN_COLUMNS, RUN_KEY, SIMULATED_COLUMNS, TRIAL_COLUMNS,
-    TrialStatus,
+    RunRecord, RunSummary, TrialRecord, TrialStatus,
 )
 
 
-def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The incumbent and the costs of reaching it, from one run's trial rows.
+def summarize_run(trials: Sequence[TrialRecord]) -> RunSummary:
+    """The incumbent and the costs of reaching it, from one run's trials.
 
     The incumbent is the completed trial with the highest ``val_accuracy`` (the earliest
     on ties); its test numbers are reported, never used to choose.
@@ -27,98 +29,91 @@ def summarize_run(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
     Parameters
     ----------
     trials:
-        The run's trial rows in the order trained (``TRIAL_COLUMNS`` keys).
+        The run's trials in the order settled: :class:`~tunebench.schema.TrialRecord`, or
+        anything with its ``status``, ``trial``, ``val_accuracy``, ``val_f1``,
+        ``test_accuracy``, ``test_f1``, ``epochs_used``, ``elapsed_seconds`` and
+        ``overhead_seconds`` attributes.
 
     Returns
     -------
-    dict
+    RunSummary
         ``trials``, ``best_trial``, ``best_val_accuracy``, ``best_val_f1``, ``test_accuracy``,
         ``test_f1``, ``trials_to_best`` (1-based position of the incumbent),
         ``epochs_to_best`` and ``seconds_to_best`` (ledger epochs and run seconds when the
         incumbent finished), ``epochs_used``, ``overhead_seconds``; NaN where no trial
         completed.
     """
-    completed = [t for t in trials if t["status"] == TrialStatus.OK and not _isnan(t["val_accuracy"])]
-    summary: dict[str, Any] = {
-        "trials": len(trials),
-        "epochs_used": trials[-1]["epochs_used"] if trials else 0,
-        "overhead_seconds": sum(t["overhead_seconds"] for t in trials),
-    }
+    completed = [t for t in trials if t.status == TrialStatus.OK and not _isnan(t.val_accuracy)]
+    costs = {"trials": len(trials), "epochs_used": trials[-1].epochs_used if trials else 0,
+             "overhead_seconds": sum(t.overhead_seconds for t in trials)}
     if not completed:
-        return summary | {key: math.nan for key in (
-            "best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
-            "trials_to_best", "epochs_to_best", "seconds_to_best")}
-    best = max(completed, key=lambda t: (t["val_accuracy"], -t["trial"]))
-    return summary | {
-        "best_trial": best["trial"],
-        "best_val_accuracy": best["val_accuracy"],
-        "best_val_f1": best["val_f1"],
-        "test_accuracy": best["test_accuracy"],
-        "test_f1": best["test_f1"],
-        "trials_to_best": best["trial"],
-        "epochs_to_best": best["epochs_used"],
-        "seconds_to_best": best["elapsed_seconds"],
-    }
+        return RunSummary(**costs, **dict.fromkeys(
+            ("best_trial", "best_val_accuracy", "best_val_f1", "test_accuracy", "test_f1",
+             "trials_to_best", "epochs_to_best", "seconds_to_best"), math.nan))
+    best = max(completed, key=lambda t: (t.val_accuracy, -t.trial))
+    return RunSummary(**costs, best_trial=best.trial, best_val_accuracy=best.val_accuracy, best_val_f1=best.val_f1,
+                      test_accuracy=best.test_accuracy, test_f1=best.test_f1, trials_to_best=best.trial,
+                      epochs_to_best=best.epochs_used, seconds_to_best=best.elapsed_seconds)
 
 
 def _isnan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def tables_from_records(records: Iterable[dict[str, Any]]) -> dict[str, pd.DataFrame]:
-    """Build the three tables from journal records (``kind`` = trial, curve or run)."""
-    trials, curves, runs = [], [], []
+def tables_from_records(trials: Iterable[TrialRecord], runs: Iterable[RunRecord]) -> dict[str, pd.DataFrame]:
+    """The three tables (``trials``, ``curves``, ``runs``) from trial and run records, one
+    row each in the order given (curves: one row per point of each trial's curve)."""
+    trial_rows, curves = [], []
     hp_names: list[str] = []
-    for record in records:
-        kind = record["kind"]
-        if kind == "trial":
-            row = {c: record[c] for c in TRIAL_COLUMNS} | {c: record.get(c) for c in SIMULATED_COLUMNS}
-            for name, value in record["config"].items():
-                column = HP_PREFIX + name
-                if column not in hp_names:
-                    hp_names.append(column)
-                row[column] = value
-            confusion = record.get("test_confusion")
-            row[CONFUSION_COLUMN] = None if confusion is None else json.dumps(confusion, separators=(",", ":"))
-            row[ERROR_COLUMN] = record.get(ERROR_COLUMN)
-            trials.append(row)
-            curves.extend({**{k: record[k] for k in RUN_KEY}, "trial": record["trial"], **point}
-                          for point in record["curve"])
-        elif kind == "run":
-            runs.append({c: record[c] for c in RUN_COLUMNS})
+    for trial in trials:
+        row = {c: getattr(trial, c) for c in TRIAL_COLUMNS + SIMULATED_COLUMNS}
+        for name, value in trial.config.items():
+            column = HP_PREFIX + name
+            if column not in hp_names:
+                hp_names.append(column)
+            row[column] = value
+        confusion = trial.test_confusion
+        row[CONFUSION_COLUMN] = None if confusion is None else json.dumps(confusion, separators=(",", ":"))
+        row[ERROR_COLUMN] = trial.error
+        trial_rows.append(row)
+        key = {k: getattr(trial, k) for k in RUN_KEY}
+        curves.extend({**key, "trial": trial.trial, **point} for point in trial.curve)
+    run_rows = [_run_row(run) for run in runs]
     return {
-        "trials": pd.DataFrame(trials, columns=TRIAL_COLUMNS + SIMULATED_COLUMNS + hp_names
+        "trials": pd.DataFrame(trial_rows, columns=TRIAL_COLUMNS + SIMULATED_COLUMNS + hp_names
                                + [CONFUSION_COLUMN, ERROR_COLUMN]),
         "curves": pd.DataFrame(curves, columns=CURVE_COLUMNS),
-        "runs": pd.DataFrame(runs, columns=RUN_COLUMNS),
+        "runs": pd.DataFrame(run_rows, columns=RUN_COLUMNS),
     }
 
 
-def best_hyperparameters(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each run's incumbent, in the order of the runs' records (``best_hyperparameters.json``).
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    """``run``'s :data:`RUN_COLUMNS`: its own fields and its summary's."""
+    values = run.summary.as_dict()
+    return {c: values[c] if c in values else getattr(run, c) for c in RUN_COLUMNS}
 
-    One entry per run record: ``benchmark``, ``strategy``, ``seed``, ``status`` (the run's),
-    ``trial`` (``trials.csv``'s), ``trial_id``, ``epochs``, ``config`` (the incumbent's
-    hyperparameters), ``val_accuracy``, ``val_f1``, ``test_accuracy``, ``test_f1``; the
-    incumbent fields are ``null`` for a run in which no trial completed.
+
+def best_hyperparameters(runs: Iterable[RunLog]) -> list[dict[str, Any]]:
+    """Each finished run's incumbent, in the order given (``best_hyperparameters.json``).
+
+    One entry per run (a :class:`~tunebench.journal.RunLog` with its run record):
+    ``benchmark``, ``strategy``, ``seed``, ``status`` (the run's), ``trial`` (``trials.csv``'s),
+    ``trial_id``, ``epochs``, ``config`` (the incumbent's hyperparameters), ``val_accuracy``,
+    ``val_f1``, ``test_accuracy``, ``test_f1``; the incumbent fields are ``null`` for a run
+    in which no trial completed.
     """
-    trials: dict[tuple, list[dict[str, Any]]] = {}
     best = []
-    for record in records:
-        if record["kind"] == "trial":
-            trials.setdefault(tuple(record[k] for k in RUN_KEY), []).append(record)
-        elif record["kind"] == "run":
-            key = tuple(record[k] for k in RUN_KEY)
-            mine = trials.get(key, [])
-            summary = summarize_run(mine)
-            entry: dict[str, Any] = {**{k: record[k] for k in RUN_KEY}, "status": record["status"]}
-            fields = ("trial", "trial_id", "epochs", "config", "val_accuracy", "val_f1", "test_accuracy", "test_f1")
-            if _isnan(summary["best_trial"]):
-                entry |= dict.fromkeys(fields)
-            else:
-                incumbent = next(t for t in mine if t["trial"] == summary["best_trial"])
-                entry |= {name: incumbent[name] for name in fields}
-            best.append(entry)
+    fields = ("trial", "trial_id", "epochs", "config", "val_accuracy", "val_f1", "test_accuracy", "test_f1")
+    for log in runs:
+        run = log.run
+        entry: dict[str, Any] = {**{k: getattr(run, k) for k in RUN_KEY}, "status": run.status}
+        summary = summarize_run(log.trials)
+        if _isnan(summary.best_trial):
+            entry |= dict.fromkeys(fields)
+        else:
+            incumbent = next(t for t in log.trials if t.trial == summary.best_trial)
+            entry |= {name: getattr(incumbent, name) for name in fields}
+        best.append(entry)
     return best
 
 

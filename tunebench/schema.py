@@ -19,7 +19,7 @@ and ``run``); the CSVs are derived from them (:mod:`tunebench.results`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -109,12 +109,22 @@ def without_timing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in frame.columns if c in TIMING_COLUMNS])
 
 
-@dataclass
+class RecordError(ValueError):
+    """A journal line that is not a record of this schema version (a field missing, unknown or
+    of the wrong kind); :mod:`tunebench.journal` names the file and the line."""
+
+
+@dataclass(frozen=True)
 class TrialRecord:
     """One trained (or failed) trial, as its run's journal holds it (``kind`` = ``trial``).
 
+    Built once per trial by the trial loop, from a trained result or, when a run is
+    resumed, from the same result read back from the journal; nothing changes it afterwards.
     Metrics are those of the last trained epoch (NaN for a failed trial); ``curve`` has one
     dict per trained epoch (:class:`tunebench.benchmarks.base.EpochRecord` fields).
+    ``from_journal(r.to_journal())`` equals ``r``, and ``to_journal(from_journal(line))``
+    equals ``line`` for every line this schema version writes (so the journal's bytes survive
+    a read and a rewrite).
     """
 
     benchmark: str
@@ -145,18 +155,58 @@ class TrialRecord:
     worker: int | None = None
     start_seconds: float | None = None
 
+    @property
+    def failed(self) -> bool:
+        return self.status == TrialStatus.FAILED
+
     def to_journal(self) -> dict[str, Any]:
         """The journal line (``traceback``, ``worker`` and ``start_seconds`` only where there are some)."""
         record = {"kind": "trial", **asdict(self)}
-        for key in ("traceback", *SIMULATED_COLUMNS):
+        for key in _TRIAL_OPTIONAL:
             if record[key] is None:
                 del record[key]
         return record
 
+    @classmethod
+    def from_journal(cls, line: dict[str, Any]) -> TrialRecord:
+        """The record of a ``trial`` line; :class:`RecordError` if a field is missing or unknown."""
+        found = _fields_of(cls, line, "trial", optional=_TRIAL_OPTIONAL)
+        return cls(**found | {"status": TrialStatus(found["status"])})
 
-@dataclass
+
+#: The trial fields a journal line holds only where they are not ``None``.
+_TRIAL_OPTIONAL = ("traceback", *SIMULATED_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's incumbent and the costs of reaching it (:func:`tunebench.results.summarize_run`):
+    the :data:`SUMMARY_FIELDS`, NaN where no trial completed."""
+
+    trials: int
+    epochs_used: int
+    overhead_seconds: float
+    best_trial: int | float
+    best_val_accuracy: float
+    best_val_f1: float
+    test_accuracy: float
+    test_f1: float
+    trials_to_best: int | float
+    epochs_to_best: int | float
+    seconds_to_best: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in :data:`SUMMARY_FIELDS` order."""
+        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
+
+
+@dataclass(frozen=True)
 class RunRecord:
-    """A finished run, as its journal's last line holds it (``kind`` = ``run``)."""
+    """A finished run, as its journal's last line holds it (``kind`` = ``run``).
+
+    Built once, when the run ends, from its trial records; ``to_journal``/``from_journal``
+    round-trip as :class:`TrialRecord`'s do.
+    """
 
     benchmark: str
     strategy: str
@@ -166,22 +216,63 @@ class RunRecord:
     budget_epochs: int
     max_seconds: float | None
     wall_seconds: float
-    summary: dict[str, Any]
+    summary: RunSummary
     settings: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``benchmark/strategy/seed N``, as messages name a run."""
+        return f"{self.benchmark}/{self.strategy}/seed {self.seed}"
 
     def to_journal(self) -> dict[str, Any]:
         """The journal line: the summary's fields inline; ``error`` only for a run stopped by failures."""
         record = {"kind": "run", "benchmark": self.benchmark, "strategy": self.strategy, "seed": self.seed,
                   "status": self.status, "fidelity": self.fidelity, "budget_epochs": self.budget_epochs,
-                  "max_seconds": self.max_seconds, "wall_seconds": self.wall_seconds, **self.summary,
+                  "max_seconds": self.max_seconds, "wall_seconds": self.wall_seconds, **self.summary.as_dict(),
                   "settings": self.settings}
         if self.error is not None or self.status == RunStatus.TOO_MANY_FAILURES:
             record["error"] = self.error
         return record
 
+    @classmethod
+    def from_journal(cls, line: dict[str, Any]) -> RunRecord:
+        """The record of a ``run`` line; :class:`RecordError` if a field is missing or unknown."""
+        _check_kind(line, "run")
+        inline = {name: line[name] for name in SUMMARY_FIELDS if name in line}
+        rest = {key: value for key, value in line.items() if key not in SUMMARY_FIELDS}
+        missing = [name for name in SUMMARY_FIELDS if name not in inline]
+        if missing:
+            raise RecordError(f"a run line without {', '.join(missing)}")
+        found = _fields_of(cls, rest | {"summary": None}, "run", optional=("error",))
+        return cls(**found | {"status": RunStatus(found["status"]), "summary": RunSummary(**inline)})
+
+
+def _check_kind(line: dict[str, Any], kind: str) -> None:
+    if line.get("kind") != kind:
+        raise RecordError(f"not a {kind} line (kind {line.get('kind')!r})")
+
+
+def _fields_of(cls, line: dict[str, Any], kind: str, optional: tuple[str, ...]) -> dict[str, Any]:
+    """``line``'s fields of ``cls`` (its ``kind`` checked); every field but the ``optional``
+    ones required, and no others allowed."""
+    _check_kind(line, kind)
+    names = {f.name for f in fields(cls)}
+    found = {key: value for key, value in line.items() if key != "kind"}
+    unknown = sorted(set(found) - names)
+    missing = sorted(names - set(found) - set(optional))
+    if unknown or missing:
+        raise RecordError(f"a {kind} line " + "; ".join(
+            part for part in (f"without {', '.join(missing)}" if missing else "",
+                              f"with unknown fields {', '.join(unknown)}" if unknown else "") if part))
+    try:
+        TrialStatus(found["status"]) if kind == "trial" else RunStatus(found["status"])
+    except ValueError:
+        raise RecordError(f"a {kind} line with status {found['status']!r}") from None
+    return found
+
 
 __all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RETRAIN_COLUMNS",
            "RETRAIN_FILE", "RUN_COLUMNS", "RUN_KEY",
-           "RunRecord", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
+           "RecordError", "RunRecord", "RunSummary", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
            "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]

@@ -14,13 +14,14 @@ from typing import Any, Callable
 
 from tunebench import SCHEMA_VERSION
 from tunebench.errors import InputError
-from tunebench.journal import Journal
+from tunebench.journal import Journal, RunLog
 from tunebench.plugins import load_plugins
 from tunebench.process import apply_thread_environment
 from tunebench.quiet import import_tensorflow_quietly
 from tunebench.runner.tasks import RunTask
 from tunebench.from_plan import build_benchmark
 from tunebench.runner.trial_loop import run_one
+from tunebench.schema import RunRecord
 
 
 def run_header(task: RunTask) -> dict[str, Any]:
@@ -29,51 +30,52 @@ def run_header(task: RunTask) -> dict[str, Any]:
             "index": task.index, **task.key}
 
 
-def check_run_header(task: RunTask, records: list[dict[str, Any]]) -> None:
-    """:class:`InputError` if a journal's first line is not ``task``'s header."""
-    if not records:
+def check_run_header(task: RunTask, header: dict[str, Any] | None) -> None:
+    """:class:`InputError` if a journal's first line (``header``; ``None`` for an empty
+    journal, which passes) is not ``task``'s header."""
+    if header is None:
         return
     expected = run_header(task)
-    found = {k: records[0].get(k) for k in expected}
+    found = {k: header.get(k) for k in expected}
     if found != expected:
         raise InputError(f"{task.journal_path} line 1 is not the header of run {task.index} ({task.label}) of this "
                          "suite; the partial run is damaged: pass --overwrite to start again")
 
 
-def scan_journal(task: RunTask) -> list[dict[str, Any]]:
-    """A run's journal as this process finds it: a torn last line dropped (with a warning)
-    and its header checked."""
-    records = Journal(task.journal_path).recover()
-    check_run_header(task, records)
-    return records
+def scan_journal(task: RunTask) -> RunLog:
+    """A run's journal as this process finds it, typed: a torn last line dropped (with a
+    warning) and its header checked."""
+    log = Journal(task.journal_path).read_run()
+    check_run_header(task, log.header)
+    return log
 
 
 def execute_run(task: RunTask, *, benchmark=None, benchmark_factory: Callable[..., Any] | None = None,
-                observer=None) -> dict[str, Any]:
-    """Do (or resume, or just report) one run; returns its ``run`` record.
+                observer=None) -> RunRecord:
+    """Do (or resume, or just report) one run; returns its run record.
 
-    Holds the run journal's lock throughout, so two processes never write one run.
+    Holds the run journal's lock throughout, so two processes never write one run; the
+    journal is read under the lock (another process may have written it since the driving
+    process looked).
     """
     journal = Journal(task.journal_path)
     with journal.lock():
-        records = journal.recover()
-        check_run_header(task, records)
-        if not records:
+        log = journal.read_run()
+        check_run_header(task, log.header)
+        if log.header is None:
             journal.append(run_header(task))
-        done = [r for r in records if r["kind"] == "run"]
-        if done:
-            return done[0]
+        if log.run is not None:
+            return log.run
         if benchmark is None:
             benchmark = build_benchmark(task.plan, task.seed, Path(task.data_dir), benchmark_factory)
-        journaled = [r for r in records if r["kind"] == "trial"]
-        return run_one(benchmark, task, journal, journaled=journaled, observer=observer,
+        return run_one(benchmark, task, journal, journaled=log.trials, observer=observer,
                        benchmark_factory=benchmark_factory)
 
 
 _WORKER_BENCHMARK: tuple[str, Any] | None = None
 
 
-def execute_run_task(task: RunTask, benchmark_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
+def execute_run_task(task: RunTask, benchmark_factory: Callable[..., Any] | None = None) -> RunRecord:
     """A Dask worker's entry point: loads the suite's plug-ins, builds the benchmark here
     (data loaded, TensorFlow imported in the worker), keeps the last one for the worker's next
     run on the same (benchmark, seed), and does the run."""

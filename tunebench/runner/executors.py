@@ -30,13 +30,14 @@ from typing import Any, Callable
 
 from tunebench import SCHEMA_VERSION, __version__
 from tunebench.errors import InputError
-from tunebench.journal import parse_line
+from tunebench.journal import Line, parse_line, typed
 from tunebench.quiet import import_tensorflow_quietly
 from tunebench.attempts import AttemptMarker
 from tunebench.runner.execute import execute_run, execute_run_task
 from tunebench.runner.tasks import RunTask
 from tunebench.from_plan import build_benchmark
 from tunebench.process import THREAD_ENV, available_cores, with_training_threads
+from tunebench.schema import RecordError, RunRecord, TrialRecord
 
 #: What ``--scheduler`` accepts: ``[tcp|tls|ws|wss|ucx://]host:port`` (a malformed one is
 #: refused before Dask sees it: Dask's half-built client then prints a traceback on exit).
@@ -55,13 +56,15 @@ def _worker_probe(staging: str) -> dict[str, Any]:
 
 
 class JournalTail:
-    """Reads the complete lines appended to a journal since the last look."""
+    """Reads the complete lines appended to a run journal since the last look (trial and run
+    lines as their records, :func:`tunebench.journal.typed`; a line that is neither JSON nor
+    a record of this schema is skipped: the run that reads it will say)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.offset = self.path.stat().st_size if self.path.exists() else 0
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> list[Line]:
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
@@ -72,7 +75,14 @@ class JournalTail:
         if end < 0:
             return []
         self.offset += end + 1
-        return [record for record in map(parse_line, data[:end].split(b"\n")) if record is not None]
+        records = []
+        for line in map(parse_line, data[:end].split(b"\n")):
+            try:
+                if line is not None:
+                    records.append(typed(line))
+            except RecordError:
+                continue
+        return records
 
 
 class InProcessExecutor:
@@ -181,7 +191,7 @@ class DaskExecutor:
                                  f"{staging.parent}: with --scheduler the output (and data) directories must be "
                                  "the same paths on every machine (a shared filesystem)")
 
-    def run(self, tasks: list, monitor, benchmark_factory: Callable[..., Any] | None = None) -> dict[int, dict]:
+    def run(self, tasks: list, monitor, benchmark_factory: Callable[..., Any] | None = None) -> dict[int, RunRecord]:
         """Do ``tasks`` on the workers; returns each run's record by task index.
 
         The first run that fails (not a failed trial: an error outside any trial) cancels
@@ -197,7 +207,7 @@ class DaskExecutor:
                                         key=f"tunebench-{task.stem}-{token}")
             futures[future] = task
         running = set(futures)
-        results: dict[int, dict] = {}
+        results: dict[int, RunRecord] = {}
         try:
             while running:
                 finished = [future for future in running if future.done()]
@@ -207,7 +217,7 @@ class DaskExecutor:
                     task = futures[future]
                     record = future.result()  # raises the run's error, if any
                     for line in tails[task.index].read():
-                        if line.get("kind") == "trial":
+                        if isinstance(line, TrialRecord):
                             monitor.trial(task, line)
                     results[task.index] = record
                     monitor.finish(task, record)
@@ -227,7 +237,7 @@ class DaskExecutor:
             task = futures[future]
             for record in tails[task.index].read():
                 monitor.start(task)  # the run has begun on a worker
-                if record.get("kind") == "trial":
+                if isinstance(record, TrialRecord):
                     monitor.trial(task, record)
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tunebench import SCHEMA_VERSION
 from tunebench.files import fsync_dir, sha256_hex, write_atomically
-from tunebench.journal import Journal
+from tunebench.journal import Journal, RunLog, dump_line
 from tunebench.manifest import build_manifest
 from tunebench.resume import FINISHING, finish_staging
 from tunebench.results import best_hyperparameters, tables_from_records, write_tables
@@ -31,27 +31,31 @@ from tunebench.suite import Suite
 
 def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, suite: Suite, data_dir, data_sources,
                        header: dict[str, Any], sessions: list[dict[str, Any]], clock_start: float,
-                       execution: dict[str, Any]) -> tuple[list[Path], list[dict[str, Any]]]:
+                       execution: dict[str, Any]) -> tuple[list[Path], list[RunLog]]:
     """Derive the final files from the run journals (in suite order) and move them into
-    ``out_dir``, the manifest last; returns the paths and the merged records."""
-    records: list[dict[str, Any]] = []
+    ``out_dir``, the manifest last; returns the paths and the runs as read (each with its
+    run record).
+
+    ``journal.jsonl`` holds every run's trial and run lines, in suite order, as the run
+    journals hold them (their headers left out)."""
+    runs: list[RunLog] = []
     settings: dict[str, Any] = {}
     for task in tasks:
-        mine = [r for r in Journal(task.journal_path).recover() if r["kind"] in ("trial", "run")]
-        if not mine or mine[-1]["kind"] != "run":
+        log = Journal(task.journal_path).read_run()
+        if log.run is None:
             raise RuntimeError(f"run {task.label} did not finish ({task.journal_path} has no run record)")
-        settings.setdefault(task.plan.name, {}).setdefault(task.strategy, mine[-1].get("settings"))
-        records.extend(mine)
+        settings.setdefault(task.plan.name, {}).setdefault(task.strategy, log.run.settings)
+        runs.append(log)
 
-    files = write_tables(tables_from_records(records), staging)
+    trials = [trial for log in runs for trial in log.trials]
+    files = write_tables(tables_from_records(trials, [log.run for log in runs]), staging)
     best = {
         "schema_version": SCHEMA_VERSION, "suite": suite.name,
         "objective": "val_accuracy at the last trained epoch (maximised); test numbers are reported, never used to choose",
-        "runs": best_hyperparameters(records),
+        "runs": best_hyperparameters(runs),
     }
     write_atomically(staging / "best_hyperparameters.json", json.dumps(best, indent=2, default=str) + "\n")
-    write_atomically(staging / "journal.jsonl",
-                     "".join(json.dumps(r, sort_keys=True, allow_nan=True) + "\n" for r in records))
+    write_atomically(staging / "journal.jsonl", "".join(dump_line(record) for log in runs for record in (*log.trials, log.run)))
     files += [staging / "best_hyperparameters.json", staging / "journal.jsonl"]
     all_seeds = sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)})
     manifest = build_manifest(
@@ -79,13 +83,11 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
         final.append(target)
         kill_hook("moving")
     finish_staging(staging)
-    return final, records
+    return final, runs
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 
 
 __all__ = ["now", "write_final_files"]

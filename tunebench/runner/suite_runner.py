@@ -36,7 +36,7 @@ from tunebench.runner.final_files import now, write_final_files
 from tunebench.runner.kill_hook import kill_hook
 from tunebench.runner.monitor import SuiteMonitor
 from tunebench.runner.tasks import RunTask, check_inputs, leave_out_missing_data, plan_tasks
-from tunebench.schema import RESULT_FILES, RunStatus, TrialStatus
+from tunebench.schema import RESULT_FILES, RunStatus
 from tunebench.suite import Suite
 from tunebench.tracking import log_results
 
@@ -149,7 +149,7 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
             monitor.close()  # the progress line ended and its heartbeat stopped, however the runs ended
 
         kill_hook("finishing")
-        final, records = write_final_files(
+        final, runs = write_final_files(
             tasks, staging, out_dir, suite=suite, data_dir=data_dir, data_sources=data_sources, header=header,
             sessions=list(sessions.records()), clock_start=clock_start,
             execution={"workers": workers, "scheduler": None if scheduler is None else redact_text(scheduler),
@@ -160,9 +160,8 @@ def run_suite(suite: Suite, out_dir: Path, data_dir: Path, *, overwrite: bool = 
             log_results(out_dir, mlflow_uri or None)
         except InputError as error:
             raise InputError(f"the results are complete in {out_dir}, but logging them to MLflow failed: {error}") from None
-    failed = sum(1 for r in records if r["kind"] == "trial" and r["status"] == TrialStatus.FAILED)
-    stopped = [f"{r['benchmark']}/{r['strategy']}/seed {r['seed']}" for r in records
-               if r["kind"] == "run" and r["status"] == RunStatus.TOO_MANY_FAILURES]
+    failed = sum(1 for log in runs for trial in log.trials if trial.failed)
+    stopped = [log.run.label for log in runs if log.run.status == RunStatus.TOO_MANY_FAILURES]
     return RunOutcome(out_dir=out_dir, files=final, runs=total_runs, wall_seconds=time.monotonic() - clock_start,
                       failed_trials=failed, stopped_runs=stopped, resumed=resumed, left_out=list(suite.left_out))
 
@@ -181,15 +180,13 @@ def _pending(tasks: list[RunTask], monitor: SuiteMonitor) -> list[RunTask]:
     """The runs still to do (a resumed suite skips the finished ones, telling the monitor)."""
     pending = []
     for task in tasks:
-        journal = scan_journal(task)
-        done = [r for r in journal if r["kind"] == "run"]
-        if done:
-            monitor.skip(task, done[0])
+        log = scan_journal(task)
+        if log.run is not None:
+            monitor.skip(task, log.run)
             continue
         pending.append(task)
-        trials = [r for r in journal if r["kind"] == "trial"]
-        if trials:
-            monitor.resumed_later(task, trials[-1])
+        if log.trials:
+            monitor.resumed_later(task, log.trials[-1])
     return pending
 
 

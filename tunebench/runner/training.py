@@ -7,8 +7,9 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from tunebench.benchmarks.base import TrialFailed
+from tunebench.benchmarks.base import EpochRecord, TrialFailed
 from tunebench.redaction import redact_text
+from tunebench.schema import TrialRecord
 from tunebench.state_store import StoredState
 from tunebench.strategies import Suggestion
 
@@ -17,9 +18,11 @@ from tunebench.strategies import Suggestion
 MAX_TRIAL_STARTS = 2
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trained:
-    """What training one trial gave (or how it failed)."""
+    """What training one trial gave (or how it failed): ``curve`` holds one
+    :class:`~tunebench.benchmarks.base.EpochRecord` per epoch trained, ``error`` says why it
+    failed (``None``: it did not), ``trace`` is the failure's traceback."""
 
     curve: list
     seconds: float
@@ -31,6 +34,14 @@ class Trained:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @classmethod
+    def from_record(cls, record: TrialRecord, state: Any = None) -> Trained:
+        """What training gave, as a journaled trial's ``record`` holds it (``state``: its
+        warm-start state, if kept): the result a resumed run settles instead of training the
+        trial again, from which the trial loop builds the same record."""
+        return cls(curve=[EpochRecord(**point) for point in record.curve], seconds=record.train_seconds,
+                   test_confusion=record.test_confusion, state=state, error=record.error, trace=record.traceback)
 
 
 def train(benchmark, suggestion: Suggestion, train_seed: int, initial_epoch: int, warm_start, keep_state: bool,

@@ -1,10 +1,16 @@
 """The trial loop of one run: ask, check, pay, evaluate, tell, charge, journal.
 
-Every trial takes one path. Its outcome comes from training, or, when a run is resumed,
-from the run's journal (catching up: the strategy is re-asked each journaled trial, in
-order, the suggestion must match the journal, and it is told what the journal says,
-without training). Both feed the same steps: tell the strategy, charge the ledger, keep a
-warm-start state, append to the journal (trained trials only).
+Every trial takes one path: Suggestion -> planned step -> :class:`~tunebench.runner.training.Trained`
+-> :class:`~tunebench.schema.TrialRecord`. Its result comes from training, or, when a run
+is resumed, from the run's journal (catching up: the strategy is re-asked each journaled
+trial, in order, the suggestion must match the journal, and the trial's result is read back
+from its line, :meth:`Trained.from_record`, without training). Both feed the same steps:
+tell the strategy, charge the ledger, keep a warm-start state, build the trial's record.
+A trained trial's record (and state) is then written; a caught-up trial's must equal its
+journal line, field for field, or the resume is refused. The one difference kept: a
+caught-up trial's timings are the journal's (they cannot be measured again), and its line
+and state are on disk already, so nothing is written and the monitor hears of it once the
+catching up is done.
 
 A trial whose training raises, goes NaN or runs out of memory is recorded as failed with
 its error, charged the epochs it completed, told to the strategy as a failure, and the run
@@ -33,12 +39,13 @@ import json
 import math
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Sequence
 
 from tunebench.errors import InputError
 from tunebench.interrupts import raise_if_stopping
-from tunebench.journal import Journal
+from tunebench.journal import Journal, dump_line
 from tunebench.ledger import EpochLedger
 from tunebench.attempts import AttemptMarker
 from tunebench.state_store import StateStore, StoredState
@@ -60,9 +67,10 @@ class InvalidSuggestion(RuntimeError):
     in the strategy: the run stops before anything is trained)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Step:
-    """One asked trial, planned: what it continues and what it costs."""
+    """One asked trial, planned: what it continues and what it costs; ``journaled`` is the
+    journal's record of it when a resumed run catches up (its result is then read from it)."""
 
     number: int
     suggestion: Suggestion
@@ -71,22 +79,11 @@ class _Step:
     charge: int
     keep_state: bool
     overhead: float  # seconds spent asking and planning
+    journaled: TrialRecord | None = None
 
 
-@dataclass
-class _Outcome:
-    """What a trial gave, from training or from the journal."""
-
-    failed: bool
-    val_accuracy: float
-    epochs_trained: int
-    train_seconds: float
-    journaled: dict[str, Any] | None = None  # the journal's record when catching up
-    trained: Any = None  # the _Trained when trained here
-
-
-def run_one(benchmark, task: RunTask, journal: Journal, *, journaled: list[dict[str, Any]] = (),
-            observer=None, benchmark_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
+def run_one(benchmark, task: RunTask, journal: Journal, *, journaled: Sequence[TrialRecord] = (),
+            observer=None, benchmark_factory: Callable[..., Any] | None = None) -> RunRecord:
     """One (benchmark, strategy, seed) run; appends its trials and its run record to
     ``journal`` and returns the run record.
 
@@ -110,15 +107,15 @@ class TrialLoop:
         self.store = StateStore(task.states_dir)
         self.marker = AttemptMarker(task.attempt_path)
         self.states: dict[str, Any] = {}
-        self.trials: list[dict[str, Any]] = []
-        self.pending = {record["trial"]: record for record in journaled}  # by trial number, to catch up with
+        self.trials: list[TrialRecord] = []
+        self.pending = {record.trial: record for record in journaled}  # by trial number, to catch up with
         self.failures_in_a_row = 0
         workers = getattr(task.plan, "simulated_workers", None)
         self.clock = SimulatedClock(workers) if workers else None
         self.width = workers or task.plan.parallel_trials
-        self.in_flight: deque[tuple[_Step, Any]] = deque()  # asked, not settled: (step, future or _Outcome)
+        self.in_flight: deque[tuple[_Step, Future | None]] = deque()  # asked, not settled: (step, its Trained)
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunRecord:
         trials = make_trials(self.task, self.benchmark, self.benchmark_factory)
         try:
             status = self._loop(trials)
@@ -133,12 +130,11 @@ class TrialLoop:
         record = RunRecord(**self.task.key, status=status, fidelity=self.benchmark.fidelity,
                            budget_epochs=plan.budget_epochs, max_seconds=plan.max_seconds,
                            wall_seconds=self.ledger.elapsed(), summary=summarize_run(self.trials), settings=settings,
-                           error=self.trials[-1].get("error") if status == RunStatus.TOO_MANY_FAILURES else None)
-        line = record.to_journal()
-        self.journal.append(line)
+                           error=self.trials[-1].error if status == RunStatus.TOO_MANY_FAILURES else None)
+        self.journal.append(record)
         self.marker.clear()
         self.store.clear()
-        return line
+        return record
 
     def _loop(self, trials) -> RunStatus:
         """Ask while fewer than ``width`` trials are in flight, then settle the oldest; the
@@ -179,15 +175,14 @@ class TrialLoop:
         step = self._ask()
         if isinstance(step, RunStatus) or step is WAIT:
             return step
-        if step.number in self.pending:
-            self.in_flight.append((step, self._catch_up(step)))
-        else:
-            self.in_flight.append((step, None))  # in flight before it is marked: a stop from here on is forgiven
-            self.in_flight[-1] = (step, self._start(step, trials))
+        journaled = self.pending.pop(step.number, None)
+        if journaled is not None:
+            self._check_journaled(journaled, step)
+            step = replace(step, journaled=journaled)
+        self.in_flight.append((step, None))  # in flight before it is marked: a stop from here on is forgiven
+        self.in_flight[-1] = (step, self._start(step, trials))
         if self.clock is not None:  # answered already (replay): it holds a worker for its seconds
-            started = self.in_flight[-1][1]
-            self.clock.start(step.number, started.train_seconds if isinstance(started, _Outcome)
-                             else started.result().seconds)
+            self.clock.start(step.number, self.in_flight[-1][1].result().seconds)
         return None
 
     def _recover(self, trials) -> None:
@@ -199,7 +194,7 @@ class TrialLoop:
         trials.restart()
         for index in range(len(self.in_flight)):
             step, started = self.in_flight[index]
-            if isinstance(started, _Outcome) or (started.done() and not isinstance(started.exception(), WorkerDied)):
+            if started.done() and not isinstance(started.exception(), WorkerDied):
                 continue
             self.marker.forgive(step.number)  # cut short beside another trial: not its own death (yet)
             while True:
@@ -219,17 +214,16 @@ class TrialLoop:
             first = self.clock.next_to_finish([step.number for step, _ in self.in_flight])
             index = next(i for i, (step, _) in enumerate(self.in_flight) if step.number == first)
         step, started = self.in_flight[index]
-        outcome = started if isinstance(started, _Outcome) else self._trained_outcome(step, started.result())
+        trained = started.result()
         if self.clock is not None:
             slot = self.clock.finish(step.number)
-        record = self._settle(step, outcome, slot)
-        if outcome.journaled is None:
-            self.marker.clear(step.number)  # settled: no longer in training
+        record = self._settle(step, trained, slot)
+        self.marker.clear(step.number)  # settled: no longer in training
         del self.in_flight[index]  # after the marker is cleared: a stop until here is forgiven
         self.trials.append(record)
-        self.failures_in_a_row = self.failures_in_a_row + 1 if outcome.failed else 0
+        self.failures_in_a_row = self.failures_in_a_row + 1 if record.failed else 0
         if self.observer is not None:
-            if outcome.journaled is None:
+            if step.journaled is None:
                 self.observer.trial(self.task, record)
             elif not self.pending:
                 self.observer.resumed(self.task, record)
@@ -273,62 +267,54 @@ class TrialLoop:
             raise InvalidSuggestion(f"{where} suggested epochs {suggestion.initial_epoch}..{suggestion.epochs}; "
                                     f"expected 0 <= initial_epoch < epochs <= {max_epochs}")
 
-    def _catch_up(self, step: _Step) -> _Outcome:
-        record = self.pending.pop(step.number)
-        self._check_journaled(record, step)
-        return _Outcome(failed=record["status"] == TrialStatus.FAILED, val_accuracy=record["val_accuracy"],
-                        epochs_trained=record["epochs_trained"], train_seconds=record["train_seconds"],
-                        journaled=record)
-
-    def _start(self, step: _Step, trials):
-        """Mark the step started and hand it to the trainer (which trains it at once when
-        there is one trial in flight); returns its future. The step is in :attr:`in_flight`
+    def _start(self, step: _Step, trials) -> Future:
+        """The step's result, as a future of :class:`Trained`: read back from its journal line
+        when catching up; else the step is marked started and handed to the trainer (which
+        trains it at once when there is one trial in flight). The step is in :attr:`in_flight`
         already, so a stop while it is marked or trained is forgiven by :meth:`_loop`."""
+        if step.journaled is not None:
+            kept = step.keep_state and not step.journaled.failed
+            answered: Future = Future()
+            answered.set_result(Trained.from_record(step.journaled, StoredState(self.store, step.suggestion.trial_id)
+                                                    if kept else None))
+            return answered
         seed = self.task.seeds.training(step.suggestion.config)
         starts_before = self.marker.start(step.number)
         return trials.submit(step.suggestion, seed, step.initial_epoch, step.warm_start, step.keep_state,
                              starts_before)
 
-    def _trained_outcome(self, step: _Step, trained: Trained) -> _Outcome:
-        last = trained.curve[-1] if trained.curve and not trained.failed else None
-        return _Outcome(failed=trained.failed, val_accuracy=math.nan if last is None else last.val_accuracy,
-                        epochs_trained=len(trained.curve) if trained.failed else step.charge,
-                        train_seconds=trained.seconds, trained=trained)
-
-    def _settle(self, step: _Step, outcome: _Outcome, slot: Slot | None = None) -> dict[str, Any]:
-        """Tell, charge, keep the state, journal; returns the trial's record. ``slot``: where
-        and when it ran on the simulated clock (its end is then the run's clock)."""
+    def _settle(self, step: _Step, trained: Trained, slot: Slot | None = None) -> TrialRecord:
+        """Tell, charge, keep the state, build the trial's record; then journal it (a trial
+        trained here) or check it against the journal (a trial caught up with). ``slot``:
+        where and when it ran on the simulated clock (its end is then the run's clock)."""
         told = time.perf_counter()
+        last = trained.curve[-1] if trained.curve and not trained.failed else None
         with self.one_thread():
-            self.strategy.tell(step.suggestion, Observation(val_accuracy=outcome.val_accuracy, failed=outcome.failed))
-        if outcome.journaled is not None:
-            record = outcome.journaled
-            overhead = record["overhead_seconds"]
-        else:
-            overhead = step.overhead + time.perf_counter() - told
-        epochs_used = self.ledger.charge(outcome.epochs_trained, seconds=outcome.train_seconds + overhead,
+            self.strategy.tell(step.suggestion, Observation(val_accuracy=math.nan if last is None else last.val_accuracy,
+                                                            failed=trained.failed))
+        overhead = (step.journaled.overhead_seconds if step.journaled is not None  # not to be measured again
+                    else step.overhead + time.perf_counter() - told)
+        epochs_trained = len(trained.curve) if trained.failed else step.charge
+        epochs_used = self.ledger.charge(epochs_trained, seconds=trained.seconds + overhead,
                                          at=None if slot is None else slot.end)
+        record = self._trial_record(step, trained, epochs_trained, overhead, epochs_used, slot)
         trial_id = step.suggestion.trial_id
-        if outcome.journaled is not None:
-            if epochs_used != record["epochs_used"]:
-                raise self._resume_error(step.number, f"the ledger has {epochs_used} epochs used, the journal "
-                                                      f"{record['epochs_used']}")
-            if step.keep_state and not outcome.failed:
-                self.states[trial_id] = StoredState(self.store, trial_id)
+        if step.keep_state and not trained.failed:
+            self.states[trial_id] = trained.state
+        if step.journaled is not None:  # its state and its line are on disk already
+            self._check_caught_up(step.journaled, record)
             return record
-        if step.keep_state and not outcome.failed:
-            self.states[trial_id] = outcome.trained.state
-            self.store.save(trial_id, outcome.trained.state)  # before the journal line that needs it
-        record = self._trial_record(step, outcome, overhead, epochs_used, slot).to_journal()
+        if step.keep_state and not trained.failed:
+            self.store.save(trial_id, trained.state)  # before the journal line that needs it
         self.journal.append(record)
         if step.warm_start is not None and self.strategy.parent_used_once:
             self.store.discard(step.suggestion.parent)  # only once the promotion's line is written
         return record
 
-    def _trial_record(self, step: _Step, outcome: _Outcome, overhead: float, epochs_used: int,
+    def _trial_record(self, step: _Step, trained: Trained, epochs_trained: int, overhead: float, epochs_used: int,
                       slot: Slot | None) -> TrialRecord:
-        trained, suggestion = outcome.trained, step.suggestion
-        last = None if outcome.failed else trained.curve[-1]
+        suggestion = step.suggestion
+        last = None if trained.failed else trained.curve[-1]
 
         def metric(name: str) -> float:
             return math.nan if last is None else getattr(last, name)
@@ -336,9 +322,9 @@ class TrialLoop:
         return TrialRecord(
             **self.task.key, trial=step.number, trial_id=suggestion.trial_id,
             parent_trial_id=suggestion.parent if step.warm_start is not None else None,
-            status=TrialStatus.FAILED if outcome.failed else TrialStatus.OK, error=trained.error,
-            epochs=step.initial_epoch + outcome.epochs_trained, initial_epoch=step.initial_epoch,
-            epochs_trained=outcome.epochs_trained, val_accuracy=metric("val_accuracy"), val_f1=metric("val_f1"),
+            status=TrialStatus.FAILED if trained.failed else TrialStatus.OK, error=trained.error,
+            epochs=step.initial_epoch + epochs_trained, initial_epoch=step.initial_epoch,
+            epochs_trained=epochs_trained, val_accuracy=metric("val_accuracy"), val_f1=metric("val_f1"),
             val_loss=metric("val_loss"), test_accuracy=metric("test_accuracy"), test_f1=metric("test_f1"),
             train_seconds=trained.seconds, overhead_seconds=overhead, epochs_used=epochs_used,
             elapsed_seconds=self.ledger.elapsed(), training_seed=self.task.seeds.training(suggestion.config),
@@ -346,17 +332,27 @@ class TrialLoop:
             test_confusion=trained.test_confusion, traceback=trained.trace or None,
             worker=None if slot is None else slot.worker, start_seconds=None if slot is None else slot.start)
 
-    def _check_journaled(self, record: dict[str, Any], step: _Step) -> None:
+    def _check_journaled(self, record: TrialRecord, step: _Step) -> None:
+        """Before a journaled trial is caught up with: the strategy asked for the same trial."""
         suggestion = step.suggestion
         expected = {"trial": step.number, "trial_id": suggestion.trial_id,
                     "config": json.loads(json.dumps(suggestion.config, allow_nan=True)),
                     "initial_epoch": step.initial_epoch,
                     "parent_trial_id": suggestion.parent if step.warm_start is not None else None}
-        found = {key: record.get(key) for key in expected}
+        found = {key: getattr(record, key) for key in expected}
         if found != expected:
             differences = ", ".join(f"{key}: journal {found[key]!r}, strategy now {expected[key]!r}"
                                     for key in expected if found[key] != expected[key])
             raise self._resume_error(step.number, differences)
+
+    def _check_caught_up(self, journaled: TrialRecord, record: TrialRecord) -> None:
+        """After a journaled trial is settled: the record built again is its journal line."""
+        if dump_line(record) == dump_line(journaled):
+            return
+        now, then = record.to_journal(), journaled.to_journal()
+        differences = ", ".join(f"{key}: journal {then.get(key)!r}, now {now.get(key)!r}" for key in sorted(now | then)
+                                if dump_line({"v": now.get(key)}) != dump_line({"v": then.get(key)}))
+        raise self._resume_error(record.trial, f"the record built again from the journal differs: {differences}")
 
     def _resume_error(self, number: int, detail: str) -> InputError:
         task = self.task
