@@ -4,6 +4,7 @@ leads early and another late, so the table's rows must differ."""
 import pytest
 from report_fixture import make_run, manifest, write_results
 
+from tunebench.errors import InputError
 from tunebench.report import build_report
 from tunebench.report.budgets import best_at_budget, budget_recommendations, budgets_of
 from tunebench.report.recommendation import NONE_STANDS_OUT, recommendation_cell
@@ -49,7 +50,7 @@ def test_each_budget_names_its_own_best_group_and_each_worker_count_a_column(tmp
     assert best[10, 1][0] == "tpe" and "grid" not in best[10, 1]
     assert best[30, 1][0] == "random" and "grid" not in best[30, 1]
     assert (table["seeds"] == len(SEEDS)).all() and table["fixed_start"].all()
-    with pytest.raises(ValueError, match="in two results folders"):
+    with pytest.raises(InputError, match="in two results folders"):
         budget_recommendations([one, one])
 
 

@@ -168,7 +168,7 @@ def occupied_out(tiny_data_dir, tmp_path_factory):
 
 
 OPTIONS = ["--seeds", "--strategies", "--benchmarks", "--budget", "--max-seconds", "--id", "--precision",
-           "--workers", "--optuna-storage", "--parallel-trials"]
+           "--parallel-runs", "--optuna-storage", "--parallel-trials"]
 #: Values an option may be given: generated text, and counts far beyond any limit.
 option_values = texts | st.sampled_from([str(2**62), str(2**70), "9" * 5000, "-1", "0", "1e9", f"{2**62},"])
 

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from tunebench.errors import InputError
 from tunebench.report.ranking import RANK_METRIC, RankTest, rank_test
 from tunebench.results_dir import ResultsData, completed
 from tunebench.schema import RUN_KEY
@@ -81,7 +82,7 @@ def budget_recommendations(results: Sequence[ResultsData]) -> pd.DataFrame:
     ----------
     results:
         One or more results directories (for example one per worker count); runs of the
-        same benchmark and worker count in two of them are refused.
+        same benchmark and worker count in two of them are refused (:class:`InputError`).
 
     Returns
     -------
@@ -96,7 +97,7 @@ def budget_recommendations(results: Sequence[ResultsData]) -> pd.DataFrame:
         for benchmark in data.benchmarks:
             workers = simulated_workers(data.suite, benchmark)
             if (benchmark, workers) in seen:
-                raise ValueError(f"{data.directory}: {benchmark} with {workers} worker(s) is in two results folders")
+                raise InputError(f"{data.directory}: {benchmark} with {workers} worker(s) is in two results folders")
             seen.add((benchmark, workers))
             rows += _benchmark_rows(data, benchmark, workers)
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -110,11 +111,18 @@ def _benchmark_rows(data: ResultsData, benchmark: str, workers: int) -> list[dic
     trials = data.trials[data.trials["benchmark"] == benchmark]
     plan = planned(data.suite, benchmark)
     max_epochs = int(plan.get("max_epochs") or _full_fidelity(trials))
-    trial_budget = int(runs["budget_epochs"].min()) // max_epochs
+    budgets = runs["budget_epochs"].dropna()
+    if budgets.empty:  # no run says its budget: nothing to answer at
+        return []
+    trial_budget = int(budgets.min()) // max_epochs
+    if trial_budget < 1:
+        return []
     strategies = list(dict.fromkeys(runs["strategy"]))
     rows = []
     for budget in budgets_of(trial_budget):
         best = best_at_budget(trials, budget * max_epochs)
+        if best.empty:  # no trials of this benchmark's runs
+            return []
         ranks: RankTest = rank_test(best, strategies)
         rows.append({"benchmark": benchmark, "budget_trials": budget, "workers": workers,
                      "seeds": int(best.groupby("strategy")["seed"].nunique().min()),

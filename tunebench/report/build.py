@@ -135,10 +135,7 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
             raise InputError(f"{path} exists and is not {kind}; move it away so that the report can be written")
     with _timed("tables", stage_seconds):
         tables = benchmark_tables(data)
-        try:
-            recommendations = budget_recommendations([data, *others])
-        except ValueError as error:
-            raise InputError(str(error)) from None
+        recommendations = budget_recommendations([data, *others])
     with _timed("figures", stage_seconds):
         figures = render_figures(data, results_dir / FIGURES_DIR)
     with _timed("write", stage_seconds):
