@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="N", help="N runs at once on a local Dask cluster of N worker processes (default 1: in "
                                        "this process; --workers is the former name)")
     run.add_argument("--parallel-trials", type=count_option(MAX_WORKERS), metavar="N",
-                     help="live benchmarks: keep N trials of each run in flight, trained on min(N, cores) worker "
-                          "processes and told in the order asked (default: the suite's, else 1)")
+                     help="benchmarks that train (not replays): keep N trials of each run in flight, trained on "
+                          "min(N, cores) worker processes and told in the order asked (default: the suite's, else 1)")
     run.add_argument("--simulated-workers", type=count_option(MAX_WORKERS), metavar="N",
                      help="replay benchmarks: N workers on one simulated clock, each trial occupying one for its "
                           "recorded epoch seconds, told in the order they finish (default: the suite's, else one "

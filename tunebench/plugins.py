@@ -8,8 +8,9 @@ A plug-in is a module attribute holding a :class:`~tunebench.benchmarks.Benchmar
   ``[project.entry-points."tunebench.benchmarks"] mine = "mypkg.bench:SPECS"``); loaded
   whenever a suite is read and by ``tunebench list``.
 - **A suite's** ``plugins = ["mypkg.bench:SPECS", "my_bench.py:SPECS"]``: a module on the
-  Python path, or a ``.py`` file (relative to the suite file). Every Dask worker loads them
-  too.
+  Python path, or a ``.py`` file (relative to the suite file). Every Dask worker and every
+  parallel-trial worker loads them too, so a plug-in benchmark runs there
+  (:func:`plugin_benchmarks`: the benchmarks a worker process has).
 
 Plug-ins are registered under their own names; a name already taken by another benchmark
 or strategy is refused (exit 2), so a plug-in cannot silently replace a built-in.
@@ -23,7 +24,7 @@ import importlib.util
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from tunebench.benchmarks import BenchmarkSpec, register_benchmark
 from tunebench.errors import SuiteError
@@ -39,14 +40,8 @@ def load_entry_points() -> None:
     if _loaded_entry_points:
         return
     _loaded_entry_points = True
-    for group in ENTRY_POINT_GROUPS:
-        for entry in metadata.entry_points(group=group):
-            try:
-                value = entry.load()
-            except Exception as error:  # noqa: BLE001 - a broken plug-in is the user's input
-                raise SuiteError(f"plug-in entry point {entry.name!r} ({entry.value}) in group {group} cannot be "
-                                 f"loaded: {type(error).__name__}: {error}") from None
-            register(value, f"entry point {entry.name!r} ({entry.value})")
+    for value, where in _entry_point_values():
+        register(value, where)
 
 
 def resolve_reference(reference: str, base_dir: Path | None = None) -> str:
@@ -68,17 +63,21 @@ def load_plugins(references: Iterable[str] = ()) -> None:
     """Register the installed plug-ins and each ``module:attribute`` reference (resolved)."""
     load_entry_points()
     for reference in references:
-        module_name, _, attribute = reference.rpartition(":")
-        module = _import(module_name, reference)
-        if not hasattr(module, attribute):
-            raise SuiteError(f"plug-in {reference!r}: module {module.__name__} has no attribute {attribute!r}")
-        register(getattr(module, attribute), f"plug-in {reference!r}")
+        register(_reference_value(reference), f"plug-in {reference!r}")
+
+
+def plugin_benchmarks(references: Iterable[str] = ()) -> frozenset[str]:
+    """The names of the benchmarks that :func:`load_plugins` registers from ``references``
+    (resolved) and the installed entry points: those that another process has once it loads
+    the same plug-ins (a parallel-trial worker, a Dask worker). A benchmark registered any other
+    way (:func:`~tunebench.benchmarks.register_benchmark` called in this process) is not one."""
+    values = [value for value, _ in _entry_point_values()] + [_reference_value(r) for r in references]
+    return frozenset(spec.name for value in values for spec in _specs(value) if isinstance(spec, BenchmarkSpec))
 
 
 def register(value: Any, where: str) -> None:
     """Register a spec, or each spec of a list or tuple."""
-    specs = value if isinstance(value, (list, tuple)) else [value]
-    for spec in specs:
+    for spec in _specs(value):
         if isinstance(spec, BenchmarkSpec):
             register_benchmark(spec)
         elif isinstance(spec, StrategySpec):
@@ -86,6 +85,33 @@ def register(value: Any, where: str) -> None:
         else:
             raise SuiteError(f"{where}: expected a BenchmarkSpec, a StrategySpec or a list of them, "
                              f"got {type(spec).__name__}")
+
+
+def _specs(value: Any) -> list:
+    """A plug-in's value as a list: its specs, or the one spec."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _entry_point_values() -> Iterator[tuple[Any, str]]:
+    """``(value, where)`` for each installed package's plug-in entry point, loaded;
+    :class:`SuiteError` for one that cannot be loaded."""
+    for group in ENTRY_POINT_GROUPS:
+        for entry in metadata.entry_points(group=group):
+            try:
+                value = entry.load()
+            except Exception as error:  # noqa: BLE001 - a broken plug-in is the user's input
+                raise SuiteError(f"plug-in entry point {entry.name!r} ({entry.value}) in group {group} cannot be "
+                                 f"loaded: {type(error).__name__}: {error}") from None
+            yield value, f"entry point {entry.name!r} ({entry.value})"
+
+
+def _reference_value(reference: str) -> Any:
+    """The attribute a resolved ``module:attribute`` reference names (its module imported once)."""
+    module_name, _, attribute = reference.rpartition(":")
+    module = _import(module_name, reference)
+    if not hasattr(module, attribute):
+        raise SuiteError(f"plug-in {reference!r}: module {module.__name__} has no attribute {attribute!r}")
+    return getattr(module, attribute)
 
 
 def _import(module_name: str, reference: str):
@@ -105,4 +131,5 @@ def _import(module_name: str, reference: str):
         raise SuiteError(f"plug-in {reference!r} cannot be imported: {type(error).__name__}: {error}") from None
 
 
-__all__ = ["ENTRY_POINT_GROUPS", "load_entry_points", "load_plugins", "register", "resolve_reference"]
+__all__ = ["ENTRY_POINT_GROUPS", "load_entry_points", "load_plugins", "plugin_benchmarks", "register",
+           "resolve_reference"]

@@ -16,7 +16,7 @@ path ending in ``.toml``::
     subset = { train = 1000, val = 300, test = 300 }   # or a count / fraction for all splits
     max_seconds = 600                    # optional wall-clock cap per run
     precision = "bfloat16"               # live benchmarks: float32 (default), bfloat16 or auto
-    parallel_trials = 4                  # live benchmarks: trials in flight at once (default 1; tunebench.runner.trial_pool)
+    parallel_trials = 4                  # benchmarks that train: trials in flight at once (default 1; tunebench.runner.trial_pool)
     replay_noise = "mean"                # replay benchmarks: "seed" (default) or "mean" (tunebench.benchmarks.replay)
     simulated_workers = 4                # replay benchmarks: workers on a simulated clock (tunebench.runner.simulated_clock)
     random_start = 10                    # random trials before a model-based strategy models (default: a third of the trials, at least 3)
@@ -217,7 +217,8 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
     tables = raw.get("benchmarks")
     if not isinstance(tables, dict) or not tables:
         raise SuiteError(f"{where}: needs at least one [benchmarks.<name>] table; known: {', '.join(BENCHMARKS)}")
-    plans = tuple(_parse_benchmark(bench, table, f"{where}: [benchmarks.{bench}]") for bench, table in tables.items())
+    plans = tuple(_parse_benchmark(bench, table, f"{where}: [benchmarks.{bench}]", plugins)
+                  for bench, table in tables.items())
     return Suite(name=name, description=str(raw.get("description", "")), source=source,
                  seeds=seeds, strategies=strategies, benchmarks=plans, plugins=plugins)
 
@@ -249,7 +250,8 @@ def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
+def _parse_benchmark(name: str, table: Any, where: str, plugins: tuple[str, ...] = ()) -> BenchmarkPlan:
+    """One ``[benchmarks.<name>]`` table, checked; ``plugins`` are the suite's (resolved) references."""
     try:
         spec = get_benchmark_spec(name)
     except SuiteError as error:
@@ -282,7 +284,7 @@ def _parse_benchmark(name: str, table: Any, where: str) -> BenchmarkPlan:
         raise SuiteError(f"{where}: 'skip_if_no_data' must be true or false, and only a benchmark that trains on a "
                          f"dataset takes it, got {skip!r}")
     parallel = check_parallel_trials(spec, positive_int(table, "parallel_trials", 1, where),
-                                      f"{where}: 'parallel_trials'")
+                                     f"{where}: 'parallel_trials'", plugins)
     replay_noise = table.get("replay_noise", REPLAY_NOISE[0] if spec.recording else None)
     if (replay_noise not in REPLAY_NOISE or not spec.recording) and "replay_noise" in table:
         raise SuiteError(f"{where}: 'replay_noise' must be one of {', '.join(map(repr, REPLAY_NOISE))}, and only a "
@@ -313,8 +315,9 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
 
     ``seeds`` replaces the seeds of the suite and of every benchmark; ``benchmarks`` selects
     among the suite's benchmarks; ``budget`` sets every selected benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
-    benchmarks that have that option; ``precision`` and ``parallel_trials`` apply to the live benchmarks,
-    ``simulated_workers`` to the replay ones.
+    benchmarks that have that option; ``precision`` applies to the live benchmarks, ``parallel_trials``
+    to those that train (not the replays; :func:`_override_parallel_trials`), ``simulated_workers`` to
+    the replay ones.
     """
     if seeds is not None:
         suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"),
@@ -352,13 +355,7 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
             check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
         plans = [replace(p, precision=precision) if p in live else p for p in plans]
     if parallel_trials is not None:
-        if isinstance(parallel_trials, bool) or not isinstance(parallel_trials, int) or parallel_trials < 1:
-            raise SuiteError(f"option --parallel-trials must be a positive integer, got {parallel_trials!r}")
-        live = [p for p in plans if get_benchmark_spec(p.name).dataset]
-        if parallel_trials > 1 and not live:
-            raise SuiteError("option --parallel-trials: none of the selected benchmarks trains (a replay answers "
-                             "in microseconds)")
-        plans = [replace(p, parallel_trials=parallel_trials) if p in live else p for p in plans]
+        plans = _override_parallel_trials(plans, parallel_trials, suite.plugins)
     if simulated_workers is not None:
         replayed = [p for p in plans if get_benchmark_spec(p.name).recording]
         if not replayed:
@@ -375,3 +372,18 @@ def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str |
         for plan in plans:
             check_options(plan, f"option --{key}")
     return replace(suite, benchmarks=tuple(plans))
+
+
+def _override_parallel_trials(plans: list[BenchmarkPlan], value: Any, plugins: tuple[str, ...]) -> list[BenchmarkPlan]:
+    """``plans`` with ``--parallel-trials`` on each that trains (a replay keeps its own);
+    :class:`SuiteError` where none trains, or one that trains cannot run trials in parallel
+    (:func:`~tunebench.suite_checks.check_parallel_trials`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SuiteError(f"option --parallel-trials must be a positive integer, got {value!r}")
+    trained = [p for p in plans if not get_benchmark_spec(p.name).recording]
+    if value > 1 and not trained:
+        raise SuiteError("option --parallel-trials: none of the selected benchmarks trains (a replay answers "
+                         "in microseconds)")
+    for plan in trained:
+        check_parallel_trials(get_benchmark_spec(plan.name), value, "option --parallel-trials", plugins)
+    return [replace(p, parallel_trials=value) if p in trained else p for p in plans]

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tunebench.benchmarks import get_benchmark_spec
+from tunebench.benchmarks import LIVE_BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
 from tunebench.limits import (MAX_BATCH_SIZE, MAX_BUDGET_EPOCHS, MAX_EPOCHS, MAX_SEED, MAX_SEEDS, MAX_TRIALS,
                               MAX_WORKERS, check_count)
 from tunebench.errors import SuiteError
+from tunebench.plugins import plugin_benchmarks
 
 
 #: The largest value of each count a benchmark table takes (:mod:`tunebench.limits`).
@@ -51,10 +52,25 @@ def check_precision(spec, value: Any, where: str) -> str:
     return value
 
 
-def check_parallel_trials(spec, value: int, where: str) -> int:
-    if value > 1 and not spec.dataset:
-        raise SuiteError(f"{where}: {spec.name} does not train (a replay answers in microseconds); only a live "
-                         f"benchmark runs trials in parallel, got {value}")
+def check_parallel_trials(spec, value: int, where: str, plugins: tuple[str, ...] = ()) -> int:
+    """``value`` trials of ``spec`` in flight at once; ``plugins`` are the suite's references.
+
+    More than one train on worker processes, each of which builds the benchmark again from
+    the registry after loading the suite's plug-ins (:mod:`tunebench.runner.trial_pool`). So
+    the benchmark must train (a replay answers in microseconds; its workers are simulated:
+    ``simulated_workers``), and a new process must have it: a built-in live benchmark, or one
+    that an installed entry point or one of ``plugins`` registers
+    (:func:`tunebench.plugins.plugin_benchmarks`), not one registered by hand in this process.
+    """
+    if value > 1 and spec.recording:
+        raise SuiteError(f"{where}: {spec.name} does not train (a replay answers in microseconds); only a "
+                         f"benchmark that trains runs trials in parallel (a replay's are simulated: simulated_workers), "
+                         f"got {value}")
+    if value > 1 and spec not in LIVE_BENCHMARKS and spec.name not in plugin_benchmarks(plugins):
+        raise SuiteError(f"{where}: {spec.name} is registered in this process only (not by a plug-in of the suite "
+                         "or an installed entry point), so the worker processes that train parallel trials cannot "
+                         "build it; name its module in the suite's plugins = [\"module:attribute\"] "
+                         f"(tunebench.plugins), got {value}")
     return value
 
 

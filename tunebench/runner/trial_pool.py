@@ -10,7 +10,10 @@ on W machines; W = 1 is one trial after another, in this process.
 
 With W > 1 the trials train on ``min(W, cores)`` worker processes
 (:class:`ProcessTrials`), each with ``cores / workers`` TensorFlow threads, each holding the
-run's benchmark (its data loaded once per worker). Queued trials start in the order they
+run's benchmark (its data loaded once per worker). A worker builds that benchmark again from
+the registry once it has loaded the suite's plug-ins, so any benchmark that a new process
+has runs trials in parallel: a built-in live one, or a plug-in's
+(:func:`tunebench.suite_checks.check_parallel_trials` refuses the others while the suite is read). Queued trials start in the order they
 were asked. Small models gain most: the MNIST MLP's epochs are bound by per-step overhead,
 which a second thread barely shortens but a second process halves (docs/measurements.md). A
 worker that dies (killed, out of memory) takes the pool down with it: the run
