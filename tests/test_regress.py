@@ -161,7 +161,7 @@ def test_compare_refuses_non_finite_or_out_of_range_options(effect, alpha):
 
 
 @pytest.mark.parametrize("option", [["--effect", "nan"], ["--alpha", "nan"], ["--alpha", "0"], ["--effect", "inf"],
-                                    ["--effect", "-1"], ["--alpha", "2"], ["--workers", "0"]])
+                                    ["--effect", "-1"], ["--alpha", "2"], ["--parallel-runs", "0"]])
 def test_bad_gate_options_exit_2_before_the_suite_runs(gate, tmp_path, monkeypatch, capsys, option):
     root, args = gate
     monkeypatch.setenv(RECORDINGS_ENV, str(root / "recordings"))
