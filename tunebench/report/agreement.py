@@ -14,6 +14,7 @@ from tunebench.report.ranking import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, RANK_M
 from tunebench.stats import (
     bootstrap_ci,
     mean_ranks,
+    rank_matrix,
 )
 
 #: Bootstrap resamples of seeds for Kendall's tau's interval (each recomputes both orders).
@@ -105,7 +106,7 @@ def _tau_interval(first: pd.DataFrame, second: pd.DataFrame, seeds, strategies) 
     tables = [part.pivot_table(index="seed", columns="strategy", values=RANK_METRIC).reindex(index=seeds,
                                                                                               columns=strategies)
               for part in (first, second)]
-    ranks = [(-table).rank(axis=1, method="average", na_option="bottom").to_numpy() for table in tables]
+    ranks = [rank_matrix(table.to_numpy(dtype=float)) for table in tables]
     draws = np.random.default_rng(BOOTSTRAP_SEED).integers(0, len(seeds), size=(TAU_RESAMPLES, len(seeds)))
     taus = [scipy.stats.kendalltau(ranks[0][draw].mean(axis=0), ranks[1][draw].mean(axis=0))[0] for draw in draws]
     low, high = np.nanpercentile(taus, [2.5, 97.5])
