@@ -26,7 +26,9 @@ from pathlib import Path
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.eta import EtaModel
+from tunebench.journal import Journal, typed
 from tunebench.progress import format_duration
+from tunebench.schema import RunRecord, TrialRecord
 
 CHECKPOINTS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -37,32 +39,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--replay-extra", type=float, default=0.5, help="seconds a replay run takes beyond its strategy's")
     args = parser.parse_args(argv)
-    records = [json.loads(line) for line in (args.results / "journal.jsonl").read_text().splitlines() if line]
+    records = [typed(line) for line in Journal(args.results / "journal.jsonl").records()]
     manifest = json.loads((args.results / "manifest.json").read_text())
     suite = manifest["suite"]
     order = {plan["name"]: i for i, plan in enumerate(suite["benchmarks"])}
     strategies = list(suite["strategies"])
-    runs = sorted((r for r in records if r["kind"] == "run"),
-                  key=lambda r: (order[r["benchmark"]], r["seed"], strategies.index(r["strategy"])))
-    trials: dict[tuple, list[dict]] = {}
+    runs = sorted((r for r in records if isinstance(r, RunRecord)),
+                  key=lambda r: (order[r.benchmark], r.seed, strategies.index(r.strategy)))
+    trials: dict[tuple, list[TrialRecord]] = {}
     for record in records:
-        if record["kind"] == "trial":
-            trials.setdefault((record["benchmark"], record["strategy"], record["seed"]), []).append(record)
+        if isinstance(record, TrialRecord):
+            trials.setdefault((record.benchmark, record.strategy, record.seed), []).append(record)
     replay = {name: bool(get_benchmark_spec(name).recording) for name in order}
     clock = [0.0]
-    eta = EtaModel({i: (r["benchmark"], r["budget_epochs"], "replay" if replay[r["benchmark"]] else "live")
+    eta = EtaModel({i: (r.benchmark, r.budget_epochs, "replay" if replay[r.benchmark] else "live")
                     for i, r in enumerate(runs)}, clock=lambda: clock[0])
     free, events = [0.0] * args.workers, []
     for i, run in enumerate(runs):
-        mine = trials.get((run["benchmark"], run["strategy"], run["seed"]), [])
-        duration = run["overhead_seconds"] + args.replay_extra if replay[run["benchmark"]] else run["wall_seconds"]
+        mine = trials.get((run.benchmark, run.strategy, run.seed), [])
+        duration = run.summary.overhead_seconds + args.replay_extra if replay[run.benchmark] else run.wall_seconds
         worker = min(range(args.workers), key=lambda k: free[k])
         start, free[worker] = free[worker], free[worker] + duration
         events.append((start, 0, i, 0))
         for j, trial in enumerate(mine):
-            at = duration * (j + 1) / len(mine) if replay[run["benchmark"]] else trial["elapsed_seconds"]
-            events.append((start + at, 1, i, trial["epochs_used"]))
-        events.append((start + duration, 2, i, run["epochs_used"]))
+            at = duration * (j + 1) / len(mine) if replay[run.benchmark] else trial.elapsed_seconds
+            events.append((start + at, 1, i, trial.epochs_used))
+        events.append((start + duration, 2, i, run.summary.epochs_used))
     events.sort()
     total, checkpoints = max(free), list(CHECKPOINTS)
     print(f"simulated total {format_duration(total)}; the run's manifest says "

@@ -5,8 +5,9 @@ import math
 
 import pytest
 
+from tunebench.journal import Journal, JournalError
 from tunebench.results import tables_from_records
-from tunebench.schema import SUMMARY_FIELDS, RecordError, RunRecord, RunStatus, RunSummary, TrialRecord, TrialStatus
+from tunebench.schema import SUMMARY_FIELDS, RecordError, RunHeader, RunRecord, RunStatus, RunSummary, TrialRecord, TrialStatus
 from tunebench.seeding import RunSeeds, continuation_seed, derive_seed
 
 
@@ -58,6 +59,28 @@ def test_a_record_read_back_from_its_journal_line_is_the_same_record_and_the_sam
     again = type(record).from_journal(line)
     assert journal_text(again) == journal_text(record)
     assert isinstance(again.status, type(record.status)) and again.to_journal() == line
+
+
+def test_a_run_header_read_back_from_its_line_is_the_same_header_and_a_wrong_one_is_refused():
+    header = RunHeader(schema_version=1, fingerprint="abc", index=3, benchmark="b", strategy="s", seed=2)
+    line = json.loads(journal_text(header))
+    assert line["kind"] == "header" and RunHeader.from_journal(line) == header
+    assert journal_text(RunHeader.from_journal(line)) == journal_text(header)
+    with pytest.raises(RecordError, match="without fingerprint"):
+        RunHeader.from_journal({k: v for k, v in line.items() if k != "fingerprint"})
+    with pytest.raises(RecordError, match="not a header line"):
+        RunHeader.from_journal(line | {"kind": "trial"})
+
+
+def test_a_run_journal_whose_first_line_is_not_a_header_is_damaged(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_text(journal_text(trial()) + "\n")
+    with pytest.raises(JournalError, match=r"run.jsonl line 1: not a header line"):
+        Journal(path).read_run()
+    header = RunHeader(schema_version=1, fingerprint="abc", index=3, benchmark="b", strategy="s", seed=2)
+    path.write_text(journal_text(header) + "\n" + journal_text(trial()) + "\n")
+    log = Journal(path).read_run()
+    assert log.header == header and log.trials == (trial(),) and log.run is None
 
 
 def test_a_line_that_is_not_a_record_of_this_schema_is_refused_naming_the_field():

@@ -9,8 +9,8 @@ it, says so on stderr naming the file and the line, and truncates the file to it
 complete line so that later appends start on a fresh line. Damage anywhere else is an
 error naming the file and the line.
 
-A *run journal* (``.partial/runs/<run>.jsonl``) holds a header line (``kind`` ``header``,
-which run of which suite), then one :class:`~tunebench.schema.TrialRecord` line per trained
+A *run journal* (``.partial/runs/<run>.jsonl``) holds a :class:`~tunebench.schema.RunHeader`
+line (``kind`` ``header``: which run of which suite), then one :class:`~tunebench.schema.TrialRecord` line per trained
 trial, then, once the run is finished, its :class:`~tunebench.schema.RunRecord` line.
 :meth:`Journal.read_run` reads one as a :class:`RunLog` of typed records; every other
 journal (the sessions log) is read as plain JSON objects.
@@ -28,10 +28,10 @@ from typing import Any, Iterator, TextIO
 
 from tunebench.errors import DiskFullError, InputError
 from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock
-from tunebench.schema import RecordError, RunRecord, TrialRecord
+from tunebench.schema import RecordError, RunHeader, RunRecord, TrialRecord
 
 #: What :meth:`Journal.append` writes: a JSON object, or a record that makes one.
-Line = dict[str, Any] | TrialRecord | RunRecord
+Line = dict[str, Any] | RunHeader | TrialRecord | RunRecord
 
 
 class JournalError(InputError):
@@ -40,11 +40,11 @@ class JournalError(InputError):
 
 @dataclass(frozen=True)
 class RunLog:
-    """A run journal as read: its first line, which must be its header (``None`` for an empty
-    journal; the runner checks it), its trials in the order written, and its run record once
-    the run is finished (else ``None``)."""
+    """A run journal as read: its header (``None`` for an empty journal; the runner checks that
+    it is the run's), its trials in the order written, and its run record once the run is
+    finished (else ``None``)."""
 
-    header: dict[str, Any] | None
+    header: RunHeader | None
     trials: tuple[TrialRecord, ...]
     run: RunRecord | None
 
@@ -111,19 +111,19 @@ class Journal:
 
     def read_run(self, stream: TextIO | None = None) -> RunLog:
         """This run journal's records, typed (after :meth:`recover`, which drops a torn last
-        line). Lines of another kind are skipped; a ``trial`` or ``run`` line that is not a
-        record of this schema version is a :class:`JournalError` naming the file and the line."""
+        line). The first line must be a header; later lines of another kind are skipped; a
+        line that is not a record of this schema version is a :class:`JournalError` naming
+        the file and the line."""
         header, trials, run = None, [], None
         for number, line in enumerate(self.recover(stream), start=1):
-            if number == 1:
-                header = line
-                continue
             try:
-                record = typed(line)
+                record = RunHeader.from_journal(line) if number == 1 else typed(line)
             except RecordError as error:
                 raise JournalError(f"{self.path} line {number}: {error}: the journal is damaged or from another "
                                    "tunebench (pass --overwrite to discard the interrupted run and start again)") from None
-            if isinstance(record, TrialRecord):
+            if isinstance(record, RunHeader):
+                header = record
+            elif isinstance(record, TrialRecord):
                 trials.append(record)
             elif isinstance(record, RunRecord) and run is None:
                 run = record
@@ -149,9 +149,11 @@ class Journal:
 
 
 def typed(line: dict[str, Any]) -> Line:
-    """A ``trial`` or ``run`` line as its record (:class:`~tunebench.schema.RecordError` if it
-    is not one of this schema version); any other line as it is."""
+    """A ``header``, ``trial`` or ``run`` line as its record (:class:`~tunebench.schema.RecordError`
+    if it is not one of this schema version); any other line as it is."""
     kind = line.get("kind")
+    if kind == "header":
+        return RunHeader.from_journal(line)
     if kind == "trial":
         return TrialRecord.from_journal(line)
     if kind == "run":
@@ -161,7 +163,7 @@ def typed(line: dict[str, Any]) -> Line:
 
 def dump_line(record: Line) -> str:
     """``record``'s journal line, newline included (keys sorted, NaN as ``NaN``)."""
-    if isinstance(record, (TrialRecord, RunRecord)):
+    if isinstance(record, (RunHeader, TrialRecord, RunRecord)):
         record = record.to_journal()
     return json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
 

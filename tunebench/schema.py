@@ -115,6 +115,30 @@ class RecordError(ValueError):
 
 
 @dataclass(frozen=True)
+class RunHeader:
+    """A run journal's first line (``kind`` = ``header``): which run of which suite the
+    journal belongs to. Written when a run starts; a resumed run's journal must open with
+    the same header (:func:`tunebench.runner.execute.check_run_header`).
+    ``from_journal``/``to_journal`` round-trip as :class:`TrialRecord`'s do."""
+
+    schema_version: int
+    fingerprint: str
+    index: int
+    benchmark: str
+    strategy: str
+    seed: int
+
+    def to_journal(self) -> dict[str, Any]:
+        """The journal line."""
+        return {"kind": "header", **asdict(self)}
+
+    @classmethod
+    def from_journal(cls, line: dict[str, Any]) -> RunHeader:
+        """The header of a ``header`` line; :class:`RecordError` if a field is missing or unknown."""
+        return cls(**_fields_of(cls, line, "header", optional=()))
+
+
+@dataclass(frozen=True)
 class TrialRecord:
     """One trained (or failed) trial, as its run's journal holds it (``kind`` = ``trial``).
 
@@ -265,8 +289,10 @@ def _fields_of(cls, line: dict[str, Any], kind: str, optional: tuple[str, ...]) 
         raise RecordError(f"a {kind} line " + "; ".join(
             part for part in (f"without {', '.join(missing)}" if missing else "",
                               f"with unknown fields {', '.join(unknown)}" if unknown else "") if part))
+    statuses = {"trial": TrialStatus, "run": RunStatus}
     try:
-        TrialStatus(found["status"]) if kind == "trial" else RunStatus(found["status"])
+        if kind in statuses:
+            statuses[kind](found["status"])
     except ValueError:
         raise RecordError(f"a {kind} line with status {found['status']!r}") from None
     return found
@@ -274,5 +300,5 @@ def _fields_of(cls, line: dict[str, Any], kind: str, optional: tuple[str, ...]) 
 
 __all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RETRAIN_COLUMNS",
            "RETRAIN_FILE", "RUN_COLUMNS", "RUN_KEY",
-           "RecordError", "RunRecord", "RunSummary", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
+           "RecordError", "RunHeader", "RunRecord", "RunSummary", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
            "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]

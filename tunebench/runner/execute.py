@@ -21,23 +21,18 @@ from tunebench.quiet import import_tensorflow_quietly
 from tunebench.runner.tasks import RunTask
 from tunebench.from_plan import build_benchmark
 from tunebench.runner.trial_loop import run_one
-from tunebench.schema import RunRecord
+from tunebench.schema import RunHeader, RunRecord
 
 
-def run_header(task: RunTask) -> dict[str, Any]:
+def run_header(task: RunTask) -> RunHeader:
     """The first line of a run's journal: which run of which suite it belongs to."""
-    return {"kind": "header", "schema_version": SCHEMA_VERSION, "fingerprint": task.fingerprint,
-            "index": task.index, **task.key}
+    return RunHeader(schema_version=SCHEMA_VERSION, fingerprint=task.fingerprint, index=task.index, **task.key)
 
 
-def check_run_header(task: RunTask, header: dict[str, Any] | None) -> None:
-    """:class:`InputError` if a journal's first line (``header``; ``None`` for an empty
-    journal, which passes) is not ``task``'s header."""
-    if header is None:
-        return
-    expected = run_header(task)
-    found = {k: header.get(k) for k in expected}
-    if found != expected:
+def check_run_header(task: RunTask, header: RunHeader | None) -> None:
+    """:class:`InputError` if a journal's header (``None`` for an empty journal, which
+    passes) is not ``task``'s."""
+    if header is not None and header != run_header(task):
         raise InputError(f"{task.journal_path} line 1 is not the header of run {task.index} ({task.label}) of this "
                          "suite; the partial run is damaged: pass --overwrite to start again")
 
