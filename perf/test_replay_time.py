@@ -30,7 +30,8 @@ import pytest
 
 from tunebench.progress import Progress
 from tunebench.runner import run_suite
-from tunebench.suite import apply_overrides, load_suite
+from tunebench.suite import load_suite
+from tunebench.suite_overrides import apply_overrides
 
 #: (strategy, replay benchmark, rounds)
 CASES = [(strategy, "mnist-mlp@replay", 7) for strategy in ("grid", "random", "hyperband", "tpe", "tpe-hyperopt")]

@@ -46,7 +46,8 @@ import pandas as pd  # noqa: E402
 
 import tunebench.strategies.keras_tuner_oracles as oracles  # noqa: E402
 from tunebench.runner import run_suite  # noqa: E402
-from tunebench.suite import apply_overrides, load_suite  # noqa: E402
+from tunebench.suite import load_suite  # noqa: E402
+from tunebench.suite_overrides import apply_overrides  # noqa: E402
 
 #: Columns that hold measured times: they differ between any two runs.
 TIME_COLUMNS = ("train_seconds", "overhead_seconds", "elapsed_seconds")

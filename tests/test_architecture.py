@@ -23,7 +23,7 @@ LAYERS = (
               "tunebench.limits", "tunebench.process", "tunebench.places")),
     ("parts", ("tunebench.strategies", "tunebench.datasets", "tunebench.models")),
     ("benchmarks", ("tunebench.benchmarks",)),
-    ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.suite_checks", "tunebench.from_plan", "tunebench.manifest",
+    ("application", ("tunebench.plugins", "tunebench.suite", "tunebench.suite_overrides", "tunebench.suite_checks", "tunebench.from_plan", "tunebench.manifest",
                      "tunebench.resume", "tunebench.state_store", "tunebench.attempts",
                      "tunebench.results", "tunebench.results_dir")),
     ("runner and consumers", ("tunebench.runner", "tunebench.record", "tunebench.record_draws",

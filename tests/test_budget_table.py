@@ -1,6 +1,8 @@
 """The report's budget x workers table on hand-made runs whose answer is known: one strategy
 leads early and another late, so the table's rows must differ."""
 
+import json
+
 import pytest
 from report_fixture import make_run, manifest, write_results
 
@@ -76,3 +78,19 @@ def test_a_cell_says_when_no_strategy_stands_out(tmp_path):
 
 def test_the_budgets_are_those_below_the_runs_and_its_own():
     assert budgets_of(100) == [10, 30, 100] and budgets_of(50) == [10, 30, 50] and budgets_of(8) == [8]
+
+
+def test_a_table_of_runs_with_a_seconds_budget_says_so(tmp_path):
+    plain = tmp_path / "plain"
+    directory = write(plain)
+    build_report(directory)
+    assert "simulated seconds" not in (directory / "report.md").read_text()
+    timed = write(tmp_path / "timed")
+    manifest_path = timed / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["suite"]["benchmarks"][0] |= {"budget_seconds": 900, "simulated_workers": 1}
+    manifest_path.write_text(json.dumps(data))
+    assert budget_recommendations([load_results(timed)])["budget_seconds"].eq(900).all()
+    build_report(timed)
+    report = (timed / "report.md").read_text()
+    assert "These runs also had 900 simulated seconds (`budget_seconds`)" in report

@@ -37,7 +37,8 @@ from tunebench.datasets import clear_cache, load_fer2013, load_mnist
 from tunebench.errors import InputError
 from tunebench.regress import load_baseline
 from tunebench.report import build_report
-from tunebench.suite import apply_overrides, load_suite, parse_suite
+from tunebench.suite import load_suite, parse_suite
+from tunebench.suite_overrides import apply_overrides
 
 #: Examples per property in CI (each runs in milliseconds to a second).
 EXAMPLES = 100

@@ -29,7 +29,8 @@ from tunebench.errors import SuiteError
 from tunebench.progress import Progress
 from tunebench.runner import run_suite
 from tunebench.schema import without_timing
-from tunebench.suite import apply_overrides, load_suite, parse_suite
+from tunebench.suite import load_suite, parse_suite
+from tunebench.suite_overrides import apply_overrides
 
 import analytic_benchmark
 from analytic_benchmark import AnalyticBenchmark

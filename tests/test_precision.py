@@ -12,7 +12,8 @@ from tunebench.benchmarks import get_benchmark_spec
 from tunebench.cli import main
 from tunebench.errors import SuiteError
 from tunebench.from_plan import load_run_data, make_benchmark
-from tunebench.suite import apply_overrides, parse_suite
+from tunebench.suite import parse_suite
+from tunebench.suite_overrides import apply_overrides
 
 
 def plan(name="mnist-mlp", **table):

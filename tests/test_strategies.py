@@ -166,7 +166,8 @@ def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(
 
     import tunebench.strategies.keras_tuner_oracles as oracles
     from tunebench.runner import run_suite
-    from tunebench.suite import apply_overrides, load_suite
+    from tunebench.suite import load_suite
+    from tunebench.suite_overrides import apply_overrides
 
     suite = apply_overrides(load_suite("regress"), seeds="2", strategies="bayesian", benchmarks="mnist-mlp@replay")
     assert suite.benchmarks[0].replay_noise == "mean" and suite.benchmarks[0].trials == 30

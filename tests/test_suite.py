@@ -3,7 +3,8 @@ import re
 import pytest
 
 from tunebench.errors import SuiteError
-from tunebench.suite import apply_overrides, load_suite, named_suites
+from tunebench.suite import load_suite, named_suites
+from tunebench.suite_overrides import apply_overrides
 
 
 def write(tmp_path, text):

@@ -23,12 +23,14 @@ from tunebench.report import build_report
 from tunebench.report.terminal import summary_lines
 from tunebench.results_dir import ResultsData, load_results
 from tunebench.runner import run_suite
-from tunebench.suite import apply_overrides, load_suite
+from tunebench.suite import load_suite
+from tunebench.suite_overrides import apply_overrides
 
 
 def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | None = None,
         strategies: str | None = None, benchmarks: str | None = None, budget: int | None = None,
         simulated_workers: int | None = None, parallel_trials: int | None = None,
+        budget_seconds: float | None = None, charge_decision_time: bool = False,
         data_dir: str | Path | None = None, parallel_runs: int = 1, overwrite: bool = False) -> ResultsData:
     """Run (or resume) a suite, as ``tunebench run`` does, and load what it wrote.
 
@@ -43,6 +45,10 @@ def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | 
         text (``"0,5,7"``); ``strategies`` and ``benchmarks`` comma-separated names; ``budget``
         epochs per run; the worker counts as for ``--simulated-workers`` and
         ``--parallel-trials``.
+    budget_seconds, charge_decision_time:
+        Replay benchmarks: a budget in simulated seconds as well as the epochs, and the
+        strategy's decision time charged to the simulated clock (``--budget-seconds``,
+        ``--charge-decision-time``).
     data_dir:
         Where ``mnist.npz`` and ``fer2013.npz`` are (default: ``$TUNEBENCH_DATA``, as the
         command line); replay benchmarks need none.
@@ -60,7 +66,8 @@ def run(suite: str | Path, out: str | Path | None = None, *, seeds: int | str | 
     loaded = load_suite(str(suite))
     loaded = apply_overrides(loaded, seeds=None if seeds is None else str(seeds), strategies=strategies,
                              benchmarks=benchmarks, budget=budget, simulated_workers=simulated_workers,
-                             parallel_trials=parallel_trials)
+                             parallel_trials=parallel_trials, budget_seconds=budget_seconds,
+                             charge_decision_time=charge_decision_time)
     out_dir = Path(out) if out is not None else Path("results") / loaded.name
     run_suite(loaded, out_dir, resolve_data_dir(None if data_dir is None else str(data_dir)), overwrite=overwrite,
               workers=parallel_runs)

@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replay benchmarks: N workers on one simulated clock, each trial occupying one for its "
                           "recorded epoch seconds, told in the order they finish (default: the suite's, else one "
                           "trial after another)")
+    run.add_argument("--budget-seconds", type=float, metavar="S",
+                     help="replay benchmarks: a budget of S simulated seconds as well as the epochs: a trial starts "
+                          "only if it ends by S on the simulated clock (one simulated worker unless "
+                          "--simulated-workers says more)")
+    run.add_argument("--charge-decision-time", action="store_true",
+                     help="replay benchmarks: each trial's measured ask and tell seconds move the simulated clock "
+                          "(off by default: the rows then depend on the machine)")
     run.add_argument("--scheduler", metavar="URL",
                      help="run on an existing Dask cluster (tcp://HOST:8786); --out and --data-dir must be "
                           "the same paths on every worker (a shared filesystem)")
@@ -200,7 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tunebench.datasets import resolve_data_dir
     from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
     from tunebench.schema import RunStatus
-    from tunebench.suite import apply_overrides, load_suite
+    from tunebench.suite import load_suite
+    from tunebench.suite_overrides import apply_overrides
 
     if args.verbose and not USER_SET_TF_LOG_LEVEL:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # read when TensorFlow loads, after this (in workers too)
@@ -211,7 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = apply_overrides(suite, seeds=seeds, strategies=args.strategies, benchmarks=args.benchmarks,
                             budget=args.budget, max_seconds=args.max_seconds, options={"id": args.id},
                             precision=args.precision, parallel_trials=args.parallel_trials,
-                            simulated_workers=args.simulated_workers)
+                            simulated_workers=args.simulated_workers, budget_seconds=args.budget_seconds,
+                            charge_decision_time=args.charge_decision_time)
     out_dir = Path(args.out) if args.out else Path("results") / suite.name
     outcome = run_suite(suite, out_dir, resolve_data_dir(args.data_dir), overwrite=args.overwrite,
                         workers=args.workers, scheduler=args.scheduler, optuna_storage=args.optuna_storage,

@@ -23,13 +23,17 @@ class EpochLedger:
     max_seconds:
         Optional time cap on the charged seconds: no new trial starts after it (a trial
         already started finishes).
+    budget_seconds:
+        Optional budget in seconds on a simulated clock: a trial is started only if it ends
+        by then (:meth:`can_pay_until`), so that every trial a run counts was paid in full.
     """
 
-    def __init__(self, budget_epochs: int, max_seconds: float | None = None):
+    def __init__(self, budget_epochs: int, max_seconds: float | None = None, budget_seconds: float | None = None):
         if budget_epochs < 1:
             raise ValueError(f"budget_epochs must be >= 1, got {budget_epochs}")
         self.budget_epochs = int(budget_epochs)
         self.max_seconds = max_seconds
+        self.budget_seconds = budget_seconds
         self.spent = 0
         self.seconds = 0.0
 
@@ -41,6 +45,11 @@ class EpochLedger:
     def can_pay(self, epochs: int) -> bool:
         """Whether ``epochs`` more epochs fit in the budget."""
         return 0 <= epochs <= self.remaining
+
+    def can_pay_until(self, end: float) -> bool:
+        """Whether a trial ending at ``end`` seconds on the run's clock fits the seconds budget
+        (always, without one)."""
+        return self.budget_seconds is None or end <= self.budget_seconds
 
     def charge(self, epochs: int, seconds: float = 0.0, at: float | None = None) -> int:
         """Record ``epochs`` trained in ``seconds`` (training plus strategy time); returns

@@ -19,12 +19,14 @@ path ending in ``.toml``::
     parallel_trials = 4                  # benchmarks that train: trials in flight at once (default 1; tunebench.runner.trial_pool)
     replay_noise = "mean"                # replay benchmarks: "seed" (default) or "mean" (tunebench.benchmarks.replay)
     simulated_workers = 4                # replay benchmarks: workers on a simulated clock (tunebench.runner.simulated_clock)
+    budget_seconds = 3600                # replay benchmarks: a budget in simulated seconds as well (trials must end by it)
+    charge_decision_time = true          # replay benchmarks: the strategy's ask and tell seconds move the simulated clock
     random_start = 10                    # random trials before a model-based strategy models (default: a third of the trials, at least 3)
     seeds = 2                            # this benchmark's own seeds (default: the suite's)
     skip_if_no_data = true               # live benchmarks: leave it out, saying why, when its data is missing
     id = "57935022"                      # benchmark options (mnist-mlp: id)
 
-Command-line options override the file (:func:`apply_overrides`). Every problem raises
+Command-line options override the file (:func:`tunebench.suite_overrides.apply_overrides`). Every problem raises
 :class:`~tunebench.errors.SuiteError` naming the file and the key.
 """
 
@@ -33,7 +35,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,7 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
 _BENCHMARK_KEYS = {"max_epochs", "trials", "budget_epochs", "batch_size", "subset", "max_seconds", "precision",
                    "allow_weak_surrogate", "seeds", "skip_if_no_data", "parallel_trials", "replay_noise",
-                   "simulated_workers", "random_start"}
+                   "simulated_workers", "random_start", "budget_seconds", "charge_decision_time"}
 #: ``replay_noise``'s values: a recorded training seed's answer, or the mean over the draws
 #: (:class:`tunebench.benchmarks.replay.ReplayBenchmark`).
 REPLAY_NOISE = ("seed", "mean")
@@ -72,6 +74,13 @@ class BenchmarkPlan:
     (:mod:`tunebench.runner.simulated_clock`). ``parallel_trials`` is how
     many of a run's trials are in flight at once (asked before the oldest is told;
     :mod:`tunebench.runner.trial_pool`); 1, the default, is one trial after another.
+    ``budget_seconds`` (replay benchmarks only) is a second budget, in simulated seconds: a
+    trial is started only if it ends by then on the simulated clock, and the run ends at the
+    first that would not (as at the first that the epoch budget cannot pay); it puts the run on
+    one simulated worker when ``simulated_workers`` is not given. ``charge_decision_time``
+    (replay benchmarks only, off by default) moves the simulated clock by each trial's measured
+    ask and tell seconds when it is told, so that a slow strategy's runs take longer; the rows
+    then depend on the machine.
     ``random_start`` is how many random trials Bayesian optimisation and both TPEs take before
     they model (``None``: a third of the trial budget, at least 3, which grows with the budget;
     a number fixes it, so that a run's first trials are the whole of a shorter run's:
@@ -94,6 +103,8 @@ class BenchmarkPlan:
     replay_noise: str | None = None
     simulated_workers: int | None = None
     random_start: int | None = None
+    budget_seconds: float | None = None
+    charge_decision_time: bool = False
 
     @property
     def resolved_precision(self) -> str:
@@ -155,12 +166,14 @@ class Suite:
 
 def _plan_dict(plan: BenchmarkPlan) -> dict[str, Any]:
     """``plan`` JSON-ready with its fidelity label; a replay-only key is left out of a live
-    benchmark's, and ``random_start`` when unset (so that a live plan's dict, and a partial run's
-    fingerprint, stay as they were)."""
+    benchmark's, and ``random_start``, ``budget_seconds`` and ``charge_decision_time`` when unset
+    (so that a plan's dict, and a partial run's fingerprint, stay as they were before these keys)."""
     data = asdict(plan) | {"fidelity": plan.fidelity, "resolved_precision": plan.resolved_precision}
-    for key in ("replay_noise", "simulated_workers", "random_start"):
+    for key in ("replay_noise", "simulated_workers", "random_start", "budget_seconds"):
         if data[key] is None:
             del data[key]
+    if not data["charge_decision_time"]:
+        del data["charge_decision_time"]
     return data
 
 
@@ -213,7 +226,7 @@ def parse_suite(raw: dict[str, Any], source: str) -> Suite:
         raise SuiteError(f"{where}: 'name' must be letters, digits, '.', '_' or '-' (it names the output folder), got {name!r}")
     plugins = _parse_plugins(raw.get("plugins", []), Path(source).parent, f"{where}: 'plugins'")
     seeds = parse_seeds(raw.get("seeds", 1), f"{where}: 'seeds'")
-    strategies = _parse_strategies(raw.get("strategies", list(STRATEGIES)), f"{where}: 'strategies'")
+    strategies = parse_strategies(raw.get("strategies", list(STRATEGIES)), f"{where}: 'strategies'")
     tables = raw.get("benchmarks")
     if not isinstance(tables, dict) or not tables:
         raise SuiteError(f"{where}: needs at least one [benchmarks.<name>] table; known: {', '.join(BENCHMARKS)}")
@@ -235,7 +248,7 @@ def _parse_plugins(value: Any, base_dir: Path, where: str) -> tuple[str, ...]:
     return references
 
 
-def _parse_strategies(value: Any, where: str) -> tuple[str, ...]:
+def parse_strategies(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
@@ -295,95 +308,23 @@ def _parse_benchmark(name: str, table: Any, where: str, plugins: tuple[str, ...]
             raise SuiteError(f"{where}: 'simulated_workers' is for replay benchmarks (a live one trains on real "
                              "workers: parallel_trials)")
         simulated = positive_int(table, "simulated_workers", 1, where)
+    budget_seconds = table.get("budget_seconds")
+    charge = table.get("charge_decision_time", False)
+    for key, wrong in (("budget_seconds", budget_seconds is not None), ("charge_decision_time", charge is not False)):
+        if wrong and not spec.recording:
+            raise SuiteError(f"{where}: '{key}' is for replay benchmarks (it is kept on their simulated clock)")
+    if budget_seconds is not None:
+        check_seconds(budget_seconds, f"{where}: 'budget_seconds'")
+    if not isinstance(charge, bool):
+        raise SuiteError(f"{where}: 'charge_decision_time' must be true or false, got {charge!r}")
+    if (budget_seconds is not None or charge) and simulated is None:
+        simulated = 1  # both are kept on the simulated clock
     random_start = positive_int(table, "random_start", 1, where) if "random_start" in table else None
     options = {key: table.get(key, default) for key, default in spec.options.items()}
     plan = BenchmarkPlan(name=name, max_epochs=max_epochs, trials=trials, budget_epochs=budget,
                          batch_size=batch_size, subset=subset, max_seconds=max_seconds, options=options,
                          precision=precision, allow_weak_surrogate=allow_weak, seeds=seeds, skip_if_no_data=skip,
                          parallel_trials=parallel, replay_noise=replay_noise, simulated_workers=simulated,
-                         random_start=random_start)
+                         random_start=random_start, budget_seconds=budget_seconds, charge_decision_time=charge)
     check_options(plan, where)
     return plan
-
-
-def apply_overrides(suite: Suite, *, seeds: str | None = None, strategies: str | None = None,
-                    benchmarks: str | None = None, budget: int | None = None,
-                    max_seconds: float | None = None, options: dict[str, Any] | None = None,
-                    precision: str | None = None, parallel_trials: int | None = None,
-                    simulated_workers: int | None = None) -> Suite:
-    """The suite with command-line values in place of the file's (``None`` keeps the file's).
-
-    ``seeds`` replaces the seeds of the suite and of every benchmark; ``benchmarks`` selects
-    among the suite's benchmarks; ``budget`` sets every selected benchmark's epoch budget; ``options`` (e.g. ``{"id": ...}``) applies to the
-    benchmarks that have that option; ``precision`` applies to the live benchmarks, ``parallel_trials``
-    to those that train (not the replays; :func:`_override_parallel_trials`), ``simulated_workers`` to
-    the replay ones.
-    """
-    if seeds is not None:
-        suite = replace(suite, seeds=parse_seeds(seeds, "option --seeds"),
-                        benchmarks=tuple(replace(plan, seeds=None) for plan in suite.benchmarks))
-    if strategies is not None:
-        suite = replace(suite, strategies=_parse_strategies(strategies, "option --strategies"))
-    plans = list(suite.benchmarks)
-    if benchmarks is not None:
-        wanted = [b.strip() for b in benchmarks.split(",") if b.strip()]
-        available = {p.name: p for p in plans}
-        for name in wanted:
-            if name not in available:
-                try:
-                    get_benchmark_spec(name)  # an unknown name gets the registry's message
-                except SuiteError as error:
-                    raise SuiteError(f"option --benchmarks: {error}") from None
-                raise SuiteError(f"option --benchmarks: {name!r} is not in suite {suite.name!r} "
-                                 f"(it has {', '.join(available)})")
-        if not wanted:
-            raise SuiteError("option --benchmarks: expected a comma-separated list of benchmark names")
-        plans = [available[name] for name in wanted]
-    if budget is not None:
-        for plan in plans:
-            check_budget(budget, plan.max_epochs, f"option --budget (for {plan.name})")
-        plans = [replace(p, budget_epochs=budget) for p in plans]
-    if max_seconds is not None:
-        check_seconds(max_seconds, "option --max-seconds")
-        plans = [replace(p, max_seconds=max_seconds) for p in plans]
-    if precision is not None:
-        live = [p for p in plans if get_benchmark_spec(p.name).dataset]
-        if not live:
-            raise SuiteError("option --precision: none of the selected benchmarks trains (replay benchmarks "
-                             "answer at their recording's precision)")
-        for plan in live:
-            check_precision(get_benchmark_spec(plan.name), precision, "option --precision")
-        plans = [replace(p, precision=precision) if p in live else p for p in plans]
-    if parallel_trials is not None:
-        plans = _override_parallel_trials(plans, parallel_trials, suite.plugins)
-    if simulated_workers is not None:
-        replayed = [p for p in plans if get_benchmark_spec(p.name).recording]
-        if not replayed:
-            raise SuiteError("option --simulated-workers: none of the selected benchmarks is a replay (a live one "
-                             "trains on real workers: --parallel-trials)")
-        plans = [replace(p, simulated_workers=simulated_workers) if p in replayed else p for p in plans]
-    for key, value in (options or {}).items():
-        if value is None:
-            continue
-        targets = [p for p in plans if key in get_benchmark_spec(p.name).options]
-        if not targets:
-            raise SuiteError(f"option --{key}: none of the selected benchmarks takes it")
-        plans = [replace(p, options={**p.options, key: value}) if p in targets else p for p in plans]
-        for plan in plans:
-            check_options(plan, f"option --{key}")
-    return replace(suite, benchmarks=tuple(plans))
-
-
-def _override_parallel_trials(plans: list[BenchmarkPlan], value: Any, plugins: tuple[str, ...]) -> list[BenchmarkPlan]:
-    """``plans`` with ``--parallel-trials`` on each that trains (a replay keeps its own);
-    :class:`SuiteError` where none trains, or one that trains cannot run trials in parallel
-    (:func:`~tunebench.suite_checks.check_parallel_trials`)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SuiteError(f"option --parallel-trials must be a positive integer, got {value!r}")
-    trained = [p for p in plans if not get_benchmark_spec(p.name).recording]
-    if value > 1 and not trained:
-        raise SuiteError("option --parallel-trials: none of the selected benchmarks trains (a replay answers "
-                         "in microseconds)")
-    for plan in trained:
-        check_parallel_trials(get_benchmark_spec(plan.name), value, "option --parallel-trials", plugins)
-    return [replace(p, parallel_trials=value) if p in trained else p for p in plans]

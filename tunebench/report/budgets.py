@@ -29,7 +29,7 @@ from tunebench.schema import RUN_KEY
 #: budget is added when it is not one of them).
 BUDGET_TRIALS = (10, 30, 100)
 
-COLUMNS = ["benchmark", "budget_trials", "workers", "seeds", "fixed_start", "ranks"]
+COLUMNS = ["benchmark", "budget_trials", "workers", "seeds", "fixed_start", "budget_seconds", "ranks"]
 
 
 def best_at_budget(trials: pd.DataFrame, budget_epochs: int) -> pd.DataFrame:
@@ -89,7 +89,8 @@ def budget_recommendations(results: Sequence[ResultsData]) -> pd.DataFrame:
     pandas.DataFrame
         :data:`COLUMNS`: ``budget_trials`` (trials' epochs), ``workers``, ``seeds`` (runs at that
         budget per strategy), ``fixed_start`` (whether the run's random start was fixed, so that
-        the budget's answer is exact) and ``ranks``, the :class:`~tunebench.report.ranking.RankTest`
+        the budget's answer is exact), ``budget_seconds`` (the runs' budget in simulated seconds,
+        NaN without one: a run stopped at whichever budget ran out first) and ``ranks``, the :class:`~tunebench.report.ranking.RankTest`
         at that budget. Sorted by benchmark (first seen), budget, workers.
     """
     rows, seen = [], set()
@@ -126,7 +127,8 @@ def _benchmark_rows(data: ResultsData, benchmark: str, workers: int) -> list[dic
         ranks: RankTest = rank_test(best, strategies)
         rows.append({"benchmark": benchmark, "budget_trials": budget, "workers": workers,
                      "seeds": int(best.groupby("strategy")["seed"].nunique().min()),
-                     "fixed_start": plan.get("random_start") is not None, "ranks": ranks})
+                     "fixed_start": plan.get("random_start") is not None,
+                     "budget_seconds": float(plan.get("budget_seconds") or "nan"), "ranks": ranks})
     return rows
 
 

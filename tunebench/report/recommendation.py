@@ -38,6 +38,10 @@ def recommendation_markdown(recommendations: pd.DataFrame) -> str:
         note = "" if rows["fixed_start"].all() else (
             " The model-based strategies' random start grew with this run's budget, so a smaller budget's "
             "answer is that of a run that modelled later than a run of that budget would.")
+        seconds = rows["budget_seconds"].dropna()
+        if not seconds.empty:
+            note += (f" These runs also had {seconds.min():,.0f} simulated seconds (`budget_seconds`) and stopped at "
+                     "whichever budget ran out first, so each row answers for a run with both budgets.")
         text = f"**{benchmark}** ({seeds} seed{'s' if seeds != 1 else ''})\n\n" + markdown_table(header, table)
         parts.append(text + (f"\n\n*{note.strip()}*" if note else ""))
     caption = ("*Which strategies to use, by budget and workers. Each cell ranks the strategies by their best "

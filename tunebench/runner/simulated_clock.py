@@ -8,9 +8,14 @@ its worker is then free for the next ask. So a run keeps up to ``W`` trials in f
 strategy asked with the others untold, as people tune with several workers against a wall
 clock (syne-tune's simulator keeps the same event order over tabulated curves).
 
-The strategy's own decision time is not charged to the clock: a run's simulated times then
-depend on the recording alone, never on the machine that replays it, and a run repeats
-exactly. (syne-tune can charge it; here that would make the rows machine-dependent.)
+By default the strategy's own decision time is not charged to the clock: a run's simulated
+times then depend on the recording alone, never on the machine that replays it, and a run
+repeats exactly. With ``charge_decision_time`` (as syne-tune's simulator charges it) each
+trial's measured ask and tell seconds are added to the clock when it is told
+(:meth:`SimulatedClock.advance`), as if the workers waited for the strategy then: a slow
+strategy's later trials start later, and the rows depend on the machine. (Charged at the
+tell, so that a resumed run, which reads the trial's decision seconds back from its journal,
+rebuilds the same clock.)
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ class SimulatedClock:
     def next_to_finish(self, trials) -> int:
         """Of the trial numbers ``trials`` (all started), the one that finishes first."""
         return min(trials, key=lambda trial: (self._slots[trial].end, trial))
+
+    def advance(self, seconds: float) -> None:
+        """The clock moves on by ``seconds`` (a strategy's decision time, when it is charged)."""
+        self.now += max(0.0, float(seconds))
 
     def finish(self, trial: int) -> Slot:
         """Trial ``trial`` ends: the clock moves to its end and its worker is free again."""

@@ -27,7 +27,10 @@ With ``simulated_workers = W`` (replay benchmarks, :mod:`tunebench.runner.simula
 up to W trials are in flight on a simulated clock: each is answered when it is asked, holds
 a worker for its recorded seconds, and the one that finishes first is settled next; the
 run's clock (``elapsed_seconds``) is the simulated one. A strategy that answers
-:data:`~tunebench.strategies.WAIT` is asked again once the next trial is settled.
+:data:`~tunebench.strategies.WAIT` is asked again once the next trial is settled. With
+``budget_seconds`` a trial that would end after it is not started, and the run ends (status
+``next_trial_exceeds_budget``, as when the epoch budget cannot pay the next trial); with
+``charge_decision_time`` each settled trial's ask and tell seconds move the clock on.
 
 A resumed run catches up by trial number: trials settle in another order than asked under
 simulated workers, so the journal's order is not the asking order.
@@ -103,7 +106,7 @@ class TrialLoop:
         self.benchmark_factory = benchmark_factory
         self.strategy = make_strategy(task.strategy, strategy_context(task, benchmark))
         self.one_thread = StrategyThreads()
-        self.ledger = EpochLedger(task.plan.budget_epochs, task.plan.max_seconds)
+        self.ledger = EpochLedger(task.plan.budget_epochs, task.plan.max_seconds, getattr(task.plan, "budget_seconds", None))
         self.store = StateStore(task.states_dir)
         self.marker = AttemptMarker(task.attempt_path)
         self.states: dict[str, Any] = {}
@@ -112,6 +115,7 @@ class TrialLoop:
         self.failures_in_a_row = 0
         workers = getattr(task.plan, "simulated_workers", None)
         self.clock = SimulatedClock(workers) if workers else None
+        self.charge_decision_time = self.clock is not None and getattr(task.plan, "charge_decision_time", False)
         self.width = workers or task.plan.parallel_trials
         self.in_flight: deque[tuple[_Step, Future | None]] = deque()  # asked, not settled: (step, its Trained)
 
@@ -182,7 +186,12 @@ class TrialLoop:
         self.in_flight.append((step, None))  # in flight before it is marked: a stop from here on is forgiven
         self.in_flight[-1] = (step, self._start(step, trials))
         if self.clock is not None:  # answered already (replay): it holds a worker for its seconds
-            self.clock.start(step.number, self.in_flight[-1][1].result().seconds)
+            seconds = self.in_flight[-1][1].result().seconds
+            if not self.ledger.can_pay_until(self.clock.now + max(0.0, seconds)):  # it would end after budget_seconds
+                self.in_flight.pop()
+                self.marker.clear(step.number)
+                return RunStatus.NEXT_TRIAL_EXCEEDS_BUDGET
+            self.clock.start(step.number, seconds)
         return None
 
     def _recover(self, trials) -> None:
@@ -295,8 +304,11 @@ class TrialLoop:
         overhead = (step.journaled.overhead_seconds if step.journaled is not None  # not to be measured again
                     else step.overhead + time.perf_counter() - told)
         epochs_trained = len(trained.curve) if trained.failed else step.charge
+        if self.charge_decision_time:
+            self.clock.advance(overhead)  # the workers waited for the strategy
         epochs_used = self.ledger.charge(epochs_trained, seconds=trained.seconds + overhead,
-                                         at=None if slot is None else slot.end)
+                                         at=None if slot is None else self.clock.now if self.charge_decision_time
+                                         else slot.end)
         record = self._trial_record(step, trained, epochs_trained, overhead, epochs_used, slot)
         trial_id = step.suggestion.trial_id
         if step.keep_state and not trained.failed:
