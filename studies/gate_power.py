@@ -28,7 +28,7 @@ is 0 by construction; the realistic false alarm is a change of random stream (``
 
 Usage, from the repository root (the recordings are read from results/recordings/)::
 
-    python -m studies.gate_power [--pool 40] [--draws 2000] [--workers 2]
+    python -m studies.gate_power [--pool 40] [--draws 2000] [--workers 2] [--replay-noise seed|mean]
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def run_pool(args: argparse.Namespace, out: Path) -> pd.DataFrame:
 
     regress = {plan.name: plan for plan in load_suite(DEFAULT_SUITE).benchmarks}
     plan = regress[args.benchmark]
-    table = {"max_epochs": plan.max_epochs, "trials": plan.trials, "allow_weak_surrogate": plan.allow_weak_surrogate}
+    table = {"max_epochs": plan.max_epochs, "trials": plan.trials, "allow_weak_surrogate": plan.allow_weak_surrogate,
+             "replay_noise": args.replay_noise or plan.replay_noise}
     suite = parse_suite({
         "name": "gate-power", "seeds": list(range(args.first_seed, args.first_seed + args.pool)),
         "strategies": [args.strategy] + [spec.name for spec in slips.SLIPS], "plugins": [f"{SLIPS_FILE}:SLIPS"],
@@ -73,6 +74,11 @@ def run_pool(args: argparse.Namespace, out: Path) -> pd.DataFrame:
     progress = Progress(suite.total_runs, suite.total_epochs, stream=sys.stderr)
     run_suite(suite, out, Path("."), overwrite=True, workers=args.workers, progress=progress)
     return pd.read_csv(out / "runs.csv")
+
+
+def regress_plan_noise(regress, benchmark: str) -> str | None:
+    """The regress suite's ``replay_noise`` for ``benchmark``."""
+    return next(plan.replay_noise for plan in regress.benchmarks if plan.name == benchmark)
 
 
 def exact_drop_p(shifted: np.ndarray) -> np.ndarray:
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--replay-noise", choices=("seed", "mean"),
+                        help="the replay's training noise (default: the regress suite's)")
     parser.add_argument("--effects", default=f"{DEFAULT_EFFECT},0.0025,0.001,0",
                         help="effect sizes to test the gate at, comma-separated; the first is the gate's (default "
                              f"{DEFAULT_EFFECT},0.0025,0.001,0)")
@@ -150,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("mean_drop", kind="stable")
 
-    print(f"# Gate power: {args.strategy} on {args.benchmark}, {args.pool} pool seeds from {args.first_seed}, "
+    noise = args.replay_noise or regress_plan_noise(regress, args.benchmark)
+    print(f"# Gate power: {args.strategy} on {args.benchmark} (replay_noise {noise}), {args.pool} pool seeds from "
+          f"{args.first_seed}, "
           f"{args.draws} draws of {gate_seeds} seeds; alpha {DEFAULT_ALPHA}, Holm over {family} pairs; the gate's "
           f"effect size is {DEFAULT_EFFECT}; runs took {wall:.0f} s\n")
     print("| variant | median drop | mean drop | pool seeds worse | "
