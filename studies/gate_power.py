@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     by_seed = runs.pivot(index="seed", columns="strategy", values=METRIC)
     base = by_seed[args.strategy].to_numpy()
-    effects = [float(value) for value in args.effects.split(",")]
+    effects = list(dict.fromkeys(float(value) for value in args.effects.split(",")))  # the gate's 0 is also the last default
     rows = []
     for variant in by_seed.columns.drop(args.strategy):
         slipped = by_seed[variant].to_numpy()
