@@ -286,7 +286,7 @@ def _tpe_gate(tmp_path: Path) -> list[str]:
     plan = next(p for p in load_suite("regress").benchmarks if p.name == "mnist-mlp@replay")
     (tmp_path / "tpe-gate.toml").write_text(
         f'name = "tpe-gate"\nseeds = 10\nstrategies = ["tpe"]\n[benchmarks."mnist-mlp@replay"]\n'
-        f"max_epochs = {plan.max_epochs}\ntrials = {plan.trials}\n")
+        f'max_epochs = {plan.max_epochs}\ntrials = {plan.trials}\nreplay_noise = "{plan.replay_noise}"\n')
     baseline = tmp_path / "baseline"
     baseline.mkdir()
     rows = pd.read_csv(BASELINE / "replay-runs.csv")
