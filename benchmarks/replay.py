@@ -21,7 +21,9 @@ A recording with several draws (the design trained again with other training see
 picked by the trial's training seed (a hash of the run seed and the configuration), and a
 Hyperband continuation stays on its parent's draw; a configuration that was not recorded
 answers the surrogate's prediction plus the seed deviation of that draw of its nearest
-recorded configuration (its draw minus its mean over draws, scaled to one seed's spread).
+recorded configuration (its draw minus its mean over draws, scaled to one seed's spread),
+held within three times the recording's typical seed spread (:func:`typical_seed_spread`), so
+that a neighbour whose training is unstable does not lend its swings to the configuration.
 The deviation is a whole curve of every metric, not noise drawn per epoch: on the fer-cnn
 recording a seed's deviations correlate between epochs (0.1 to 0.7 from one epoch to the
 next) and between validation and test accuracy (0.95), and a borrowed curve keeps both.
@@ -133,6 +135,9 @@ class _Recorded:
         #: The surrogate's model: the one its quality was measured with (older recordings: trees).
         self.surrogate_model = surrogate_model
         self.surrogate = fit_surrogate(space, draws, model=surrogate_model)  # every draw, a row each
+        #: The recording's typical one-seed spread per epoch and metric (:func:`typical_seed_spread`):
+        #: what caps the deviation an unrecorded configuration borrows.
+        self.seed_spread = typical_seed_spread(self.draw_curves)
         final = table[table["epoch"] == table["epoch"].max()]
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]
@@ -149,6 +154,23 @@ class _Recorded:
 #: The metrics a training seed moves (:func:`~tunebench.benchmarks.recording.mean_over_draws`
 #: averages them); the epoch seconds are the machine's, not the seed's.
 NOISY = [name for name in TARGETS if name != "epoch_seconds"]
+
+
+#: How many typical seed spreads a borrowed deviation may reach (:meth:`ReplayBenchmark._seed_deviation`).
+DEVIATION_CAP = 3.0
+
+
+def typical_seed_spread(draw_curves: dict[str, list[pd.DataFrame]]) -> pd.DataFrame:
+    """The recording's typical one-seed standard deviation, per epoch and metric: the median
+    over configurations with two or more draws of their draws' sd (``ddof = 1``), divided by
+    0.6745, which makes it sigma for two draws (their sd is then ``|N(0, sigma)|``, whose
+    median is 0.6745 sigma). A median, so that the few configurations whose training is
+    unstable do not set it; empty for a recording of one draw."""
+    spreads = [pd.concat(curves)[NOISY].groupby(level=0).std(ddof=1) for curves in draw_curves.values()
+               if len(curves) >= 2]
+    if not spreads:
+        return pd.DataFrame(columns=NOISY, dtype=float)
+    return pd.concat(spreads).groupby(level=0).median() / 0.6745
 
 
 def _bounded(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -300,10 +322,15 @@ class ReplayBenchmark:
     def _seed_deviation(self, donor: str, draw: int) -> pd.DataFrame:
         """How far ``donor``'s draw ``draw`` lies from its mean over its ``K`` draws, per epoch
         and metric, scaled by ``sqrt(K / (K - 1))`` so that its spread is one training seed's
-        (a draw's deviation from the mean of ``K`` has variance ``sigma**2 (K - 1) / K``)."""
+        (a draw's deviation from the mean of ``K`` has variance ``sigma**2 (K - 1) / K``), and
+        held within :data:`DEVIATION_CAP` times the recording's typical seed spread: a donor
+        whose training is unstable (draws 0.2 apart on mnist-mlp, where the typical spread is
+        0.003) would otherwise lift a configuration predicted at 0.95 to 1.0."""
         draws = self.recorded.draw_curves[donor]
         scale = math.sqrt(len(draws) / (len(draws) - 1))
-        return (draws[draw][NOISY] - self.recorded.curves[donor][NOISY]) * scale
+        deviation = (draws[draw][NOISY] - self.recorded.curves[donor][NOISY]) * scale
+        cap = DEVIATION_CAP * self.recorded.seed_spread.reindex(deviation.index)
+        return deviation.clip(lower=-cap, upper=cap)
 
 
 __all__ = ["DISTURBED_EPOCH_FACTOR", "RECORDINGS_ENV", "ReplayBenchmark", "SUFFIX", "load_recorded",

@@ -419,7 +419,8 @@ def test_a_later_draw_needs_a_complete_first_draw_and_writes_nothing_before(reco
 def add_second_draw(directory, space, chunk, shift, **changes):
     """Give the configurations of chunk ``chunk`` of the recording in ``directory`` a second draw
     with add_draw_chunk(): their first draw's curves with ``shift`` added to the validation
-    accuracy (and ``changes``: ``training_seed``, ``epochs``, ``draw``, ``drop`` a configuration)."""
+    accuracy (a number, or one per configuration id: a dict; and ``changes``: ``training_seed``,
+    ``epochs``, ``draw``, ``drop`` a configuration)."""
     from tunebench.benchmarks.base import EpochRecord
 
     meta, table = load_recording(directory)
@@ -428,7 +429,8 @@ def add_second_draw(directory, space, chunk, shift, **changes):
     curves = {}
     for config_id in range(chunk * size, min((chunk + 1) * size, meta["total_configs"])):
         rows = table[(table["config_id"] == config_id) & (table["draw"] == 1)]
-        curve = rows[RECORDING_COLUMNS[3:]].assign(val_accuracy=rows["val_accuracy"] + shift)
+        added = shift.get(config_id, 0.0) if isinstance(shift, dict) else shift
+        curve = rows[RECORDING_COLUMNS[3:]].assign(val_accuracy=rows["val_accuracy"] + added)
         points = [EpochRecord(**row) for row in curve.to_dict("records")][:changes.get("epochs")]
         curves[config_id] = (changes.get("training_seed", draw_seed(max(draw, 2), config_id)), points)
     curves.pop(changes.get("drop"), None)

@@ -492,6 +492,34 @@ def test_under_seed_noise_an_unrecorded_configuration_gets_its_nearest_recorded_
         assert [p.test_accuracy for p in noisy] == pytest.approx([p.test_accuracy for p in predicted])
 
 
+def test_a_borrowed_deviation_is_held_within_three_typical_seed_spreads(recordings, tmp_path):
+    """Configuration 0's draws lie 0.4 apart (its training unstable), configurations 1-5's
+    0.01: the typical spread is sigma = (0.01 / sqrt 2) / 0.6745, and a configuration next to
+    0 borrows at most 3 sigma, while one next to 1 borrows its whole deviation."""
+    import shutil
+
+    from test_recording import add_second_draw
+
+    directory = tmp_path / "mnist-mlp"
+    shutil.copytree(recordings / "mnist-mlp", directory)
+    space = replay(recordings).space
+    add_second_draw(directory, space, 0, {0: 0.4, 1: 0.01, 2: 0.01, 3: 0.01, 4: 0.01, 5: 0.01})
+    assert refresh_quality(directory, space, "trees")
+    seeded = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(), directory)
+    mean = ReplayBenchmark(get_benchmark_spec("mnist-mlp@replay"), plan(replay_noise="mean"), directory)
+    sigma = 0.01 / 2 ** 0.5 / 0.6745
+    assert seeded.recorded.seed_spread["val_accuracy"].to_numpy() == pytest.approx(sigma)
+    _, table = load_recording(directory)
+    for donor, borrowed in ((0, 3 * sigma), (1, 0.005 * 2 ** 0.5)):
+        near = dict(recorded_config(seeded.space, table, donor))
+        near["learning_rate"] *= 1.01  # not recorded; its nearest recorded configuration is the donor
+        assert seeded.recorded.nearest(near) == json.dumps(recorded_config(seeded.space, table, donor), sort_keys=True)
+        predicted = [p.val_accuracy for p in mean.evaluate(near, EPOCHS, seed=0).curve]
+        for seed, sign in ((0, -1), (1, 1)):
+            noisy = [p.val_accuracy for p in seeded.evaluate(near, EPOCHS, seed=seed).curve]
+            assert noisy == pytest.approx([min(1.0, max(0.0, p + sign * borrowed)) for p in predicted])
+
+
 def test_a_recording_with_two_draws_replays_each_configurations_mean_under_mean_noise(recordings, two_draws):
     """Under replay_noise = "mean" a recorded configuration with a second draw answers the mean
     of its two curves; the surrogate fits every draw, a row each; the fidelity and the
