@@ -1,9 +1,10 @@
 """Does replay under ``replay_noise = "seed"`` spread as training does?
 
-Latest result (fer-cnn@replay: the 56 recorded configurations and 200 it never recorded, at 200
-run seeds each; 2-core AVX-512 EPYC, beside a CI run; 2026-12-07): under ``"seed"`` the spread
-across run seeds is 0.0185 for recorded configurations (0.71 of the re-seeding sd 0.0262) and
-0.0255 for unrecorded ones (0.97); under ``"mean"``, 0 for both.
+Latest result (2-core AVX-512 EPYC, 2026-12-07, 200 run seeds, 200 unrecorded configurations;
+borrowed deviations capped at 3 typical seed spreads): fer-cnn@replay, recorded 0.0185 (0.71 of
+the re-seeding sd 0.0262), unrecorded 0.0202 (0.77); mnist-mlp@replay, recorded 0.0143 (0.71 of
+0.0202, a pooled sd dominated by unstably trained configurations), unrecorded 0.0046; under
+``"mean"``, 0 for both.
 
 Asks a replay benchmark (default ``fer-cnn@replay``, whose recording has two draws) for the
 final validation accuracy of each configuration under many run seeds (``--seeds``: the
