@@ -121,7 +121,7 @@ class Journal:
             except RecordError as error:
                 raise JournalError(f"{self.path} line {number}: {error}: the journal is damaged or from another "
                                    "tunebench (pass --overwrite to discard the interrupted run and start again)") from None
-            if isinstance(record, RunHeader):
+            if number == 1:
                 header = record
             elif isinstance(record, TrialRecord):
                 trials.append(record)

@@ -307,8 +307,7 @@ class TrialLoop:
         if self.charge_decision_time:
             self.clock.advance(overhead)  # the workers waited for the strategy
         epochs_used = self.ledger.charge(epochs_trained, seconds=trained.seconds + overhead,
-                                         at=None if slot is None else self.clock.now if self.charge_decision_time
-                                         else slot.end)
+                                         at=None if slot is None else self.clock.now)  # the trial's end, plus any charged decision time
         record = self._trial_record(step, trained, epochs_trained, overhead, epochs_used, slot)
         trial_id = step.suggestion.trial_id
         if step.keep_state and not trained.failed:
