@@ -88,7 +88,8 @@ class LiveKerasBenchmark:
         self.steps_per_execution = steps_per_execution
         self.class_names = splits.class_names
         #: What it trains on, for the manifest's data entry (the :class:`Benchmark` protocol).
-        self.source = {"source": splits.source, "class_names": list(splits.class_names), "sizes": splits.sizes()}
+        self.source = {"source": splits.source, "class_names": list(splits.class_names), "sizes": splits.sizes(),
+                       **({"sha256": splits.digest} if splits.digest else {})}
         shape = spec.input_shape
         self._train = (to_model_input(splits.x_train, shape), np.asarray(splits.y_train, dtype=np.int64))
         self._val = (to_model_input(splits.x_val, shape), np.asarray(splits.y_val, dtype=np.int64))

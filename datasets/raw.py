@@ -17,7 +17,8 @@ class RawData:
     """Validated arrays of one dataset file, before any seeded choice.
 
     ``x_val`` and ``y_val`` are None when the source has no validation split of its own; one
-    is then carved out of the training set by :func:`make_splits`.
+    is then carved out of the training set by :func:`make_splits`. ``digest`` is the sha256 of
+    the arrays for data with no file behind it (a plug-in's loader: :mod:`.plugin`).
     """
 
     x_train: np.ndarray
@@ -27,6 +28,7 @@ class RawData:
     source: str
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    digest: str | None = None
 
     def freeze(self) -> "RawData":
         """Flag every array read-only (they are shared through the cache) and return self."""
@@ -86,4 +88,5 @@ def make_splits(
         y_test=raw.y_test,
         class_names=tuple(class_names),
         source=raw.source,
+        digest=raw.digest,
     )

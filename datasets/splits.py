@@ -24,7 +24,7 @@ class Splits:
     Attributes
     ----------
     name:
-        ``"fer2013"`` or ``"mnist"``.
+        ``"fer2013"``, ``"mnist"`` or a plug-in dataset's name.
     x_train, x_val, x_test:
         uint8 images, shape (N, H, W) (48x48 for FER2013, 28x28 for MNIST).
     y_train, y_val, y_test:
@@ -32,7 +32,11 @@ class Splits:
     class_names:
         Class names in label order.
     source:
-        The file or folder the data came from (for the manifest).
+        The file or folder the data came from (for the manifest); for a plug-in's dataset,
+        ``loader MODULE:FUNCTION``.
+    digest:
+        For a plug-in's dataset (no file to name): the sha256 of the arrays its loader
+        returned, before any split (the manifest's ``data`` entry); ``None`` for file data.
 
     Notes
     -----
@@ -50,6 +54,7 @@ class Splits:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     source: str
+    digest: str | None = None
 
     def __post_init__(self) -> None:
         for field in _ARRAY_FIELDS:

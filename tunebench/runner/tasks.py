@@ -140,6 +140,8 @@ def check_inputs(suite: Suite, data_dir: Path) -> dict[str, Any]:
             splits = load_run_data(plan, data_dir, seed)
             entry = sources.setdefault(plan.name, {"source": splits.source, "class_names": list(splits.class_names),
                                                    "sizes": {}, "class_counts": {}})
+            if splits.digest:  # a plug-in's loader: no file, so the arrays' own digest
+                entry["sha256"] = splits.digest
             entry["sizes"][str(seed)] = splits.sizes()
             entry["class_counts"][str(seed)] = {  # the report's majority-class line
                 split: np.bincount(getattr(splits, f"y_{split}"), minlength=splits.n_classes).tolist()
