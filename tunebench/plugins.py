@@ -1,10 +1,15 @@
 """Benchmarks and strategies from outside tunebench, without editing it.
 
 A plug-in is a module attribute holding a :class:`~tunebench.benchmarks.BenchmarkSpec`, a
-:class:`~tunebench.strategies.StrategySpec`, or a list of them. Two ways to bring one in:
+:class:`~tunebench.strategies.StrategySpec`, a :class:`~tunebench.datasets.DatasetSpec`, or a
+list of them. A ``DatasetSpec`` brings a benchmark's data: its loader returns the arrays a
+dataset file holds, and a ``BenchmarkSpec`` with ``dataset`` set to its name and no
+``factory`` trains on them through the live Keras harness, split, subsampled and seeded as
+the built-in datasets are (:mod:`tunebench.datasets.plugin`). Two ways to bring one in:
 
-- **Entry points** of an installed package, in the groups ``tunebench.benchmarks`` and
-  ``tunebench.strategies`` (``pyproject.toml``:
+- **Entry points** of an installed package, in the groups ``tunebench.benchmarks``,
+  ``tunebench.strategies`` and ``tunebench.datasets`` (any of them takes any spec;
+  ``pyproject.toml``:
   ``[project.entry-points."tunebench.benchmarks"] mine = "mypkg.bench:SPECS"``); loaded
   whenever a suite is read and by ``tunebench list``.
 - **A suite's** ``plugins = ["mypkg.bench:SPECS", "my_bench.py:SPECS"]``: a module on the
@@ -12,8 +17,8 @@ A plug-in is a module attribute holding a :class:`~tunebench.benchmarks.Benchmar
   parallel-trial worker loads them too, so a plug-in benchmark runs there
   (:func:`plugin_benchmarks`: the benchmarks a worker process has).
 
-Plug-ins are registered under their own names; a name already taken by another benchmark
-or strategy is refused (exit 2), so a plug-in cannot silently replace a built-in.
+Plug-ins are registered under their own names; a name already taken by another benchmark,
+strategy or dataset is refused (exit 2), so a plug-in cannot silently replace a built-in.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from tunebench.benchmarks import BenchmarkSpec, register_benchmark
+from tunebench.datasets import DatasetSpec, register_dataset
 from tunebench.errors import SuiteError
 from tunebench.strategies import StrategySpec, register_strategy
 
-ENTRY_POINT_GROUPS = ("tunebench.benchmarks", "tunebench.strategies")
+ENTRY_POINT_GROUPS = ("tunebench.benchmarks", "tunebench.strategies", "tunebench.datasets")
 _loaded_entry_points = False
 
 
@@ -82,8 +88,13 @@ def register(value: Any, where: str) -> None:
             register_benchmark(spec)
         elif isinstance(spec, StrategySpec):
             register_strategy(spec)
+        elif isinstance(spec, DatasetSpec):
+            try:
+                register_dataset(spec)
+            except SuiteError as error:
+                raise SuiteError(f"{where}: {error}") from None
         else:
-            raise SuiteError(f"{where}: expected a BenchmarkSpec, a StrategySpec or a list of them, "
+            raise SuiteError(f"{where}: expected a BenchmarkSpec, a StrategySpec, a DatasetSpec or a list of them, "
                              f"got {type(spec).__name__}")
 
 

@@ -47,8 +47,8 @@ from tunebench.errors import SuiteError
 from tunebench.registry import unknown_name
 from tunebench.plugins import load_plugins, resolve_reference
 from tunebench.strategies import STRATEGIES, get_spec
-from tunebench.suite_checks import (check_budget, check_options, check_parallel_trials, check_precision, check_seconds,
-                                    parse_seeds, positive_int)
+from tunebench.suite_checks import (check_budget, check_dataset, check_options, check_parallel_trials, check_precision,
+                                    check_seconds, parse_seeds, positive_int)
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 _SUITE_KEYS = {"name", "description", "seeds", "strategies", "benchmarks", "plugins"}
@@ -271,6 +271,7 @@ def _parse_benchmark(name: str, table: Any, where: str, plugins: tuple[str, ...]
         raise SuiteError(f"{where}: {error}") from None
     if not isinstance(table, dict):
         raise SuiteError(f"{where}: expected a table of settings")
+    check_dataset(spec, where)
     allowed = _BENCHMARK_KEYS | set(spec.options)
     unknown = set(table) - allowed
     if unknown:

@@ -1,6 +1,6 @@
 """The checks a suite's benchmark table and the command line's overrides share: seeds, counts
 within their limits (:mod:`tunebench.limits`), budgets of whole trials, time caps, precisions,
-parallel trials and benchmark options. Each raises :class:`~tunebench.errors.SuiteError`
+parallel trials, benchmark options and the dataset a benchmark names. Each raises :class:`~tunebench.errors.SuiteError`
 naming ``where`` (the file and table, or the option)."""
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from typing import Any
 
 from tunebench.benchmarks import LIVE_BENCHMARKS, get_benchmark_spec
 from tunebench import precision as numeric
+from tunebench.datasets import dataset_names, plugin_dataset
 from tunebench.limits import (MAX_BATCH_SIZE, MAX_BUDGET_EPOCHS, MAX_EPOCHS, MAX_SEED, MAX_SEEDS, MAX_TRIALS,
                               MAX_WORKERS, check_count)
 from tunebench.errors import SuiteError
 from tunebench.plugins import plugin_benchmarks
+from tunebench.registry import unknown_name
 
 
 #: The largest value of each count a benchmark table takes (:mod:`tunebench.limits`).
@@ -41,6 +43,22 @@ def check_budget(budget: int, max_epochs: int, where: str) -> None:
 def check_seconds(value: Any, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise SuiteError(f"{where} must be a positive, finite number of seconds, got {value!r}")
+
+
+def check_dataset(spec, where: str) -> None:
+    """The dataset ``spec`` names is a built-in one or a plug-in's, and, a plug-in's, its images
+    fit the benchmark's ``input_shape`` (the live harness reshapes each image to it)."""
+    if not spec.dataset:
+        return
+    if spec.dataset not in dataset_names():
+        raise SuiteError(f"{where}: benchmark {spec.name!r} trains on dataset {spec.dataset!r}, which neither "
+                         f"tunebench nor a loaded plug-in has ({unknown_name('dataset', spec.dataset, dataset_names())}); "
+                         "a plug-in brings one as a DatasetSpec in its list (tunebench.datasets.DatasetSpec)")
+    own = plugin_dataset(spec.dataset)
+    if own is not None and math.prod(own.image_shape) != math.prod(spec.input_shape):
+        raise SuiteError(f"{where}: benchmark {spec.name!r} has input_shape {tuple(spec.input_shape)} "
+                         f"({math.prod(spec.input_shape)} values), but the images of {own.where} are "
+                         f"{own.image_shape[0]}x{own.image_shape[1]} ({math.prod(own.image_shape)} values)")
 
 
 def check_precision(spec, value: Any, where: str) -> str:
