@@ -168,3 +168,29 @@ def test_a_bad_plugin_dataset_or_name_is_bad_input(tmp_path, registries, capsys,
     error = capsys.readouterr().err
     assert expected in error, error
     assert not (tmp_path / "out").exists()
+
+
+def test_a_loader_saying_its_file_is_missing_lets_skip_if_no_data_leave_the_benchmark_out(tmp_path, registries):
+    from tunebench.runner.tasks import leave_out_missing_data
+    from tunebench.suite import load_suite
+
+    plugin = PLUGIN.replace("import numpy as np\n", "import numpy as np\n\nfrom tunebench.errors import DataMissingError\n")
+    plugin = plugin.replace("rng = np.random.default_rng(0)  # the same arrays every call",
+                            'raise DataMissingError(f"no bars.npz in {data_dir}")')
+    bench = "[benchmarks.bars-mlp]\nskip_if_no_data = true\n[benchmarks.mnist-mlp]\n"
+    suite = load_suite(str(write(tmp_path, plugin, SUITE.replace("[benchmarks.bars-mlp]\nsubset = { train = 120 }\n",
+                                                                 bench))))
+    kept = leave_out_missing_data(suite, tmp_path)
+    assert [plan.name for plan in kept.benchmarks] == ["mnist-mlp"]
+    (name, why), = kept.left_out
+    assert name == "bars-mlp" and why == f"plug-in dataset 'bars' (loader {LOADER}): no bars.npz in {tmp_path}"
+
+
+def test_the_guide_shows_this_plugin():
+    """docs/guide.md's complete example is the plug-in these tests run, character for character."""
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text(encoding="utf-8")
+    section = guide.split("### Your own data on the live Keras harness", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert example.strip() == PLUGIN.strip()
