@@ -138,7 +138,9 @@ class BenchmarkSpec:
     Attributes
     ----------
     name, dataset, description:
-        Names shown by ``tunebench list``; ``dataset`` is ``None`` for a replay benchmark.
+        Names shown by ``tunebench list``; ``dataset`` is a built-in dataset or one a plug-in
+        registers (:class:`tunebench.datasets.DatasetSpec`), ``None`` for a replay benchmark
+        or one whose factory brings its own data.
     max_epochs:
         Full fidelity (the suite may lower it, labelled as reduced fidelity).
     trials:
