@@ -32,7 +32,7 @@ ERROR_COLUMN = "error"
 #: trials.csv's column with the trial's test confusion matrix (JSON, rows = true class).
 CONFUSION_COLUMN = "test_confusion"
 #: A finished results directory's journal: every run's trial and run lines, gzip-compressed
-#: (the JSON lines compress about 6-fold; ``zcat``, or pandas' ``read_json(..., lines=True)``,
+#: (the JSON lines compress about 4-fold; ``zcat``, or pandas' ``read_json(..., lines=True)``,
 #: reads it).
 JOURNAL_FILE = "journal.jsonl.gz"
 #: The same journal uncompressed, as results folders written before it was compressed hold it.
