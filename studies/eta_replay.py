@@ -7,7 +7,7 @@ trials include start-up), +16 %, +13 % and +8 % at 6, 12 and 18 minutes, +36 % (
 
 How far the ETA was from the truth on a finished run: its timings replayed through the ETA model.
 
-Reads a results directory's ``journal.jsonl`` (written by ``tunebench run``), schedules its runs
+Reads a results directory's journal (``journal.jsonl.gz``) (written by ``tunebench run``), schedules its runs
 on ``--workers`` workers in suite order (live runs take their ``wall_seconds``, their trials
 end at their ``elapsed_seconds``; a replay run's times are the recording's, so it takes its
 real ``overhead_seconds`` plus ``--replay-extra`` instead), feeds the events to
@@ -26,8 +26,9 @@ from pathlib import Path
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.eta import EtaModel
-from tunebench.journal import Journal, typed
+from tunebench.journal import typed
 from tunebench.progress import format_duration
+from tunebench.results_dir import read_journal
 from tunebench.schema import RunRecord, TrialRecord
 
 CHECKPOINTS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--replay-extra", type=float, default=0.5, help="seconds a replay run takes beyond its strategy's")
     args = parser.parse_args(argv)
-    records = [typed(line) for line in Journal(args.results / "journal.jsonl").records()]
+    records = [typed(line) for line in read_journal(args.results)]
     manifest = json.loads((args.results / "manifest.json").read_text())
     suite = manifest["suite"]
     order = {plan["name"]: i for i, plan in enumerate(suite["benchmarks"])}

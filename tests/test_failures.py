@@ -28,6 +28,7 @@ import pytest
 from tunebench.benchmarks.base import TrialFailed
 from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.progress import Progress
+from tunebench.results_dir import read_journal
 from tunebench.schema import without_timing
 from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
 from tunebench.strategies import STRATEGIES
@@ -140,7 +141,7 @@ def test_a_raising_and_a_diverging_trial_are_recorded_and_the_run_goes_on(flaky_
     assert trials.epochs_trained.sum() == run.epochs_used <= run.budget_epochs == 6
     assert len(trials) == 4 and run.best_trial in (1, 4) and outcome.failed_trials == 2
     assert run.status == "next_trial_exceeds_budget"  # 5 of 6 epochs spent; a 2-epoch trial does not fit
-    journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    journal = read_journal(out)
     assert "RuntimeError: injected failure" in journal[1]["traceback"]
 
 
@@ -227,11 +228,10 @@ def test_too_many_failures_from_the_command_line(tmp_path, capsys, monkeypatch):
 def test_failed_trials_resume_like_the_others(analytic_flaky_run, tmp_path):
     """A run interrupted after its two failed trials resumes to the same results: the failures
     are re-told to the strategy from the journal, not retrained."""
-    from tunebench.journal import Journal
     from tunebench.resume import STAGING
 
     out, _ = analytic_flaky_run
-    trials = [r for r in Journal(out / "journal.jsonl").records() if r["kind"] == "trial"]
+    trials = [r for r in read_journal(out) if r["kind"] == "trial"]
     assert [r.get("status", "ok") for r in trials[:3]][1:] == ["failed", "failed"]  # the journal holds both failures
     staged = suite(["random"], analytic={"max_epochs": 2, "trials": 3})
     resumed_out = tmp_path / "resumed"

@@ -26,6 +26,7 @@ import pytest
 from tunebench.cli import main
 from tunebench.journal import Journal, JournalError
 from tunebench.resume import STAGING
+from tunebench.results_dir import read_journal
 from tunebench.state_store import StateStore
 from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV
@@ -149,7 +150,7 @@ def test_kills_before_any_trial_before_and_during_the_final_files(one_analytic_s
     assert not (out / STAGING).exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["sessions"]) == 4 and set(manifest["files"]) == {
-        "trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "journal.jsonl"}
+        "trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "journal.jsonl.gz"}
     assert len(pd.read_csv(out / "trials.csv")) == 2
 
 
@@ -169,7 +170,7 @@ def test_catching_up_rebuilds_each_journaled_record_and_refuses_one_that_differs
     assert "trial 1: the record built again from the journal differs: val_accuracy: journal 0.5" in err
     path.write_text(unfinished)
     assert main(args) == 0
-    assert [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()] == \
+    assert read_journal(out) == \
         [json.loads(line) for line in lines[1:]]  # caught up, not trained again: the same lines
 
 

@@ -8,6 +8,7 @@ needs it: the manifest's data and versions, runs repeating exactly under a seed,
 live benchmark's determinism and warm starts.
 """
 
+import gzip
 import hashlib
 import io
 import json
@@ -21,7 +22,9 @@ from tunebench.benchmarks import BENCHMARKS
 from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.cli import main
 from tunebench.datasets import load_dataset
+from tunebench.errors import InputError
 from tunebench.progress import Progress, format_duration
+from tunebench.results_dir import read_journal
 from tunebench.schema import without_timing
 from tunebench.runner import run_suite
 from tunebench.strategies import STRATEGIES
@@ -92,7 +95,7 @@ def analytic_run(analytic_suite_file, no_data_dir, tmp_path_factory):
 
 def test_run_writes_every_run_within_an_equal_budget(analytic_run):
     first_run = analytic_run
-    assert sorted(p.name for p in first_run.iterdir()) == ["best_hyperparameters.json", "curves.csv", "journal.jsonl",
+    assert sorted(p.name for p in first_run.iterdir()) == ["best_hyperparameters.json", "curves.csv", "journal.jsonl.gz",
                                                            "manifest.json", "runs.csv", "trials.csv"]
     runs = pd.read_csv(first_run / "runs.csv")
     assert len(runs) == 2 * len(STRATEGIES)
@@ -145,7 +148,7 @@ def test_manifest_records_the_suite_budgets_policy_and_files(analytic_run):
     assert set(manifest["strategies"]["analytic-b"]) == set(STRATEGIES)
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((analytic_run / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl", "best_hyperparameters.json"}
+    assert set(manifest["files"]) == {"trials.csv", "curves.csv", "runs.csv", "journal.jsonl.gz", "best_hyperparameters.json"}
 
 
 def test_manifest_records_the_keras_runs_data_and_versions(first_run):
@@ -206,6 +209,33 @@ def existing_results(analytic_run, tmp_path):
 
 def assert_untouched(out, before):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_compressed_journal_holds_each_trial_of_trials_csv_and_reads_back(analytic_run, tmp_path):
+    records = read_journal(analytic_run)
+    trials = pd.read_csv(analytic_run / "trials.csv")
+    journaled = [r for r in records if r["kind"] == "trial"]
+    assert [(r["benchmark"], r["strategy"], r["seed"], r["trial"]) for r in journaled] == \
+        list(zip(trials.benchmark, trials.strategy, trials.seed, trials.trial))
+    np.testing.assert_allclose([r["val_accuracy"] for r in journaled], trials.val_accuracy, atol=1e-9)  # CSV: 10 digits
+    assert sum(r["kind"] == "run" for r in records) == len(pd.read_csv(analytic_run / "runs.csv"))
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "journal.jsonl.gz").write_bytes((analytic_run / "journal.jsonl.gz").read_bytes()[:-20])
+    with pytest.raises(InputError, match=r"damaged/journal.jsonl.gz: not a readable gzip-compressed journal"):
+        read_journal(damaged)
+
+
+def test_overwriting_an_older_folder_removes_its_uncompressed_journal(existing_results, no_data_dir,
+                                                                      analytic_suite_file):
+    out, _ = existing_results
+    with gzip.open(out / "journal.jsonl.gz", "rb") as handle:
+        (out / "journal.jsonl").write_bytes(handle.read())  # as a folder written before compression
+    (out / "journal.jsonl.gz").unlink()
+    assert [r["kind"] for r in read_journal(out)].count("run") == 2 * len(STRATEGIES)  # the legacy name reads
+    assert main(["run", str(analytic_suite_file), "--data-dir", str(no_data_dir), "--out", str(out),
+                 "--overwrite"]) == 0
+    assert not (out / "journal.jsonl").exists() and (out / "journal.jsonl.gz").exists()
 
 
 def test_existing_results_are_refused_without_overwrite(existing_results, no_data_dir, analytic_suite_file, capsys):

@@ -18,16 +18,17 @@ journal (the sessions log) is read as plain JSON objects.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 from tunebench.errors import DiskFullError, InputError
-from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock
+from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock, write_atomically
 from tunebench.schema import RecordError, RunHeader, RunRecord, TrialRecord
 
 #: What :meth:`Journal.append` writes: a JSON object, or a record that makes one.
@@ -168,6 +169,36 @@ def dump_line(record: Line) -> str:
     return json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
 
 
+def write_compressed(path: Path, records: Iterable[Line]) -> None:
+    """``records``' lines written to ``path`` gzip-compressed, atomically (a finished results
+    folder's journal). No time stamp goes into the gzip header, so the same records give the
+    same bytes (and the same sha256 in the manifest)."""
+    text = "".join(dump_line(record) for record in records)
+    write_atomically(Path(path), gzip.compress(text.encode("utf-8"), mtime=0))
+
+
+def read_compressed(path: Path) -> list[dict[str, Any]]:
+    """The records of a journal written by :func:`write_compressed`.
+
+    Raises
+    ------
+    JournalError
+        Naming ``path`` and the line, for a file that is not gzip or a line that is not a record.
+    """
+    try:
+        with gzip.open(path, "rb") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise JournalError(f"{path}: not a readable gzip-compressed journal ({error})") from None
+    records = []
+    for number, raw in enumerate(lines, start=1):
+        record = parse_line(raw)
+        if record is None:
+            raise JournalError(f"{path} line {number} is not a JSON record")
+        records.append(record)
+    return records
+
+
 def parse_line(raw: bytes) -> dict[str, Any] | None:
     """One line's JSON object; ``None`` if it is not one."""
     try:
@@ -177,4 +208,5 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-__all__ = ["Journal", "JournalError", "Line", "RunLog", "dump_line", "parse_line", "typed"]
+__all__ = ["Journal", "JournalError", "Line", "RunLog", "dump_line", "parse_line", "read_compressed", "typed",
+           "write_compressed"]

@@ -31,9 +31,16 @@ HP_PREFIX = "hp_"
 ERROR_COLUMN = "error"
 #: trials.csv's column with the trial's test confusion matrix (JSON, rows = true class).
 CONFUSION_COLUMN = "test_confusion"
-#: The files of a finished results directory.
+#: A finished results directory's journal: every run's trial and run lines, gzip-compressed
+#: (the JSON lines compress about 4-fold; ``zcat``, or pandas' ``read_json(..., lines=True)``,
+#: reads it).
+JOURNAL_FILE = "journal.jsonl.gz"
+#: The same journal uncompressed, as results folders written before it was compressed hold it.
+LEGACY_JOURNAL_FILE = "journal.jsonl"
+#: The files of a finished results directory (and the legacy journal's name, so that a run
+#: replacing an older folder replaces that file too).
 RESULT_FILES = ("trials.csv", "curves.csv", "runs.csv", "best_hyperparameters.json", "manifest.json",
-                "journal.jsonl")
+                JOURNAL_FILE, LEGACY_JOURNAL_FILE)
 
 
 class TrialStatus(StrEnum):
@@ -298,7 +305,7 @@ def _fields_of(cls, line: dict[str, Any], kind: str, optional: tuple[str, ...]) 
     return found
 
 
-__all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "RESULT_FILES", "RETRAIN_COLUMNS",
+__all__ = ["CONFUSION_COLUMN", "CURVE_COLUMNS", "ERROR_COLUMN", "HP_PREFIX", "JOURNAL_FILE", "LEGACY_JOURNAL_FILE", "RESULT_FILES", "RETRAIN_COLUMNS",
            "RETRAIN_FILE", "RUN_COLUMNS", "RUN_KEY",
            "RecordError", "RunHeader", "RunRecord", "RunSummary", "RunStatus", "SIMULATED_COLUMNS", "SUMMARY_FIELDS", "TEXT_COLUMNS", "TIMING_COLUMNS", "TRIAL_COLUMNS",
            "TrialRecord", "TrialStatus", "UNDER_BUDGET_STATUSES", "without_timing"]

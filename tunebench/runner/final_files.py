@@ -17,7 +17,7 @@ from typing import Any
 
 from tunebench import SCHEMA_VERSION
 from tunebench.files import fsync_dir, sha256_hex, write_atomically
-from tunebench.journal import Journal, RunLog, dump_line
+from tunebench.journal import Journal, RunLog, write_compressed
 from tunebench.manifest import build_manifest
 from tunebench.resume import FINISHING, finish_staging
 from tunebench.results import best_hyperparameters, tables_from_records, write_tables
@@ -25,7 +25,7 @@ from tunebench.runner.kill_hook import kill_hook
 from tunebench.runner.tasks import RunTask
 from tunebench.runner.training import MAX_TRIAL_STARTS
 from tunebench.runner.trial_loop import MAX_CONSECUTIVE_FAILURES
-from tunebench.schema import TIMING_COLUMNS
+from tunebench.schema import JOURNAL_FILE, RESULT_FILES, TIMING_COLUMNS
 from tunebench.suite import Suite
 
 
@@ -36,8 +36,8 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     ``out_dir``, the manifest last; returns the paths and the runs as read (each with its
     run record).
 
-    ``journal.jsonl`` holds every run's trial and run lines, in suite order, as the run
-    journals hold them (their headers left out)."""
+    ``journal.jsonl.gz`` holds every run's trial and run lines, in suite order, as the run
+    journals hold them (their headers left out), gzip-compressed."""
     runs: list[RunLog] = []
     settings: dict[str, Any] = {}
     for task in tasks:
@@ -55,8 +55,8 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
         "runs": best_hyperparameters(runs),
     }
     write_atomically(staging / "best_hyperparameters.json", json.dumps(best, indent=2, default=str) + "\n")
-    write_atomically(staging / "journal.jsonl", "".join(dump_line(record) for log in runs for record in (*log.trials, log.run)))
-    files += [staging / "best_hyperparameters.json", staging / "journal.jsonl"]
+    write_compressed(staging / JOURNAL_FILE, (record for log in runs for record in (*log.trials, log.run)))
+    files += [staging / "best_hyperparameters.json", staging / JOURNAL_FILE]
     all_seeds = sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)})
     manifest = build_manifest(
         suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
@@ -75,6 +75,10 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     # Old results go out of service first: without their manifest no reader takes them for
     # a complete set while the new files move in one by one.
     (out_dir / "manifest.json").unlink(missing_ok=True)
+    written = {path.name for path in files} | {"manifest.json"}
+    for name in RESULT_FILES:  # a file of the old set that this one has not (an older folder's journal.jsonl)
+        if name not in written:
+            (out_dir / name).unlink(missing_ok=True)
     fsync_dir(out_dir)
     final = []
     for path in files + [staging / "manifest.json"]:
