@@ -335,6 +335,30 @@ def test_warm_start_continues_the_parent(live_mnist):
     assert cold.curve[0].loss > child.curve[0].loss
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_resumed_runs_best_so_far_is_the_best_of_all_its_journaled_trials(parallel):
+    """Resuming, the runs' best is that of every journaled trial, not of the last one."""
+    from types import SimpleNamespace
+
+    from tunebench.runner.monitor import SuiteMonitor
+
+    stream = io.StringIO()
+    task = SimpleNamespace(index=1, label="mnist-mlp/random/seed 0",
+                           plan=SimpleNamespace(name="mnist-mlp", budget_epochs=10))
+    monitor = SuiteMonitor(Progress(1, 10, stream=stream), parallel=parallel, tasks=[task])
+    journaled = [SimpleNamespace(trial=number, val_accuracy=value, failed=False, epochs_used=2 * number,
+                                 epochs_trained=2) for number, value in enumerate([0.5, 0.9, 0.7], start=1)]
+    if parallel:
+        monitor.resumed_later(task, journaled)
+    monitor.start(task)
+    if not parallel:
+        monitor.resumed(task, journaled)
+    monitor.finish(task, SimpleNamespace(summary=SimpleNamespace(epochs_used=6), status="budget_exhausted",
+                                         error=None))
+    monitor.close()
+    assert "mnist-mlp/random/seed 0 done: best val_acc 0.9000, 6/10 epochs" in stream.getvalue()
+
+
 def test_progress_line_and_silence_off_terminal():
     now = [0.0]
     stream = io.StringIO()

@@ -55,10 +55,18 @@ class SuiteMonitor:
         self.eta.skipped(task.index)
         self.progress.skip_run(task.plan.budget_epochs)
 
-    def resumed_later(self, task: RunTask, last: TrialRecord) -> None:
-        """A run with journaled trials, to be resumed (only matters for the parallel line)."""
+    def _note_journaled(self, task: RunTask, journaled: Sequence[TrialRecord]) -> TrialRecord:
+        """Note a resumed run's journaled trials (its best so far is the best of them all);
+        returns the last."""
+        for record in journaled:
+            self._note(task, record)
+        return journaled[-1]
+
+    def resumed_later(self, task: RunTask, journaled: Sequence[TrialRecord]) -> None:
+        """A run with journaled trials (in the order written), to be resumed (only matters for
+        the parallel line)."""
         if self.parallel:
-            self._note(task, last)
+            last = self._note_journaled(task, journaled)
             self.eta.resumed(task.index, last.epochs_used)
             self.progress.resumed(last.epochs_used)
 
@@ -72,9 +80,9 @@ class SuiteMonitor:
         if not self.parallel:
             self.progress.start_run(task.index, task.label, task.plan.budget_epochs)
 
-    def resumed(self, task: RunTask, last: TrialRecord) -> None:
-        """An in-process run finished replaying its journal (``last`` is its last trial)."""
-        self._note(task, last)
+    def resumed(self, task: RunTask, journaled: Sequence[TrialRecord]) -> None:
+        """An in-process run finished replaying its journal (its trials, in order)."""
+        last = self._note_journaled(task, journaled)
         self.eta.resumed(task.index, last.epochs_used)
         self.progress.resumed(last.epochs_used)
         self._draw(task, last)

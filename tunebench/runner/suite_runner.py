@@ -186,7 +186,7 @@ def _pending(tasks: list[RunTask], monitor: SuiteMonitor) -> list[RunTask]:
             continue
         pending.append(task)
         if log.trials:
-            monitor.resumed_later(task, log.trials[-1])
+            monitor.resumed_later(task, log.trials)
     return pending
 
 

@@ -235,7 +235,7 @@ class TrialLoop:
             if step.journaled is None:
                 self.observer.trial(self.task, record)
             elif not self.pending:
-                self.observer.resumed(self.task, record)
+                self.observer.resumed(self.task, self.trials)
 
     def _ask(self) -> _Step | RunStatus:
         """The next trial, planned; or why no more trials are asked (the epochs of the
