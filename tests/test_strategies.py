@@ -158,10 +158,11 @@ def test_bayesian_suggestions_are_the_unpatched_keras_tuner_oracles_bit_for_bit(
     assert fast == reference  # every float of every configuration, exactly
 
 
-@pytest.mark.slow  # four 30-trial Bayesian runs, two of them unpatched: about 3 minutes
+@pytest.mark.slow  # two 30-trial Bayesian runs, one of them unpatched: about 40 s
 def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(tmp_path):
-    """The regress suite's mnist-mlp@replay Bayesian runs (30 trials, replay_noise "mean") on two seeds,
-    against keras-tuner's own oracle: every column of trials.csv but the measured times."""
+    """The regress suite's mnist-mlp@replay Bayesian run (30 trials, replay_noise "mean") on its first
+    seed, against keras-tuner's own oracle: every column of trials.csv but the measured times (20
+    model-based asks with the speed-ups on; another seed's asks are compared above, bit for bit)."""
     import pandas as pd
 
     import tunebench.strategies.keras_tuner_oracles as oracles
@@ -169,7 +170,7 @@ def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(
     from tunebench.suite import load_suite
     from tunebench.suite_overrides import apply_overrides
 
-    suite = apply_overrides(load_suite("regress"), seeds="2", strategies="bayesian", benchmarks="mnist-mlp@replay")
+    suite = apply_overrides(load_suite("regress"), seeds="1", strategies="bayesian", benchmarks="mnist-mlp@replay")
     assert suite.benchmarks[0].replay_noise == "mean" and suite.benchmarks[0].trials == 30
     outcomes = []
 
@@ -188,9 +189,9 @@ def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(
         finally:
             oracles.bayesian_oracle = fast_oracle
         trials[name] = pd.read_csv(tmp_path / name / "trials.csv")
-    assert len(outcomes) == 2 and all(o.gpr._fast_path is True and o.batch_outcome[0] is True for o in outcomes)
+    assert len(outcomes) == 1 and all(o.gpr._fast_path is True and o.batch_outcome[0] is True for o in outcomes)
     keep = [c for c in trials["tunebench"].columns if c not in ("train_seconds", "overhead_seconds", "elapsed_seconds")]
-    assert len(trials["tunebench"]) == 60
+    assert len(trials["tunebench"]) == 30
     pd.testing.assert_frame_equal(trials["tunebench"][keep], trials["unpatched"][keep], check_exact=True)
 
 
