@@ -26,9 +26,8 @@ from pathlib import Path
 
 from tunebench.benchmarks import get_benchmark_spec
 from tunebench.eta import EtaModel
-from tunebench.journal import typed
+from tunebench.journal import read_journal, typed
 from tunebench.progress import format_duration
-from tunebench.results_dir import read_journal
 from tunebench.schema import RunRecord, TrialRecord
 
 CHECKPOINTS = (0.1, 0.25, 0.5, 0.75, 0.9)

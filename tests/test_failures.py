@@ -27,8 +27,8 @@ import pytest
 
 from tunebench.benchmarks.base import TrialFailed
 from tunebench.benchmarks.live import LiveKerasBenchmark
+from tunebench.journal import read_journal
 from tunebench.progress import Progress
-from tunebench.results_dir import read_journal
 from tunebench.schema import without_timing
 from tunebench.runner import MAX_CONSECUTIVE_FAILURES, run_suite
 from tunebench.strategies import STRATEGIES

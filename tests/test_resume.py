@@ -24,9 +24,8 @@ import pandas as pd
 import pytest
 
 from tunebench.cli import main
-from tunebench.journal import Journal, JournalError
+from tunebench.journal import Journal, JournalError, read_journal
 from tunebench.resume import STAGING
-from tunebench.results_dir import read_journal
 from tunebench.state_store import StateStore
 from tunebench.schema import without_timing
 from tunebench.runner import KILL_HOOK_ENV

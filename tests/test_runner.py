@@ -23,8 +23,8 @@ from tunebench.benchmarks.live import LiveKerasBenchmark
 from tunebench.cli import main
 from tunebench.datasets import load_dataset
 from tunebench.errors import InputError
+from tunebench.journal import read_journal
 from tunebench.progress import Progress, format_duration
-from tunebench.results_dir import read_journal
 from tunebench.schema import without_timing
 from tunebench.runner import run_suite
 from tunebench.strategies import STRATEGIES

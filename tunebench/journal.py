@@ -14,6 +14,10 @@ line (``kind`` ``header``: which run of which suite), then one :class:`~tunebenc
 trial, then, once the run is finished, its :class:`~tunebench.schema.RunRecord` line.
 :meth:`Journal.read_run` reads one as a :class:`RunLog` of typed records; every other
 journal (the sessions log) is read as plain JSON objects.
+
+A finished results folder's journal (``journal.jsonl.gz``) is every run journal's trial and
+run lines, in suite order, gzip-compressed (:func:`write_compressed`); :func:`read_journal`
+reads it, or an older folder's uncompressed ``journal.jsonl``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from tunebench.errors import DiskFullError, InputError
 from tunebench.files import DISK_FULL, disk_full_message, fsync_dir, hold_lock, write_atomically
-from tunebench.schema import RecordError, RunHeader, RunRecord, TrialRecord
+from tunebench.schema import JOURNAL_FILE, LEGACY_JOURNAL_FILE, RecordError, RunHeader, RunRecord, TrialRecord
 
 #: What :meth:`Journal.append` writes: a JSON object, or a record that makes one.
 Line = dict[str, Any] | RunHeader | TrialRecord | RunRecord
@@ -199,6 +203,24 @@ def read_compressed(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def read_journal(directory: Path) -> list[dict[str, Any]]:
+    """The journal records of a finished results directory, in the order written: every
+    run's trial lines, then its run line (``journal.jsonl.gz``, or ``journal.jsonl`` in a
+    folder written before the journal was compressed).
+
+    Raises
+    ------
+    InputError
+        Naming the file: there is no journal, or it is damaged.
+    """
+    directory = Path(directory)
+    if (directory / JOURNAL_FILE).exists():
+        return read_compressed(directory / JOURNAL_FILE)
+    if (directory / LEGACY_JOURNAL_FILE).exists():
+        return list(Journal(directory / LEGACY_JOURNAL_FILE).records())
+    raise InputError(f"{directory} holds no journal ({JOURNAL_FILE}): it is not a finished results directory")
+
+
 def parse_line(raw: bytes) -> dict[str, Any] | None:
     """One line's JSON object; ``None`` if it is not one."""
     try:
@@ -208,5 +230,5 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-__all__ = ["Journal", "JournalError", "Line", "RunLog", "dump_line", "parse_line", "read_compressed", "typed",
+__all__ = ["Journal", "JournalError", "Line", "RunLog", "dump_line", "parse_line", "read_compressed", "read_journal", "typed",
            "write_compressed"]

@@ -25,10 +25,9 @@ import pandas as pd
 from tunebench import SCHEMA_VERSION
 from tunebench.files import sha256_hex
 from tunebench.errors import InputError
-from tunebench.journal import Journal, read_compressed
 from tunebench.resume import HEADER, STAGING, read_header
 from tunebench.schema import (
-    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, JOURNAL_FILE, LEGACY_JOURNAL_FILE, RESULT_FILES, RETRAIN_COLUMNS, RETRAIN_FILE, RUN_COLUMNS, RUN_KEY,
+    CONFUSION_COLUMN, CURVE_COLUMNS, HP_PREFIX, RESULT_FILES, RETRAIN_COLUMNS, RETRAIN_FILE, RUN_COLUMNS, RUN_KEY,
     SIMULATED_COLUMNS, TEXT_COLUMNS, TRIAL_COLUMNS,
     TrialStatus,
 )
@@ -151,24 +150,6 @@ def read_suite_name(directory: Path) -> str | None:
         if isinstance(suite, dict) and isinstance(suite.get("name"), str):
             return suite["name"]
     return None
-
-
-def read_journal(directory: Path) -> list[dict[str, Any]]:
-    """The journal records of a finished results directory, in the order written: every
-    run's trial lines, then its run line (``journal.jsonl.gz``, or ``journal.jsonl`` in a
-    folder written before the journal was compressed).
-
-    Raises
-    ------
-    InputError
-        Naming the file: there is no journal, or it is damaged.
-    """
-    directory = Path(directory)
-    if (directory / JOURNAL_FILE).exists():
-        return read_compressed(directory / JOURNAL_FILE)
-    if (directory / LEGACY_JOURNAL_FILE).exists():
-        return list(Journal(directory / LEGACY_JOURNAL_FILE).records())
-    raise InputError(f"{directory} holds no journal ({JOURNAL_FILE}): it is not a finished results directory")
 
 
 def verify_checksums(directory: Path, manifest: dict[str, Any]) -> None:
