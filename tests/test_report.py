@@ -11,6 +11,7 @@ from report_fixture import make_run, manifest, write_results
 from tunebench.errors import InputError
 from tunebench.report import build_report
 from tunebench.report.agreement import (
+    agreement_headline,
     live_minus_replay,
     live_minus_replay_markdown,
     replay_agreement,
@@ -384,6 +385,7 @@ def test_replay_agreement_ranks_strategies_on_the_shared_seeds_only():
         rows("b", [0, 1], {"a": 0.9, "b": 0.8, "c": 0.7, "d": 0.6})
         + rows("b@replay", [0, 1], {"a": 0.9, "b": 0.8, "c": 0.6, "d": 0.7})  # c and d swapped
         + rows("b@replay", [2, 3], {"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4})  # not shared with live: ignored
+        + rows("b@replay", [0, 1], {"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4}, budget=100)  # another budget: ignored
         + rows("other", [0], {"a": 0.5, "b": 0.4, "c": 0.3})  # no replay twin
         + rows("x", [0], {"a": 0.5, "b": 0.4, "c": 0.3}) + rows("x@replay", [0], {"a": 0.5, "b": 0.4, "c": 0.3}, budget=9))
     agreement = replay_agreement(runs)
@@ -418,6 +420,11 @@ def test_replay_agreement_gives_taus_interval_each_sides_verdict_and_live_minus_
     assert "live − replay [95 % CI]" in live_minus_replay_markdown(live_minus_replay(runs))
     twin = runs[runs.benchmark == "b"]  # a replay that answers exactly as live: the same verdict
     assert replay_agreement(pd.concat([twin, twin.assign(benchmark="b@replay")])).iloc[0].same_verdict
+    line = agreement_headline(replay_agreement(runs), live_minus_replay(runs))  # the report's first screen
+    assert line.startswith("- **Replay against live**, b@replay against b (10 shared seeds): the rank tests disagree")
+    assert "replay answers apart from training beyond the noise for 4 of 4 strategies (live − replay a +0.0545, " in line
+    same = pd.concat([twin, twin.assign(benchmark="b@replay")])
+    assert "within the noise of training" in agreement_headline(replay_agreement(same), live_minus_replay(same))
 
 
 def test_an_unfinished_validation_folder_is_named_with_its_progress(tmp_path):

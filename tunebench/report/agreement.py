@@ -80,17 +80,18 @@ def live_minus_replay(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pairs(runs: pd.DataFrame):
-    """Each (live, replay, live rows, replay rows, shared seeds, shared strategies) with a
-    budget in common, at least one shared seed and two shared strategies."""
+    """Each (live, replay, live rows, replay rows, shared seeds, shared strategies) at a budget
+    both ran, with at least one shared seed and two shared strategies. The replay's runs at
+    other budgets (a report's own suite beside the validation folders) are left out."""
     for live in runs["benchmark"].unique():
         replay = f"{live}{REPLAY_SUFFIX}"
-        first, second = runs[runs["benchmark"] == live], runs[runs["benchmark"] == replay]
-        if second.empty or set(first["budget_epochs"]) != set(second["budget_epochs"]):
-            continue
-        seeds = sorted(set(first["seed"]) & set(second["seed"]))
-        strategies = sorted(set(first["strategy"]) & set(second["strategy"]))
-        if seeds and len(strategies) >= 2:
-            yield live, replay, first, second, seeds, strategies
+        for budget in sorted(runs.loc[runs["benchmark"] == live, "budget_epochs"].unique()):
+            at_budget = runs[runs["budget_epochs"] == budget]
+            first, second = at_budget[at_budget["benchmark"] == live], at_budget[at_budget["benchmark"] == replay]
+            seeds = sorted(set(first["seed"]) & set(second["seed"]))
+            strategies = sorted(set(first["strategy"]) & set(second["strategy"]))
+            if seeds and len(strategies) >= 2:
+                yield live, replay, first, second, seeds, strategies
 
 
 def _mean_ranks(part: pd.DataFrame, seeds, strategies) -> pd.Series:
@@ -153,6 +154,29 @@ def live_minus_replay_markdown(differences: pd.DataFrame) -> str:
                "says replay answers that strategy systematically higher or lower than training; the same offset "
                "for every strategy leaves the ranking intact.*")
     return caption + "\n\n" + markdown_table(header, rows)
+
+
+def agreement_headline(agreement: pd.DataFrame, differences: pd.DataFrame) -> str:
+    """One line per replay/live pair for the report's first screen: whether both sides' rank
+    tests agree, Kendall's τ, and the strategies for which replay answers beyond the noise
+    (a live − replay interval that excludes 0); ``""`` without a pair."""
+    lines = []
+    for row in agreement.itertuples(index=False):
+        mine = differences[(differences["live"] == row.live) & (differences["replay"] == row.replay)]
+        off = mine[(mine["low"] > 0) | (mine["high"] < 0)]
+        verdicts = (f"the rank tests agree ({_fmt_verdict(row.live_verdict)})" if row.same_verdict else
+                    f"the rank tests disagree (live: {_fmt_verdict(row.live_verdict)}; replay: "
+                    f"{_fmt_verdict(row.replay_verdict)})")
+        if off.empty:
+            level = "replay answers each strategy within the noise of training"
+        else:
+            side = ("lower than" if (off["difference"] > 0).all() else "higher than" if (off["difference"] < 0).all()
+                    else "apart from")
+            level = (f"replay answers {side} training beyond the noise for {len(off)} of {len(mine)} strategies "
+                     f"(live − replay {', '.join(f'{r.strategy} {fmt_signed(r.difference)}' for r in off.itertuples())})")
+        lines.append(f"- **Replay against live**, {row.replay} against {row.live} ({row.seeds} shared seeds): "
+                     f"{verdicts}; Kendall τ {_fmt_tau(row)}; {level}. See \"Replay against live\" below.")
+    return "\n".join(lines)
 
 
 def _fmt_tau(row) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 from tunebench.errors import InputError
 from tunebench.files import write_atomically
 from tunebench.report.agreement import (
+    agreement_headline,
     live_minus_replay,
     live_minus_replay_markdown,
     replay_agreement,
@@ -142,7 +143,7 @@ def build_report(results_dir: Path, stage_seconds: dict[str, float] | None = Non
         report = results_dir / REPORT_NAME
         agreement = _agreement_markdown(agreement_runs, unfinished)
         write_atomically(report, render_markdown(data, tables, figures, recommendation_markdown(recommendations),
-                                                 agreement))
+                                                 *agreement))
     return [figure.path for files in figures.values() for figure in files] + [report]
 
 
@@ -156,7 +157,8 @@ def _timed(stage: str, sink: dict[str, float] | None) -> Iterator[None]:
 
 
 def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
-                    figures: dict[str, list[FigureFile]], recommendation: str = "", agreement: str | None = None) -> str:
+                    figures: dict[str, list[FigureFile]], recommendation: str = "", agreement: str | None = None,
+                    agreement_line: str = "") -> str:
     """The text of ``report.md``.
 
     Parameters
@@ -169,8 +171,9 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         :func:`tunebench.report.figures.render_figures`; linked relative to ``data.directory``.
     recommendation:
         :func:`tunebench.report.recommendation.recommendation_markdown`, the first section.
-    agreement:
-        The replay-against-live section; ``None``: made from ``data.runs`` alone.
+    agreement, agreement_line:
+        The replay-against-live section and its first-screen line (:func:`_agreement_markdown`);
+        ``None``: both made from ``data.runs`` alone.
 
     Returns
     -------
@@ -178,11 +181,14 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         GitHub-flavoured markdown.
     """
     suite = data.suite.get("name", data.directory.name)
+    if agreement is None:
+        agreement, agreement_line = _agreement_markdown(data.runs, [])
     sections = [
         f"# tunebench report: `{suite}`",
         _preamble(data),
         "## Which strategy, at which budget" if recommendation else "",
         recommendation,
+        agreement_line,
         "## Summary",
         HOW_TO_READ["summary"],
         summary_flags_markdown(tables),
@@ -190,7 +196,7 @@ def render_markdown(data: ResultsData, tables: Sequence[BenchmarkTables],
         left_out_markdown(data),
         headline_markdown(tables),
         aggregate_markdown(aggregate_ranking(tables, data.runs)),
-        _agreement_markdown(data.runs, []) if agreement is None else agreement,
+        agreement,
     ]
     for benchmark_table in tables:
         sections += _benchmark_sections(data, benchmark_table, figures.get(benchmark_table.benchmark, []))
@@ -214,13 +220,16 @@ def _agreement_runs(data: ResultsData, validation: Sequence[Path], verify: bool)
     return pd.concat(frames, ignore_index=True), unfinished
 
 
-def _agreement_markdown(runs: pd.DataFrame, unfinished: list[str]) -> str:
-    section = replay_agreement_markdown(replay_agreement(runs))
-    differences = live_minus_replay_markdown(live_minus_replay(runs))
+def _agreement_markdown(runs: pd.DataFrame, unfinished: list[str]) -> tuple[str, str]:
+    """The replay-against-live section (with a line per unfinished validation folder) and its
+    first-screen line (:func:`agreement_headline`)."""
+    agreement, differences = replay_agreement(runs), live_minus_replay(runs)
+    section = replay_agreement_markdown(agreement)
     notes = "\n".join(f"- {line}" for line in unfinished)
     if not section:
-        return f"### Replay against live\n\n{notes}" if notes else ""
-    return "\n\n".join(part for part in (section, differences, notes) if part)
+        return (f"### Replay against live\n\n{notes}" if notes else ""), ""
+    text = "\n\n".join(part for part in (section, live_minus_replay_markdown(differences), notes) if part)
+    return text, agreement_headline(agreement, differences)
 
 
 def _preamble(data: ResultsData) -> str:
