@@ -29,17 +29,30 @@ def _real_data_dir() -> Path | None:
 
 #: Fixtures that mean a test trains real Keras models (on the tiny or the real datasets).
 TRAINING_FIXTURES = frozenset({"tiny_data_dir", "real_data_dir"})
+#: The slow tier's longest modules, longest first (their tests' seconds in CI, 2-core EPYC:
+#: 520, 145, 120, 115, 115 of about 1,370): handed out first, so that no worker starts one
+#: while the others run out of modules.
+LONGEST_MODULES = ("test_smoke_real_data.py", "test_recording.py", "test_retrain.py", "test_resume.py",
+                   "test_replay.py")
 
 
 def pytest_collection_modifyitems(items):
     """Every test that trains is marked ``slow`` (it asks, directly or through another fixture,
     for a dataset: :data:`TRAINING_FIXTURES`), so that ``-m "not slow"`` is the fast tier;
-    then the slow modules first (stable otherwise): with pytest-xdist handing out a module at a
-    time (tox.ini), the longest one starting last would leave the other workers idle at the end."""
+    then the slow modules first, the longest of them (:data:`LONGEST_MODULES`) before the rest
+    (stable otherwise): with pytest-xdist handing out a module at a time, in this order
+    (tox.ini: ``--no-loadscope-reorder``), the longest one starting last would leave the other
+    workers idle at the end."""
     for item in items:
         if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def order(item) -> tuple[bool, int]:
+        name = Path(str(item.fspath)).name
+        return item.get_closest_marker("slow") is None, (LONGEST_MODULES.index(name) if name in LONGEST_MODULES
+                                                         else len(LONGEST_MODULES))
+
+    items.sort(key=order)
 
 
 def pytest_collection_finish(session):
