@@ -59,7 +59,6 @@ minutes on 2 cores: 13 on a 2-core AVX-512 EPYC).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import os
@@ -223,7 +222,7 @@ class Study:
         done = trials[trials["status"] == "ok"]
         hp = [c for c in trials.columns if c.startswith("hp_")]
         configs = [{c[3:]: row[c] for c in hp} for _, row in done.iterrows()]
-        return {"wall_seconds": wall, "run_seconds": float(run["wall_seconds"]), "trials": int(run["trials"]),
+        return {"wall_seconds": wall, "train_seconds": float(run["wall_seconds"]), "trials": int(run["trials"]),
                 "trials_not_ok": int(len(trials) - len(done)), "epochs": int(done["epochs_trained"].sum()),
                 "best_val_accuracy": float(run["best_val_accuracy"]), "test_accuracy": float(run["test_accuracy"]),
                 "configs": configs, "trained": [(c, int(e)) for c, e in zip(configs, done["epochs_trained"])]}
@@ -239,7 +238,7 @@ class Study:
         result = json.loads(Path(job["result"]).read_text())
         shutil.rmtree(job["directory"], ignore_errors=True)
         trained = list(zip(result["configs"], result.pop("epochs_trained")))
-        return {"wall_seconds": wall, "run_seconds": sum(result["seconds"].values()),
+        return {"wall_seconds": wall, "train_seconds": result["seconds"]["search"],
                 "epochs": sum(epochs for _, epochs in trained), **result, "trained": trained}
 
 
@@ -247,20 +246,26 @@ def config_key(config: dict) -> tuple:
     return tuple(sorted((k, round(float(v), 6)) for k, v in config.items()))
 
 
-def forward_flops(config: dict) -> int:
-    """Floating-point operations of one image's forward pass through the MLP's Dense layers."""
-    widths = [28 * 28] + [int(config[f"units_{i}"]) for i in range(1, 5)] + [10]
-    return sum(2 * a * b for a, b in itertools.pairwise(widths))
-
-
 def floor_seconds(trained: list[tuple[dict, int]], sizes: dict[str, int], gflops: float) -> float:
-    work = sum(epochs * forward_flops(config) * (3 * sizes["train"] + sizes["val"]) for config, epochs in trained)
+    """The trials' Dense work (perf/harness_vs_fit.py's count, on each configuration's model:
+    forward and backward over the training images, a forward pass over validation, per
+    epoch) at ``gflops``. ``python perf/...py`` puts perf/ first on the module path."""
+    from harness_vs_fit import forward_flops
+
+    from tunebench.models.mnist_mlp import build_model
+
+    flops = {}
+    for config, _ in trained:
+        key = config_key(config)
+        if key not in flops:  # a promoted trial is its parent's model again
+            units = {name: int(value) for name, value in config.items() if name.startswith("units_")}
+            flops[key] = forward_flops(build_model({**config, **units}))
+    work = sum(epochs * flops[config_key(config)] * (3 * sizes["train"] + sizes["val"]) for config, epochs in trained)
     return work / (gflops * 1e9)
 
 
 def matmul_rate() -> float:
-    """This CPU's float32 matmul rate (GFLOP/s), measured as perf/harness_vs_fit.py measures it
-    (``python perf/...py`` puts perf/ first on the module path)."""
+    """This CPU's float32 matmul rate (GFLOP/s), measured as perf/harness_vs_fit.py measures it."""
     from harness_vs_fit import matmul_gflops
 
     return matmul_gflops()
@@ -320,7 +325,7 @@ def compare(args, work: Path) -> int:
             runs[side].append(sides[side](repeat, environment))
         tb, plain = runs[TUNEBENCH][-1], runs[PLAIN][-1]
         print(f"repeat {repeat} ({order[0]} first): tunebench {tb['wall_seconds']:.1f} s "
-              f"(its run {tb['run_seconds']:.1f} s), plain keras-tuner {plain['wall_seconds']:.1f} s "
+              f"(training {tb['train_seconds']:.1f} s on its workers), plain keras-tuner {plain['wall_seconds']:.1f} s "
               f"(search {plain['seconds']['search']:.1f} s), ratio {plain['wall_seconds'] / tb['wall_seconds']:.2f}",
               flush=True)
 

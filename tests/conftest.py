@@ -29,8 +29,8 @@ def _real_data_dir() -> Path | None:
 
 #: Fixtures that mean a test trains real Keras models (on the tiny or the real datasets).
 TRAINING_FIXTURES = frozenset({"tiny_data_dir", "real_data_dir"})
-#: The slow tier's longest modules, longest first (their tests' seconds in CI, 2-core EPYC:
-#: 520, 145, 120, 115, 115 of about 1,370): handed out first, so that no worker starts one
+#: The slow tier's longest modules, longest first (their tests' seconds, the slow tier alone on
+#: a 2-core EPYC: 521, 144, 122, 115, 113 of 1,373): handed out first, so that no worker starts one
 #: while the others run out of modules.
 LONGEST_MODULES = ("test_smoke_real_data.py", "test_recording.py", "test_retrain.py", "test_resume.py",
                    "test_replay.py")
