@@ -58,6 +58,7 @@ from tunebench.benchmarks.surrogate import (MODELS, TARGETS, encode, fit_surroga
 from tunebench.errors import InputError
 from tunebench.benchmarks.recording import draw_counts, draws_phrase, mean_over_draws
 from tunebench.benchmarks.recording_load import load_recording
+from tunebench.benchmarks.replay_arrays import NOISY, NOISY_COLUMNS, DonorCurves, bounded
 from tunebench.places import RECORDINGS_ENV, recording_dir
 from tunebench.space import Config
 
@@ -138,6 +139,9 @@ class _Recorded:
         #: The recording's typical one-seed spread per epoch and metric (:func:`typical_seed_spread`):
         #: what caps the deviation an unrecorded configuration borrows.
         self.seed_spread = typical_seed_spread(self.draw_curves)
+        #: Each recorded configuration's curves as arrays, what a trial's answer reads.
+        self.donors = {key: DonorCurves(curve, self.draw_curves[key], self.seed_spread, DEVIATION_CAP)
+                       for key, curve in self.curves.items()}
         final = table[table["epoch"] == table["epoch"].max()]
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]
@@ -151,12 +155,9 @@ class _Recorded:
         return self._neighbour_keys[int(distances.argmin())]
 
 
-#: The metrics a training seed moves (:func:`~tunebench.benchmarks.recording.mean_over_draws`
-#: averages them); the epoch seconds are the machine's, not the seed's.
-NOISY = [name for name in TARGETS if name != "epoch_seconds"]
-
-
-#: How many typical seed spreads a borrowed deviation may reach (:meth:`ReplayBenchmark._seed_deviation`).
+#: How many typical seed spreads a borrowed deviation may reach (:meth:`DonorCurves.deviation`): a
+#: donor whose training is unstable (draws 0.2 apart on mnist-mlp, where the typical spread
+#: is 0.003) would otherwise lift a configuration predicted at 0.95 to 1.0.
 DEVIATION_CAP = 3.0
 
 
@@ -171,14 +172,6 @@ def typical_seed_spread(draw_curves: dict[str, list[pd.DataFrame]]) -> pd.DataFr
     if not spreads:
         return pd.DataFrame(columns=NOISY, dtype=float)
     return pd.concat(spreads).groupby(level=0).median() / 0.6745
-
-
-def _bounded(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Accuracies and F1 scores within [0, 1], losses at least 0."""
-    losses = [name for name in metrics.columns if name.endswith("loss")]
-    scores = [name for name in metrics.columns if name not in losses]
-    return metrics.assign(**{name: metrics[name].clip(0.0, 1.0) for name in scores},
-                          **{name: metrics[name].clip(lower=0.0) for name in losses})
 
 
 class ReplayBenchmark:
@@ -281,27 +274,24 @@ class ReplayBenchmark:
         carries. With ``keep_state`` the state is that marker, which also lets the runner
         charge a promotion as a continuation, as it does live.
         """
-        wanted = list(range(initial_epoch + 1, epochs + 1))
         key = _key(config)
-        recorded = self.recorded.curves.get(key)
-        donor = key if recorded is not None else self.recorded.nearest(config)
-        draw = self._draw(donor, seed, warm_start)
-        if recorded is not None:
-            metrics = recorded.loc[wanted, TARGETS].copy()
+        recorded = key in self.recorded.donors
+        donor_key = key if recorded else self.recorded.nearest(config)
+        donor = self.recorded.donors[donor_key]
+        draw = self._draw(donor_key, seed, warm_start)
+        rows = donor.rows(initial_epoch, epochs)
+        if recorded:
+            metrics = donor.mean[rows].copy()
             if draw is not None:  # the draw's metrics; its epoch seconds stay the first draw's, as in the mean
-                metrics[NOISY] = self.recorded.draw_curves[key][draw].loc[wanted, NOISY]
+                metrics[:, NOISY_COLUMNS] = donor.draws[draw][rows]
         else:
-            metrics = pd.DataFrame(self.recorded.surrogate.predict([config])[0][initial_epoch:epochs], index=wanted,
-                                   columns=TARGETS)
+            metrics = self.recorded.surrogate.predict([config])[0][rows]
             if draw is not None:
-                metrics[NOISY] = _bounded(metrics[NOISY] + self._seed_deviation(donor, draw).loc[wanted])
-        confusions = self.recorded.curves[donor].loc[wanted, "test_confusion"]  # the first draw's
-        if draw is not None:  # the draw's own where it was recorded with them
-            drawn = self.recorded.draw_curves[donor][draw].loc[wanted, "test_confusion"]
-            confusions = drawn.where(drawn.notna(), confusions)
+                metrics[:, NOISY_COLUMNS] = bounded(metrics[:, NOISY_COLUMNS] + donor.deviation(draw)[rows])
         curve = [EpochRecord(epoch=epoch, **{name: float(value) for name, value in zip(TARGETS, row)})
-                 for epoch, row in zip(wanted, metrics.to_numpy())]
-        matrices = [json.loads(text) for text in confusions]
+                 for epoch, row in zip(range(initial_epoch + 1, epochs + 1), metrics)]
+        # The draw's own confusion matrices where it was recorded with them, else the first draw's.
+        matrices = [json.loads(text) for text in donor.confusion_texts(rows, draw)]
         return Evaluation(curve=curve, test_confusion=matrices[-1], seconds=float(sum(p.epoch_seconds for p in curve)),
                           state={"config": config, "epoch": epochs, "draw": draw} if keep_state else None,
                           epoch_confusions=matrices)
@@ -318,20 +308,6 @@ class ReplayBenchmark:
         if isinstance(warm_start, dict) and isinstance(warm_start.get("draw"), int):
             return warm_start["draw"] % count
         return int(seed) % count
-
-    def _seed_deviation(self, donor: str, draw: int) -> pd.DataFrame:
-        """How far ``donor``'s draw ``draw`` lies from its mean over its ``K`` draws, per epoch
-        and metric, scaled by ``sqrt(K / (K - 1))`` so that its spread is one training seed's
-        (a draw's deviation from the mean of ``K`` has variance ``sigma**2 (K - 1) / K``), and
-        held within :data:`DEVIATION_CAP` times the recording's typical seed spread: a donor
-        whose training is unstable (draws 0.2 apart on mnist-mlp, where the typical spread is
-        0.003) would otherwise lift a configuration predicted at 0.95 to 1.0."""
-        draws = self.recorded.draw_curves[donor]
-        scale = math.sqrt(len(draws) / (len(draws) - 1))
-        deviation = (draws[draw][NOISY] - self.recorded.curves[donor][NOISY]) * scale
-        cap = DEVIATION_CAP * self.recorded.seed_spread.reindex(deviation.index)
-        return deviation.clip(lower=-cap, upper=cap)
-
 
 __all__ = ["DISTURBED_EPOCH_FACTOR", "RECORDINGS_ENV", "ReplayBenchmark", "SUFFIX", "load_recorded",
            "steady_epoch_seconds"]
