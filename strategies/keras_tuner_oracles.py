@@ -118,13 +118,13 @@ def bayesian_oracle(keras_tuner, **options):
     """keras-tuner's ``BayesianOptimizationOracle(**options)`` as tunebench runs it, same suggestions, faster.
 
     Its GP is :class:`~tunebench.strategies.gp_predict.PrevalidatedGaussianProcessRegressor`
-    (same parameters) and each acquisition gradient's finite-difference points are predicted
-    in one call (:mod:`tunebench.strategies.gp_acquisition`). Studies and tests replace this
+    (same parameters) and its 50 acquisition minimisations run side by side, each round's
+    points predicted in one call (:mod:`tunebench.strategies.gp_acquisition`). Studies and tests replace this
     function by the library's constructor to compare with the unpatched oracle.
     """
-    from tunebench.strategies.gp_acquisition import BatchedBayesianOptimizationOracle
+    from tunebench.strategies.gp_acquisition import LockstepBayesianOptimizationOracle
 
-    oracle = BatchedBayesianOptimizationOracle(**options)
+    oracle = LockstepBayesianOptimizationOracle(**options)
     oracle.gpr = prevalidated(oracle.gpr)
     return oracle
 

@@ -17,8 +17,8 @@ Runs the ``replay`` suite (or ``--suite``, or a part of it) in this process, twi
 - ``tunebench``: as ``tunebench run replay`` runs it
   (:func:`tunebench.strategies.keras_tuner_oracles.bayesian_oracle`: one-row predictions
   without re-validation and with the per-fit terms prepared once,
-  :mod:`tunebench.strategies.gp_predict`; each acquisition gradient's points predicted in one
-  call, :mod:`tunebench.strategies.gp_acquisition`).
+  :mod:`tunebench.strategies.gp_predict`; the 50 acquisition minimisations side by side, each
+  round's points predicted in one call, :mod:`tunebench.strategies.gp_acquisition`).
 
 For each it prints the wall time and the floor: the strategies' own decision time (the sum
 of ``overhead_seconds``, ask + tell, over all runs, from ``runs.csv``) against everything else

@@ -142,7 +142,7 @@ def _bayesian_suggestions(space, seed, trials, unpatched):
                 suggestion = strategy.ask()
                 strategy.tell(suggestion, Observation(val_accuracy=objective(suggestion.config)))
             suggestions.append(suggestion.config)
-        outcome = (getattr(strategy.oracle.gpr, "_fast_path", None), getattr(strategy.oracle, "batch_outcome", None))
+        outcome = (getattr(strategy.oracle.gpr, "_fast_path", None), getattr(strategy.oracle, "lockstep_outcome", None))
         return suggestions, outcome
     finally:
         strategy.close()
@@ -151,10 +151,10 @@ def _bayesian_suggestions(space, seed, trials, unpatched):
 @pytest.mark.parametrize("seed", [3])  # not 0: keras-tuner replaces seed 0 by a random one
 def test_bayesian_suggestions_are_the_unpatched_keras_tuner_oracles_bit_for_bit(seed):
     space = mnist_mlp.search_space()
-    fast, (fast_path_used, (batch_checked, batched)) = _bayesian_suggestions(space, seed, trials=9, unpatched=False)
+    fast, (fast_path_used, (block_checked, blocks)) = _bayesian_suggestions(space, seed, trials=9, unpatched=False)
     reference, unpatched_outcome = _bayesian_suggestions(space, seed, trials=9, unpatched=True)
     assert unpatched_outcome == (None, None)  # really keras-tuner's oracle and scikit-learn's GP
-    assert fast_path_used is True and batch_checked is True and batched > 0  # the speed-ups were really on
+    assert fast_path_used is True and block_checked is True and blocks > 0  # the speed-ups were really on
     assert fast == reference  # every float of every configuration, exactly
 
 
@@ -189,7 +189,7 @@ def test_bayesian_replay_runs_are_the_unpatched_keras_tuner_oracles_bit_for_bit(
         finally:
             oracles.bayesian_oracle = fast_oracle
         trials[name] = pd.read_csv(tmp_path / name / "trials.csv")
-    assert len(outcomes) == 1 and all(o.gpr._fast_path is True and o.batch_outcome[0] is True for o in outcomes)
+    assert len(outcomes) == 1 and all(o.gpr._fast_path is True and o.lockstep_outcome[0] is True for o in outcomes)
     keep = [c for c in trials["tunebench"].columns if c not in ("train_seconds", "overhead_seconds", "elapsed_seconds")]
     assert len(trials["tunebench"]) == 30
     pd.testing.assert_frame_equal(trials["tunebench"][keep], trials["unpatched"][keep], check_exact=True)
@@ -228,50 +228,44 @@ def test_prevalidated_gp_matches_scikit_learn_and_falls_back_when_it_would_not()
     assert drifted._fast_path is False
 
 
-def test_finite_difference_batch_gives_scipys_own_gradients_and_falls_back_when_it_would_not():
+def test_the_lockstep_minimisations_give_scipys_results_and_fall_back_when_the_block_disagrees():
     import numpy as np
     import scipy.optimize
     from sklearn.gaussian_process.kernels import Matern
 
-    from tunebench.strategies.gp_acquisition import FiniteDifferenceBatch
+    from tunebench.strategies.gp_acquisition import AcquisitionBlock
     from tunebench.strategies.gp_predict import PrevalidatedGaussianProcessRegressor
+    from tunebench.strategies.lbfgsb_lockstep import minimize_from
 
     rng = np.random.default_rng(1)
     x, y = rng.uniform(size=(15, 4)), rng.normal(size=15)
     params = dict(kernel=Matern(nu=2.5), normalize_y=True, n_restarts_optimizer=2, random_state=1)
     starts, bounds = rng.uniform(size=(8, 4)), np.array([[0, 1]] * 4)  # keras-tuner's integer bounds
 
-    def minimise(gpr, batch_of=None):
-        """keras-tuner's acquisition and L-BFGS-B call; ``batch_of(gpr, ucb)`` builds the workers map."""
+    def acquisition_of(gpr):
         def ucb(x):
             mu, sigma = gpr.predict(x.reshape(1, -1), return_std=True)
             return mu - 2.6 * sigma
-        batch = batch_of(gpr, ucb) if batch_of else None
-        options = {"workers": batch} if batch else None
-        results = [scipy.optimize.minimize(ucb, x0=s, bounds=bounds, method="L-BFGS-B", options=options) for s in starts]
-        return [(r.x, r.fun, r.jac, r.nit, r.nfev, r.message) for r in results], batch
+        return ucb
 
-    def same(a, b):
-        return all(np.array_equal(u, v) for ra, rb in zip(a, b) for u, v in zip(ra, rb))
+    reference_gpr = PrevalidatedGaussianProcessRegressor(**params).fit(x, y)
+    plain = [scipy.optimize.minimize(acquisition_of(reference_gpr), x0=s, bounds=bounds, method="L-BFGS-B")
+             for s in starts]
+    gpr = PrevalidatedGaussianProcessRegressor(**params).fit(x, y)
+    block = AcquisitionBlock(gpr, 2.6, acquisition_of(gpr))
+    lockstep = minimize_from(block, starts, bounds)
+    assert block.checked is True and block.blocks > 5
+    for (fun, x_found), result in zip(lockstep, plain):  # every minimum and its value, exactly
+        assert np.array_equal(x_found, result.x) and fun == (result.fun if np.isscalar(result.fun) else result.fun[0])
 
-    plain, _ = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y))
-    batched, batch = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y),
-                              lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, ucb))
-    assert batch.checked is True and batch.batched > 20
-    assert same(batched, plain)  # every iterate, value, gradient and count
-
-    class Drifted(PrevalidatedGaussianProcessRegressor):  # a batch that no longer agrees
+    class Drifted(PrevalidatedGaussianProcessRegressor):  # a block that no longer agrees
         def posteriors(self, X):
             return [(mu + 1e-12, sigma) for mu, sigma in super().posteriors(X)]
 
-    drifted, batch = minimise(Drifted(**params).fit(x, y), lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, ucb))
-    assert batch.checked is False and batch.batched == 0
-    assert same(drifted, plain)
-    # A map for some other function (not the acquisition scipy differentiates): left to map.
-    other, batch = minimise(PrevalidatedGaussianProcessRegressor(**params).fit(x, y),
-                            lambda gpr, ucb: FiniteDifferenceBatch(gpr, 2.6, lambda x: ucb(x)))
-    assert batch.checked is None and batch.batched == 0
-    assert same(other, plain)
+    drifted = Drifted(**params).fit(x, y)
+    block = AcquisitionBlock(drifted, 2.6, acquisition_of(drifted))
+    assert minimize_from(block, starts, bounds) is None  # the caller then runs scipy itself
+    assert block.checked is False and block.blocks == 0
 
 
 def drive_in_flight(name, space, in_flight=3, trials=12, seed=7, max_epochs=9):
