@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def _load(directory: str, stamp: int, make_space) -> "_Recorded":
 
 
 class _Recorded:
-    """A loaded recording with its lookup table and fitted surrogate (built once per process)."""
+    """A loaded recording with its lookup table and its surrogate (built once per process)."""
 
     def __init__(self, meta: dict[str, Any], table: pd.DataFrame, space, surrogate_model: str):
         self.meta = meta
@@ -135,7 +135,7 @@ class _Recorded:
             self.draw_curves.setdefault(key_of[config_id], []).append(rows.set_index("epoch"))
         #: The surrogate's model: the one its quality was measured with (older recordings: trees).
         self.surrogate_model = surrogate_model
-        self.surrogate = fit_surrogate(space, draws, model=surrogate_model)  # every draw, a row each
+        self._fit_on = draws  # the surrogate's rows: every draw, a row each
         #: The recording's typical one-seed spread per epoch and metric (:func:`typical_seed_spread`):
         #: what caps the deviation an unrecorded configuration borrows.
         self.seed_spread = typical_seed_spread(self.draw_curves)
@@ -145,6 +145,12 @@ class _Recorded:
         final = table[table["epoch"] == table["epoch"].max()]
         self._neighbour_features = encode(space, [configs[i] for i in final.index])
         self._neighbour_keys = [_key(configs[i]) for i in final.index]
+
+    @cached_property
+    def surrogate(self):
+        """The fitted surrogate, fitted at its first use (a process that only checks the
+        recording, as a run's parent process does before its workers start, never fits it)."""
+        return fit_surrogate(self.space, self._fit_on, model=self.surrogate_model)
 
     def nearest(self, config: Config) -> str:
         """The key of the recorded configuration closest to ``config`` (scaled features)."""

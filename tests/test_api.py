@@ -32,6 +32,11 @@ def test_a_notebook_runs_a_suite_reads_its_tables_and_writes_its_report(recordin
     lines = tb.summary(tmp_path / "replay")
     assert lines[0].startswith("mnist-mlp@replay (3 seeds): ")
     assert any(line.split()[0] == "tpe" and f"{medians['tpe']:.4f}" in line for line in lines[1:])
+    # Replays alone train nothing: the manifest says the GPUs were not looked up (which on
+    # TensorFlow would import it at the end of the run, seconds for a field no number depends on).
+    from tunebench.manifest import GPUS_NOT_LOOKED_UP
+
+    assert tb.load(tmp_path / "replay").manifest["hardware"]["gpus"] == GPUS_NOT_LOOKED_UP
 
 
 def test_bad_input_raises_the_command_lines_message(recordings, tmp_path):

@@ -103,3 +103,22 @@ def test_an_epoch_beyond_the_recording_is_refused(replayed):
     config = json.loads(next(iter(replayed.recorded.curves)))
     with pytest.raises(KeyError, match="epochs 1..11"):
         replayed.evaluate(config, 11, seed=0)
+
+
+def test_the_surrogate_is_fitted_at_its_first_use_not_when_the_recording_loads():
+    """A process that only checks a recording (a run's parent, before its workers start) never
+    pays for the fit; the first unrecorded configuration does, once."""
+    from tunebench.benchmarks.replay import _load
+
+    _load.cache_clear()
+    plan = parse_suite({"name": "t", "seeds": [0], "strategies": ["random"],
+                        "benchmarks": {"fer-cnn@replay": {"max_epochs": 10, "trials": 2}}}, source="test").benchmarks[0]
+    replayed = ReplayBenchmark(get_benchmark_spec("fer-cnn@replay"), plan)
+    recorded = replayed.recorded
+    replayed.evaluate(json.loads(next(iter(recorded.curves))), 10, seed=0)
+    assert "surrogate" not in vars(recorded)
+    unrecorded = next(c for c in replayed.space.grid() if _key(c) not in recorded.curves)
+    first = replayed.evaluate(unrecorded, 10, seed=0)
+    assert "surrogate" in vars(recorded)
+    surrogate = recorded.surrogate
+    assert replayed.evaluate(unrecorded, 10, seed=0) == first and recorded.surrogate is surrogate

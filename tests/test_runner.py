@@ -145,6 +145,7 @@ def test_manifest_records_the_suite_budgets_policy_and_files(analytic_run):
     assert manifest["suite"]["name"] == "tiny"
     assert manifest["budgets"] == {"analytic": 6, "analytic-b": 2}
     assert manifest["warm_start"]["hyperband_promotions"] == "warm-start" and manifest["hardware"]["cpu_count"] >= 1
+    assert isinstance(manifest["hardware"]["gpus"], list)  # a benchmark that is not a replay: the GPUs looked up
     assert set(manifest["strategies"]["analytic-b"]) == set(STRATEGIES)
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((analytic_run / name).read_bytes()).hexdigest() == digest

@@ -40,12 +40,21 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def hardware() -> dict[str, Any]:
+#: The manifest's ``gpus`` where nothing of the suite trains (replay benchmarks alone).
+GPUS_NOT_LOOKED_UP = "not looked up: nothing was trained"
+
+
+def hardware(look_up_gpus: bool = True) -> dict[str, Any]:
     """CPU model and count, whether it multiplies bfloat16 natively, the Keras backend, and the
-    GPUs that backend sees."""
+    GPUs that backend sees; with ``look_up_gpus=False`` (a suite of replays alone) the GPUs
+    are not looked up, which on TensorFlow would mean importing it (seconds) for a field that
+    shaped no number."""
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
                             "cpu_count": os.cpu_count(), "cpu_model": _cpu_model(),
                             "native_bfloat16": native_bfloat16(), "keras_backend": keras_backend()}
+    if not look_up_gpus:
+        info["gpus"] = GPUS_NOT_LOOKED_UP
+        return info
     try:
         import_tensorflow_quietly()  # no-op on another backend
         info["gpus"] = visible_gpus()
@@ -75,14 +84,15 @@ def git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def build_manifest(suite: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """The manifest: schema version, suite as run, versions, hardware, commit, and ``extra``."""
+def build_manifest(suite: dict[str, Any], *, trains: bool = True, **extra: Any) -> dict[str, Any]:
+    """The manifest: schema version, suite as run, versions, hardware (its GPUs only where the
+    suite ``trains``: :func:`hardware`), commit, and ``extra``."""
     return {
         "schema_version": SCHEMA_VERSION,
         "command": redact_argv(["tunebench", *sys.argv[1:]]),  # the program, not where it is installed
         "suite": suite,
         "versions": package_versions(),
-        "hardware": hardware(),
+        "hardware": hardware(look_up_gpus=trains),
         "git_commit": git_commit(),
         "warm_start": WARM_START_POLICY,
         "objective": "val_accuracy at the last trained epoch (maximised); test metrics are never shown to a strategy",

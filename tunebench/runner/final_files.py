@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tunebench import SCHEMA_VERSION
+from tunebench.benchmarks import get_benchmark_spec
 from tunebench.files import fsync_dir, sha256_hex, write_atomically
 from tunebench.journal import Journal, RunLog, write_compressed
 from tunebench.manifest import build_manifest
@@ -58,8 +59,9 @@ def write_final_files(tasks: list[RunTask], staging: Path, out_dir: Path, *, sui
     write_compressed(staging / JOURNAL_FILE, (record for log in runs for record in (*log.trials, log.run)))
     files += [staging / "best_hyperparameters.json", staging / JOURNAL_FILE]
     all_seeds = sorted({seed for plan in suite.benchmarks for seed in suite.seeds_of(plan)})
+    trains = not all(get_benchmark_spec(plan.name).recording for plan in suite.benchmarks)  # not replays alone
     manifest = build_manifest(
-        suite.to_dict(), data_dir=str(data_dir), data=data_sources, strategies=settings,
+        suite.to_dict(), trains=trains, data_dir=str(data_dir), data=data_sources, strategies=settings,
         seeds=all_seeds, budgets={p.name: p.budget_epochs for p in suite.benchmarks},
         timing_columns=sorted(TIMING_COLUMNS), started=header["started"], finished=now(),
         wall_seconds=round(time.monotonic() - clock_start, 3), sessions=sessions, execution=execution,
