@@ -1,6 +1,12 @@
 """How much validation accuracy do fer-cnn's dropout and extra pooling cost one configuration?
 
-Latest result (10 epochs, one seed each; 2-core AVX2 EPYC; 2026-12-04): without the blocks'
+Latest result (10 epochs, one seed each; 2-core AVX-512 EPYC, niced beside other work;
+2026-12-08): Keras Tuner's plain network (``plain``) reached 0.486 on the seed's best
+configuration (1 block of 64, dense 384), 0.481 on the recording's best 2-block configuration
+(recorded 0.467 in fer-cnn's network) and 0.526 on its best 3-block one (recorded 0.490); no
+1-block configuration of fer-cnn's network ends above 0.433.
+
+Earlier result (10 epochs, one seed each; 2-core AVX2 EPYC; 2026-12-04): without the blocks'
 dropout config 40 reached 0.517 against 0.479 as it is (config 24: 0.516, 44: 0.512, 48:
 0.481), with the cosine as well 0.510 (config 24: 0.516); for 20 epochs without the blocks'
 dropout config 40 reached its best 0.542 at 17 and 0.535 at 20. The issue's mid-size
