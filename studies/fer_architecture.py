@@ -2,9 +2,10 @@
 
 Latest result (10 epochs, one seed each; 2-core AVX-512 EPYC, niced beside other work;
 2026-12-08): Keras Tuner's plain network (``plain``) reached 0.486 on the seed's best
-configuration (1 block of 64, dense 384), 0.481 on the recording's best 2-block configuration
-(recorded 0.467 in fer-cnn's network) and 0.526 on its best 3-block one (recorded 0.490); no
-1-block configuration of fer-cnn's network ends above 0.433.
+configuration (1 block of 64, dense 384; 0.387 as fer-cnn's network is, ``project``), 0.481
+on the recording's best 2-block configuration (recorded 0.467 in fer-cnn's network) and 0.526
+on its best 3-block one (recorded 0.490); no recorded 1-block configuration of fer-cnn's
+network ends above 0.433.
 
 Earlier result (10 epochs, one seed each; 2-core AVX2 EPYC; 2026-12-04): without the blocks'
 dropout config 40 reached 0.517 against 0.479 as it is (config 24: 0.516, 44: 0.512, 48:
